@@ -1,0 +1,69 @@
+/**
+ * The bus: the one interface every stage is written against. Two implementations:
+ * `embedded.ts` (in-process, the default) and `kafka.ts` (kafkajs, when KAFKA_BROKERS is set).
+ * Stages never import kafkajs.
+ *
+ * Delivery is at-least-once. A consumer's `onBatch` resolving acknowledges every message of
+ * the batch (its offsets may be committed); throwing means nothing of the batch is
+ * acknowledged and the batch is delivered again. Consumers must therefore be idempotent,
+ * which the sink is through deterministic file names.
+ */
+
+export const TOPICS = {
+  fetched: 'polar.fetched',
+  exercises: 'polar.exercises',
+  samples: 'polar.samples',
+  laps: 'polar.laps',
+  deadletter: 'polar.deadletter',
+} as const;
+
+export type Topic = string;
+
+export interface OutgoingMessage {
+  /** Partitioning key: always the Polar user id, so one user's events stay in order. */
+  readonly key: string;
+  readonly value: Buffer;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface BusMessage {
+  readonly topic: Topic;
+  readonly partition: number;
+  /** Offsets are decimal strings, as in Kafka (int64 does not fit a JS number). */
+  readonly offset: string;
+  readonly key: string;
+  readonly value: Buffer;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface Batch {
+  readonly topic: Topic;
+  readonly partition: number;
+  readonly messages: readonly BusMessage[];
+}
+
+export interface ConsumeOptions {
+  readonly topics: readonly Topic[];
+  /** Consumer group: one per stage. Offsets are tracked per group. */
+  readonly group: string;
+  /** Where a group with no committed offset starts. @default 'earliest' */
+  readonly startFrom?: 'earliest' | 'latest';
+}
+
+export interface Subscription {
+  /** Stops consuming after the batch in flight; resolves when stopped. */
+  stop(): Promise<void>;
+  /**
+   * Resolves once every message published so far to the subscribed topics has been
+   * acknowledged by this group. Used by one-shot runs (demo, backfill) and tests.
+   */
+  drained(): Promise<void>;
+}
+
+export interface Bus {
+  readonly kind: 'embedded' | 'kafka';
+  /** Resolves once every message is durably accepted (Kafka: acks from all in-sync replicas). */
+  publish(topic: Topic, messages: readonly OutgoingMessage[]): Promise<void>;
+  consume(options: ConsumeOptions, onBatch: (batch: Batch) => Promise<void>): Promise<Subscription>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,68 @@
+/**
+ * What travels on the bus between stages.
+ *
+ * `FetchedEvent` (topic polar.fetched): one per payload stored in the raw zone.
+ * `RecordBatchEnvelope` (topics polar.samples / polar.laps / polar.exercises): a batch of
+ *   rows parsed from one raw object. `source_id` + `row_offset` identify the rows
+ *   deterministically, so re-parsing the same object yields the same batches and the sink
+ *   can name its files from them (replays overwrite, never double).
+ * `DeadLetter` (topic polar.deadletter): input that can never be parsed, with the reason.
+ *
+ * No envelope ever carries a token or any other secret.
+ */
+import type { TableName, TableRows } from './rows.ts';
+
+export type PayloadKind = 'summary' | 'tcx' | 'gpx' | 'fit';
+
+export interface FetchedEvent {
+  readonly type: 'fetched';
+  readonly user_id: string;
+  readonly exercise_id: string;
+  readonly payload: PayloadKind;
+  /** Key of the object in the raw zone (gzip). */
+  readonly raw_key: string;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly fetched_at_utc: string;
+  /** Local offset from the exercise summary, when known, for the file parsers. */
+  readonly utc_offset_min: number | null;
+  /**
+   * Whether this payload feeds the samples and laps tables. An exercise usually has TCX and
+   * GPX with the same trackpoints; only one of them may feed `samples`, or every point
+   * would be stored twice. Rule: FIT, else TCX, else GPX.
+   */
+  readonly feeds_samples: boolean;
+}
+
+export interface RecordBatchEnvelope<T extends TableName = TableName> {
+  readonly type: 'records';
+  readonly table: T;
+  readonly schema_version: number;
+  readonly user_id: string;
+  /** Deterministic id of the source raw object (derived from raw_key). */
+  readonly source_id: string;
+  /** Index of the first row of this batch within everything parsed from the source. */
+  readonly row_offset: number;
+  /** True on the source's final batch for this table. */
+  readonly last: boolean;
+  readonly rows: readonly TableRows[T][];
+}
+
+export interface DeadLetter {
+  readonly type: 'deadletter';
+  readonly user_id: string;
+  readonly raw_key: string;
+  readonly stage: string;
+  readonly error: Record<string, unknown>;
+  readonly at_utc: string;
+}
+
+export type Envelope = FetchedEvent | RecordBatchEnvelope | DeadLetter;
+
+export function encodeEnvelope(envelope: Envelope): Buffer {
+  return Buffer.from(JSON.stringify(envelope));
+}
+
+export function decodeEnvelope(value: Buffer): Envelope {
+  return JSON.parse(value.toString('utf8')) as Envelope;
+}
