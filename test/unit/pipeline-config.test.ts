@@ -1,0 +1,59 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parsePipeline, PipelineError } from '../../src/pipeline/load.ts';
+
+// Adding a rule means adding a row (dlt's source_configs.py style).
+const valid: { name: string; yaml: string; check: Record<string, unknown> }[] = [
+  { name: 'minimal file gets every default', yaml: 'version: 1\nname: p', check: { 'sink.compression': 'zstd', 'parse.batch_rows': 2048, 'fetch.max_rounds_per_user': 10, 'bus.partitions': 3 } },
+  { name: 'explicit values win', yaml: 'version: 1\nname: p\nsink:\n  flush_rows: 10\n  idle_flush_secs: 0.5', check: { 'sink.flush_rows': 10, 'sink.idle_flush_secs': 0.5 } },
+  { name: 'empty section is filled', yaml: 'version: 1\nname: p\nparse:', check: { 'parse.tokenizer': 'saxes' } },
+];
+
+const invalid: { name: string; yaml: string; message: RegExp }[] = [
+  { name: 'unknown key names the allowed ones', yaml: 'version: 1\nname: p\nparse:\n  formt: tcx', message: /p\.yaml: \/parse: unknown field "formt" \(allowed: tokenizer, batch_rows, / },
+  { name: 'unknown top-level key', yaml: 'version: 1\nname: p\nsinks: {}', message: /p\.yaml: \/: unknown field "sinks"/ },
+  { name: 'wrong type', yaml: 'version: 1\nname: p\nsink:\n  flush_rows: many', message: /p\.yaml: \/sink\/flush_rows: must be integer/ },
+  { name: 'below minimum', yaml: 'version: 1\nname: p\nsink:\n  flush_rows: 0', message: /\/sink\/flush_rows: must be >= 1/ },
+  { name: 'bad enum', yaml: 'version: 1\nname: p\nsink:\n  compression: lz4', message: /\/sink\/compression: must be one of "zstd", "snappy", "gzip", "uncompressed"/ },
+  { name: 'missing name', yaml: 'version: 1', message: /p\.yaml: \/: missing field "name"/ },
+  { name: 'wrong version', yaml: 'version: 2\nname: p', message: /\/version: must be equal to constant/ },
+  { name: 'bad payload', yaml: 'version: 1\nname: p\nfetch:\n  payloads: [tcx, hrm]', message: /\/fetch\/payloads\/1: must be one of/ },
+  { name: 'invalid YAML with position', yaml: 'version: 1\nname: [p', message: /p\.yaml: line \d+, column \d+: not valid YAML/ },
+  { name: 'duplicate key', yaml: 'version: 1\nname: p\nname: q', message: /not valid YAML/ },
+  { name: 'not a mapping', yaml: '- 1', message: /expected a mapping/ },
+];
+
+const get = (o: unknown, path: string) => path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown>)[k], o);
+
+describe('pipeline > config', () => {
+  it.each(valid)('valid: $name', ({ yaml, check }) => {
+    const p = parsePipeline(yaml, 'p.yaml');
+    for (const [path, value] of Object.entries(check)) expect(get(p, path)).toEqual(value);
+    expect(Object.isFrozen(p.sink)).toBe(true);
+  });
+
+  it.each(invalid)('invalid: $name', ({ yaml, message }) => {
+    let error: unknown;
+    try {
+      parsePipeline(yaml, 'p.yaml');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PipelineError);
+    expect((error as PipelineError).code).toBe('PL_CONFIG_INVALID');
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('lints every shipped pipeline file', () => {
+    const files = readdirSync('pipelines').filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) expect(() => parsePipeline(readFileSync(join('pipelines', f), 'utf8'), f)).not.toThrow();
+  });
+
+  it('lints every YAML block in the README that declares a pipeline', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '').filter((b) => /^version:/m.test(b));
+    for (const b of blocks) expect(() => parsePipeline(b, 'README.md')).not.toThrow();
+  });
+});
