@@ -10,6 +10,7 @@
  *
  * No envelope ever carries a token or any other secret.
  */
+import { createHash } from 'node:crypto';
 import type { TableName, TableRows } from './rows.ts';
 
 export type PayloadKind = 'summary' | 'tcx' | 'gpx' | 'fit';
@@ -59,10 +60,35 @@ export interface DeadLetter {
 
 export type Envelope = FetchedEvent | RecordBatchEnvelope | DeadLetter;
 
+/** Deterministic, path-safe id of a raw object: the sink names its files from it. */
+export function sourceIdFor(rawKey: string): string {
+  return createHash('sha256').update(rawKey).digest('hex').slice(0, 24);
+}
+
+/**
+ * Wire form. Record batches travel column-wise (`columns: { name: values[] }`): row objects
+ * would repeat every key on every row, and 2048 samples would approach Kafka's default
+ * 1 MB message limit. Decoding restores `rows`, so stages only ever see `RecordBatchEnvelope`.
+ */
 export function encodeEnvelope(envelope: Envelope): Buffer {
-  return Buffer.from(JSON.stringify(envelope));
+  if (envelope.type !== 'records') return Buffer.from(JSON.stringify(envelope));
+  const { rows, ...head } = envelope;
+  const names = rows.length > 0 ? Object.keys(rows[0] as object) : [];
+  const columns: Record<string, unknown[]> = {};
+  for (const name of names) columns[name] = rows.map((r) => (r as unknown as Record<string, unknown>)[name] ?? null);
+  return Buffer.from(JSON.stringify({ ...head, count: rows.length, columns }));
 }
 
 export function decodeEnvelope(value: Buffer): Envelope {
-  return JSON.parse(value.toString('utf8')) as Envelope;
+  const parsed = JSON.parse(value.toString('utf8')) as Record<string, unknown>;
+  if (parsed['type'] !== 'records') return parsed as unknown as Envelope;
+  const { columns, count, ...head } = parsed as { columns: Record<string, unknown[]>; count: number };
+  const names = Object.keys(columns);
+  const rows: Record<string, unknown>[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const row: Record<string, unknown> = {};
+    for (const name of names) row[name] = (columns[name] as unknown[])[i];
+    rows[i] = row;
+  }
+  return { ...head, rows } as unknown as Envelope;
 }
