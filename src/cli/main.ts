@@ -1,0 +1,26 @@
+/**
+ * polar-lake command line. Each command lives in src/cli/commands/<name>.ts and exports
+ * `register(program)`; this file only assembles them and turns errors into exit codes.
+ */
+import { Command } from 'commander';
+import { PolarLakeError } from '../errors.ts';
+import { COMMANDS } from './commands/index.ts';
+
+const program = new Command('polar-lake')
+  .description('Polar Open AccessLink → raw zone → bus → streaming parsers → partitioned Parquet → DuckDB')
+  .showHelpAfterError();
+
+for (const register of COMMANDS) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // Typed errors carry their own context (file, path, position); print them plainly.
+  if (error instanceof PolarLakeError) {
+    console.error(`polar-lake: ${error.code}: ${error.message}`);
+    process.exitCode = error.kind === 'config' ? 78 : 1;
+  } else {
+    console.error(error);
+    process.exitCode = 1;
+  }
+}
