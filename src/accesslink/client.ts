@@ -1,0 +1,366 @@
+/**
+ * The AccessLink v3 client for the transactional exercise channel, users and pull
+ * notifications. Every request goes through one p-queue per client (bounded concurrency),
+ * one rate-limit gate (obeys RateLimit-* headers and holds everything after a 429) and one
+ * retrier (back-off with jitter, transient errors only). Statuses resolve to typed errors
+ * through the table in `errors.ts`.
+ *
+ * Files are returned as a Node `Readable` over the response body: a TCX or FIT can be
+ * 100 MB, so nothing here buffers a file whole.
+ *
+ * @example
+ * const client = createAccessLinkClient({ apiBaseUrl, clientId, clientSecret, logger });
+ * const tx = await client.createExerciseTransaction(userId, token);
+ */
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import PQueue from 'p-queue';
+import type { Logger } from '../telemetry/log.ts';
+import { silentLogger } from '../telemetry/log.ts';
+import {
+  AccessLinkError,
+  AccessLinkForeignUrlError,
+  AccessLinkRateLimitedError,
+  AccessLinkResponseError,
+  corrIdFromBody,
+  errorForStatus,
+  networkErrorFrom,
+  type RequestContext,
+} from './errors.ts';
+import { createRateLimitGate, parseRateLimitHeaders, retryAfterMsFor429, type RateLimitGate } from './rate-limit.ts';
+import { DEFAULT_RETRY, withRetry, type RetryOptions } from './retry.ts';
+
+export type ExerciseFileKind = 'tcx' | 'gpx' | 'fit';
+
+export interface AccessLinkClientOptions {
+  /** Origin of the API; every followed URL must share it. @default 'https://www.polaraccesslink.com' */
+  readonly apiBaseUrl?: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Requests in flight at once, across all users of this client. @default 4 */
+  readonly concurrency?: number;
+  /** Retry policy for transient failures. @default { retries: 5, initialRetryTimeMs: 300, maxRetryTimeMs: 30000 } */
+  readonly retry?: Partial<RetryOptions>;
+  /** Time allowed until the response headers arrive (bodies stream without a cap). @default 30000 */
+  readonly requestTimeoutMs?: number;
+  /** @default silentLogger */
+  readonly logger?: Logger;
+  /** Shared gate, when several clients use the same partner credentials. @default a new gate */
+  readonly rateLimitGate?: RateLimitGate;
+}
+
+export interface Notification {
+  readonly userId: string;
+  readonly dataType: string;
+  readonly url: string;
+}
+
+export interface ExerciseTransaction {
+  readonly transactionId: string;
+  readonly resourceUri: string;
+}
+
+export interface ExerciseSummary {
+  /** The body exactly as received: the raw zone keeps it verbatim. */
+  readonly raw: Buffer;
+  readonly json: Record<string, unknown>;
+}
+
+export type RegisterResult =
+  | { readonly status: 'registered'; readonly user: Record<string, unknown> }
+  | { readonly status: 'already_registered' };
+
+export interface AccessLinkClient {
+  readonly apiOrigin: string;
+  readonly rateLimitGate: RateLimitGate;
+  /** GET /v3/notifications with client Basic auth; 204 → []. */
+  listNotifications(): Promise<Notification[]>;
+  /** POST /v3/users; 409 (already registered) is a success. */
+  registerUser(token: string, memberId: string): Promise<RegisterResult>;
+  /** GET /v3/users/{id}; 204 → null. */
+  getUser(userId: string, token: string): Promise<Record<string, unknown> | null>;
+  /** DELETE /v3/users/{id}: de-registers the user and revokes the token. */
+  deleteUser(userId: string, token: string): Promise<void>;
+  /** POST /v3/users/{id}/exercise-transactions; 204 (nothing new) → null. */
+  createExerciseTransaction(userId: string, token: string): Promise<ExerciseTransaction | null>;
+  /** GET resource-uri → the exercise URLs, as given by the API (same origin only); 204 → []. */
+  listTransactionExercises(resourceUri: string, token: string): Promise<string[]>;
+  /** GET an exercise URL → its summary JSON; 204 → null. */
+  getExerciseSummary(exerciseUrl: string, token: string): Promise<ExerciseSummary | null>;
+  /** GET {exerciseUrl}/{kind} → the body as a stream; 204 (no such file) → null; 404 throws. */
+  getExerciseFile(exerciseUrl: string, kind: ExerciseFileKind, token: string): Promise<Readable | null>;
+  /** PUT resource-uri: commits, and Polar deletes the transaction's data for good. */
+  commitExerciseTransaction(resourceUri: string, token: string): Promise<void>;
+  /** Resolves when no request is queued or in flight. */
+  onIdle(): Promise<void>;
+}
+
+const ACCEPT: Record<'json' | ExerciseFileKind, string> = {
+  json: 'application/json',
+  tcx: 'application/vnd.garmin.tcx+xml',
+  gpx: 'application/gpx+xml',
+  fit: '*/*',
+};
+
+/** Ids that go into request paths; anything else is refused before a request is made. */
+const PATH_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_ERROR_BODY_BYTES = 16 * 1024;
+
+type Auth = { readonly kind: 'basic' } | { readonly kind: 'bearer'; readonly token: string };
+
+interface RequestSpec {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly url: URL;
+  readonly auth: Auth;
+  readonly accept: string;
+  readonly jsonBody?: unknown;
+  /** 2xx statuses the caller handles; any other 2xx is an unexpected-response error. */
+  readonly ok: readonly number[];
+  /** Non-2xx statuses the caller handles itself instead of an error (409 on register). */
+  readonly passthrough?: readonly number[];
+}
+
+export function createAccessLinkClient(options: AccessLinkClientOptions): AccessLinkClient {
+  const base = new URL(options.apiBaseUrl ?? 'https://www.polaraccesslink.com');
+  const apiOrigin = base.origin;
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const logger = (options.logger ?? silentLogger).child({ component: 'accesslink' });
+  const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const queue = new PQueue({ concurrency: options.concurrency ?? 4 });
+  const gate = options.rateLimitGate ?? createRateLimitGate();
+  const basic = 'Basic ' + Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64');
+
+  const apiUrl = (path: string): URL => new URL(basePath + path, apiOrigin);
+
+  /** URLs handed out by the API are followed as given, but only on the configured origin. */
+  const followUrl = (method: string, url: string): URL => {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new AccessLinkForeignUrlError(method, url, apiOrigin);
+    }
+    if (parsed.origin !== apiOrigin) throw new AccessLinkForeignUrlError(method, url, apiOrigin);
+    return parsed;
+  };
+
+  const checkId = (what: string, id: string, context: RequestContext): string => {
+    if (!PATH_ID.test(id)) throw new AccessLinkResponseError(`invalid ${what} ${JSON.stringify(id.slice(0, 70))}`, { ...context, status: 0 });
+    return id;
+  };
+
+  /** One HTTP exchange, run inside the queue. Returns the response with its body unread. */
+  const exchange = async (spec: RequestSpec): Promise<Response> => {
+    const context: RequestContext = { method: spec.method, path: spec.url.pathname + spec.url.search };
+    await gate.wait();
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException('response headers timed out', 'TimeoutError')), requestTimeoutMs);
+    const headers: Record<string, string> = {
+      accept: spec.accept,
+      authorization: spec.auth.kind === 'basic' ? basic : `Bearer ${spec.auth.token}`,
+    };
+    let body: string | undefined;
+    if (spec.jsonBody !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(spec.jsonBody);
+    }
+    let response: Response;
+    try {
+      response = await fetch(spec.url, { method: spec.method, headers, signal: controller.signal, redirect: 'manual', ...(body === undefined ? {} : { body }) });
+    } catch (error) {
+      const network = networkErrorFrom(controller.signal.aborted ? controller.signal.reason : error, context);
+      throw network ?? error;
+    } finally {
+      clearTimeout(timer);
+    }
+    const rateLimit = parseRateLimitHeaders(response.headers);
+    gate.observe(rateLimit);
+    logger.debug('accesslink.request.completed', { method: spec.method, path: context.path, status: response.status });
+    if (spec.ok.includes(response.status) || spec.passthrough?.includes(response.status)) return response;
+    const text = await readCapped(response);
+    const corrId = corrIdFromBody(text);
+    if (response.status >= 200 && response.status < 300) {
+      throw new AccessLinkResponseError(`unexpected success status ${response.status}`, { ...context, status: response.status });
+    }
+    const error = errorForStatus({ ...context, status: response.status, corrId, retryAfterMs: response.status === 429 ? retryAfterMsFor429(rateLimit) : undefined });
+    if (error instanceof AccessLinkRateLimitedError) gate.holdFor(error.retryAfterMs);
+    throw error;
+  };
+
+  /** Runs `read(response)` inside the queue slot, retrying the whole exchange on transient errors. */
+  const request = <T>(spec: RequestSpec, read: (response: Response) => Promise<T>): Promise<T> =>
+    withRetry(
+      async () => {
+        const result = await queue.add(async () => read(await exchange(spec)), { throwOnTimeout: true });
+        return result;
+      },
+      retry,
+      {
+        onRetry: ({ attempt, waitMs, error }) =>
+          logger.warn('accesslink.request.retried', {
+            method: spec.method,
+            path: spec.url.pathname,
+            attempt,
+            wait_ms: waitMs,
+            error_code: error instanceof AccessLinkError ? error.code : undefined,
+            status: error instanceof AccessLinkError ? error.status : undefined,
+          }),
+      },
+    );
+
+  const readJson = async (response: Response, spec: RequestSpec): Promise<{ raw: Buffer; json: unknown }> => {
+    const raw = Buffer.from(await response.arrayBuffer());
+    try {
+      return { raw, json: JSON.parse(raw.toString('utf8')) as unknown };
+    } catch (cause) {
+      throw new AccessLinkResponseError('body is not JSON', { method: spec.method, path: spec.url.pathname, status: response.status }, { cause });
+    }
+  };
+
+  const bearer = (token: string): Auth => ({ kind: 'bearer', token });
+
+  return {
+    apiOrigin,
+    rateLimitGate: gate,
+
+    async listNotifications() {
+      const spec: RequestSpec = { method: 'GET', url: apiUrl('/v3/notifications'), auth: { kind: 'basic' }, accept: ACCEPT.json, ok: [200, 204] };
+      return request(spec, async (response) => {
+        if (response.status === 204) return [];
+        const { json } = await readJson(response, spec);
+        const list = (json as { 'available-user-data'?: unknown })['available-user-data'];
+        if (!Array.isArray(list)) throw new AccessLinkResponseError('no available-user-data list', { method: 'GET', path: spec.url.pathname, status: 200 });
+        return list.map((entry: Record<string, unknown>) => ({
+          userId: idString(entry['user-id'], spec),
+          dataType: String(entry['data-type']),
+          url: String(entry['url']),
+        }));
+      });
+    },
+
+    async registerUser(token, memberId) {
+      const spec: RequestSpec = {
+        method: 'POST', url: apiUrl('/v3/users'), auth: bearer(token), accept: ACCEPT.json,
+        jsonBody: { 'member-id': memberId }, ok: [200, 201], passthrough: [409],
+      };
+      return request(spec, async (response): Promise<RegisterResult> => {
+        if (response.status === 409) {
+          await response.body?.cancel();
+          return { status: 'already_registered' };
+        }
+        const { json } = await readJson(response, spec);
+        return { status: 'registered', user: (json ?? {}) as Record<string, unknown> };
+      });
+    },
+
+    async getUser(userId, token) {
+      const url = apiUrl(`/v3/users/${checkId('user id', userId, { method: 'GET', path: '/v3/users/{user-id}' })}`);
+      const spec: RequestSpec = { method: 'GET', url, auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
+      return request(spec, async (response) => {
+        if (response.status === 204) return null;
+        return (await readJson(response, spec)).json as Record<string, unknown>;
+      });
+    },
+
+    async deleteUser(userId, token) {
+      const url = apiUrl(`/v3/users/${checkId('user id', userId, { method: 'DELETE', path: '/v3/users/{user-id}' })}`);
+      const spec: RequestSpec = { method: 'DELETE', url, auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
+      await request(spec, async (response) => {
+        await response.body?.cancel();
+      });
+    },
+
+    async createExerciseTransaction(userId, token) {
+      const path = `/v3/users/${checkId('user id', userId, { method: 'POST', path: '/v3/users/{user-id}/exercise-transactions' })}/exercise-transactions`;
+      const spec: RequestSpec = { method: 'POST', url: apiUrl(path), auth: bearer(token), accept: ACCEPT.json, ok: [200, 201, 204] };
+      return request(spec, async (response) => {
+        if (response.status === 204) return null;
+        const { json } = await readJson(response, spec);
+        const body = json as Record<string, unknown>;
+        const resourceUri = body['resource-uri'];
+        if (typeof resourceUri !== 'string') throw new AccessLinkResponseError('no resource-uri in the transaction', { method: 'POST', path, status: response.status });
+        followUrl('POST', resourceUri);
+        return { transactionId: idString(body['transaction-id'], spec), resourceUri };
+      });
+    },
+
+    async listTransactionExercises(resourceUri, token) {
+      const spec: RequestSpec = { method: 'GET', url: followUrl('GET', resourceUri), auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
+      return request(spec, async (response) => {
+        if (response.status === 204) return [];
+        const { json } = await readJson(response, spec);
+        const list = (json as { exercises?: unknown }).exercises;
+        if (list === undefined || list === null) return [];
+        if (!Array.isArray(list)) throw new AccessLinkResponseError('exercises is not a list', { method: 'GET', path: spec.url.pathname, status: response.status });
+        return list.map((u) => {
+          const url = String(u);
+          followUrl('GET', url);
+          return url;
+        });
+      });
+    },
+
+    async getExerciseSummary(exerciseUrl, token) {
+      const spec: RequestSpec = { method: 'GET', url: followUrl('GET', exerciseUrl), auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
+      return request(spec, async (response) => {
+        if (response.status === 204) return null;
+        const { raw, json } = await readJson(response, spec);
+        if (!json || typeof json !== 'object' || Array.isArray(json)) {
+          throw new AccessLinkResponseError('summary is not an object', { method: 'GET', path: spec.url.pathname, status: response.status });
+        }
+        return { raw, json: json as Record<string, unknown> };
+      });
+    },
+
+    async getExerciseFile(exerciseUrl, kind, token) {
+      const base = followUrl('GET', exerciseUrl);
+      const url = new URL(base.pathname.replace(/\/+$/, '') + '/' + kind + base.search, apiOrigin);
+      const spec: RequestSpec = { method: 'GET', url, auth: bearer(token), accept: ACCEPT[kind], ok: [200, 204] };
+      return request(spec, async (response) => {
+        if (response.status === 204 || !response.body) {
+          await response.body?.cancel();
+          return null;
+        }
+        // The queue slot is released once headers are in; the body streams to the caller.
+        return Readable.fromWeb(response.body as unknown as NodeReadableStream<Uint8Array>);
+      });
+    },
+
+    async commitExerciseTransaction(resourceUri, token) {
+      const spec: RequestSpec = { method: 'PUT', url: followUrl('PUT', resourceUri), auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
+      await request(spec, async (response) => {
+        await response.body?.cancel();
+      });
+    },
+
+    onIdle: () => queue.onIdle(),
+  };
+}
+
+/** Polar ids are int64: keep them as strings, and refuse numbers JSON could not hold exactly. */
+function idString(value: unknown, spec: RequestSpec): string {
+  if (typeof value === 'string' && PATH_ID.test(value)) return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);
+  throw new AccessLinkResponseError('missing or invalid id in the response', { method: spec.method, path: spec.url.pathname, status: 200 });
+}
+
+async function readCapped(response: Response): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    while (total < MAX_ERROR_BODY_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      total += value.byteLength;
+    }
+  } catch {
+    // an error body that cannot be read adds nothing: the status decides
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BODY_BYTES);
+}

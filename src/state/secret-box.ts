@@ -1,0 +1,80 @@
+/**
+ * AES-256-GCM for secrets at rest (access tokens). The key comes from `POLAR_LAKE_SECRET_KEY`
+ * (base64 of 32 bytes) or else from `<stateDir>/secret.key`, created with mode 0600 on first
+ * use. Each ciphertext is bound to a context string (the user id) as additional data, so a
+ * token copied onto another user's record fails to decrypt instead of being used.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError, PolarLakeError } from '../errors.ts';
+
+export interface SealedSecret {
+  readonly v: 1;
+  readonly iv: string;
+  readonly tag: string;
+  readonly data: string;
+}
+
+export class SecretDecryptError extends PolarLakeError {
+  readonly code = 'PL_STATE_SECRET_UNREADABLE';
+  readonly kind = 'config';
+  constructor(readonly context: string, options?: { cause?: unknown }) {
+    super(`cannot decrypt the secret stored for ${context}: wrong POLAR_LAKE_SECRET_KEY / secret.key, or a tampered state file`, options);
+  }
+}
+
+export interface SecretBox {
+  seal(plaintext: string, context: string): SealedSecret;
+  open(sealed: SealedSecret, context: string): string;
+}
+
+export function createSecretBox(key: Buffer): SecretBox {
+  if (key.length !== 32) throw new ConfigError(`the secret key must be 32 bytes, got ${key.length}`, 'POLAR_LAKE_SECRET_KEY');
+  return {
+    seal(plaintext, context) {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      cipher.setAAD(Buffer.from(context, 'utf8'));
+      const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+      return { v: 1, iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') };
+    },
+    open(sealed, context) {
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.iv, 'base64'));
+        decipher.setAAD(Buffer.from(context, 'utf8'));
+        decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));
+        return Buffer.concat([decipher.update(Buffer.from(sealed.data, 'base64')), decipher.final()]).toString('utf8');
+      } catch (cause) {
+        throw new SecretDecryptError(context, { cause });
+      }
+    },
+  };
+}
+
+/** Loads the key from the env value when given, else from (or into) `<stateDir>/secret.key`. */
+export async function loadSecretKey(stateDir: string, envValue: string | undefined = process.env['POLAR_LAKE_SECRET_KEY']): Promise<Buffer> {
+  if (envValue !== undefined && envValue !== '') {
+    const key = Buffer.from(envValue, 'base64');
+    if (key.length !== 32) throw new ConfigError(`must be base64 of exactly 32 bytes (decoded ${key.length})`, 'POLAR_LAKE_SECRET_KEY');
+    return key;
+  }
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const path = join(stateDir, 'secret.key');
+  try {
+    const handle = await open(path, 'wx', 0o600);
+    const key = randomBytes(32);
+    try {
+      await handle.writeFile(key.toString('base64') + '\n');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return key;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const key = Buffer.from((await readFile(path, 'utf8')).trim(), 'base64');
+  if (key.length !== 32) throw new ConfigError(`must hold base64 of exactly 32 bytes (decoded ${key.length})`, path);
+  return key;
+}
