@@ -1,0 +1,95 @@
+/**
+ * Committed offsets per consumer group for the embedded bus: in memory, or one small JSON
+ * file per group (`<dir>/<group>.json`, written to a temp file, fsynced, renamed), so that a
+ * restarted process resumes each group where it last acknowledged.
+ */
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** topic -> partition -> next offset to deliver. */
+type GroupOffsets = Record<string, Record<string, number>>;
+
+export interface OffsetStore {
+  /** The committed offset, or undefined when the group never committed on this partition. */
+  get(group: string, topic: string, partition: number): Promise<number | undefined>;
+  commit(group: string, topic: string, partition: number, nextOffset: number): Promise<void>;
+}
+
+export class MemoryOffsetStore implements OffsetStore {
+  private readonly groups = new Map<string, GroupOffsets>();
+
+  async get(group: string, topic: string, partition: number): Promise<number | undefined> {
+    return this.groups.get(group)?.[topic]?.[String(partition)];
+  }
+
+  async commit(group: string, topic: string, partition: number, nextOffset: number): Promise<void> {
+    const g = this.groups.get(group) ?? {};
+    (g[topic] ??= {})[String(partition)] = nextOffset;
+    this.groups.set(group, g);
+  }
+}
+
+export class FileOffsetStore implements OffsetStore {
+  private readonly cache = new Map<string, GroupOffsets>();
+  private readonly writing = new Map<string, Promise<void>>();
+
+  constructor(private readonly dir: string) {}
+
+  async get(group: string, topic: string, partition: number): Promise<number | undefined> {
+    return (await this.load(group))[topic]?.[String(partition)];
+  }
+
+  async commit(group: string, topic: string, partition: number, nextOffset: number): Promise<void> {
+    const offsets = await this.load(group);
+    (offsets[topic] ??= {})[String(partition)] = nextOffset;
+    const snapshot = JSON.stringify(offsets);
+    // One writer per group file; later commits wait for earlier ones (the last one wins).
+    const previous = this.writing.get(group) ?? Promise.resolve();
+    const next = previous.then(() => this.write(group, snapshot));
+    this.writing.set(
+      group,
+      next.catch(() => undefined),
+    );
+    await next;
+  }
+
+  private file(group: string): string {
+    return join(this.dir, `${encodeURIComponent(group)}.json`);
+  }
+
+  private async load(group: string): Promise<GroupOffsets> {
+    const cached = this.cache.get(group);
+    if (cached) return cached;
+    let offsets: GroupOffsets = {};
+    try {
+      offsets = JSON.parse(await readFile(this.file(group), 'utf8')) as GroupOffsets;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    // A concurrent load may have filled the cache meanwhile: keep the first one.
+    const existing = this.cache.get(group);
+    if (existing) return existing;
+    this.cache.set(group, offsets);
+    return offsets;
+  }
+
+  private async write(group: string, json: string): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const target = this.file(group);
+    const tmp = `${target}.${process.pid}.tmp`;
+    const h = await open(tmp, 'w');
+    try {
+      await h.writeFile(json);
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    await rename(tmp, target);
+    const d = await open(this.dir, 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  }
+}
