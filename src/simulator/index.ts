@@ -1,0 +1,190 @@
+/**
+ * A local Polar Open AccessLink v3 on a real port: OAuth2 authorization code flow, user
+ * registration, pull notifications, exercise transactions with TCX/GPX/zones/samples, rate
+ * limits and fault injection. Deterministic from a seed (tokens and codes aside, which are
+ * random as secrets should be). Used by the demo, the fetch tests and the end-to-end tests.
+ *
+ * @example
+ * const sim = await startSimulator({ seed: 7 });
+ * const { code } = await sim.approve(sim.accounts[0]!.login, 'xyz');
+ * // ...exchange `code` at sim.tokenUrl, then call sim.apiBaseUrl + '/v3/users'...
+ * await sim.close();
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ConfigError, PolarLakeError } from '../errors.ts';
+import { createRateLimiter } from './rate-limit.ts';
+import { createHandler, type Fault, type ServerContext } from './server.ts';
+import { SimulatorState, publicExercise } from './state.ts';
+import type { SimulatedExercise } from './exercises.ts';
+
+export type { SimulatedExercise } from './exercises.ts';
+export type { Fault } from './server.ts';
+
+export interface SimulatorOptions {
+  /** Port on 127.0.0.1; 0 picks a free one. @default 0 */
+  port?: number;
+  /** Everything invented (accounts, exercises, workouts) follows from it. @default 1 */
+  seed?: number;
+  /** Simulated Flow accounts. @default 3 */
+  users?: number;
+  /** Exercises each user uploads right after registering with the partner. @default 3 */
+  exercisesPerUser?: number;
+  /** @default 'polar-lake-simulator' */
+  clientId?: string;
+  /** @default 'simulator-secret' */
+  clientSecret?: string;
+  /** The client's registered redirect URL. @default 'http://127.0.0.1:8765/oauth/callback' */
+  redirectUri?: string;
+  /** Uncommitted transactions expire after this and their items are offered again. @default 600_000 */
+  transactionTtlMs?: number;
+  /**
+   * Rate limits reported in RateLimit-* headers and enforced with 429.
+   * @default Polar's formula: 500 + 20 × registered users per 15 minutes, 5000 + 100 × users per 24 hours.
+   */
+  rateLimit?: { shortTermLimit: number; longTermLimit: number; shortTermWindowMs?: number };
+  /** Exercise durations in seconds are drawn from this range. @default [1200, 3600] */
+  durationRangeS?: [number, number];
+}
+
+export interface Simulator {
+  readonly apiBaseUrl: string;
+  readonly authorizeUrl: string;
+  readonly tokenUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly redirectUri: string;
+  readonly accounts: readonly { polarUserId: string; login: string }[];
+  /** Plays the user approving access in Flow: performs the authorization GET for `login` and returns the code + state the redirect carries. */
+  approve(login: string, state: string): Promise<{ code: string; state: string }>;
+  /** Uploads n new exercises for a user (they appear in notifications/transactions if the user is registered). */
+  uploadExercises(polarUserId: string, n: number): SimulatedExercise[];
+  /** Ground truth for tests: exercises whose transaction was committed (delivered), and those still pending. */
+  committedExercises(polarUserId?: string): SimulatedExercise[];
+  pendingExercises(polarUserId?: string): SimulatedExercise[];
+  /** Fault injection: the next `times` requests whose path matches get this status (and optional headers/body). */
+  injectFault(fault: Fault): void;
+  /** Requests seen, for assertions (method, path, status; never tokens). */
+  readonly requestLog: readonly { method: string; path: string; status: number }[];
+  close(): Promise<void>;
+}
+
+/** Misuse of the simulator's programmatic API (unknown login or user, a failed approval). */
+export class SimulatorUsageError extends PolarLakeError {
+  readonly code = 'PL_SIMULATOR_USAGE';
+  readonly kind = 'config';
+}
+
+function validate(options: SimulatorOptions): void {
+  const int = (name: string, v: number | undefined, min: number, max: number) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) {
+      throw new ConfigError(`expected \`${name}\` to be an integer from ${min} to ${max}, got ${String(v)}`, 'simulator');
+    }
+  };
+  int('port', options.port, 0, 65_535);
+  int('users', options.users, 0, 10_000);
+  int('exercisesPerUser', options.exercisesPerUser, 0, 10_000);
+  int('transactionTtlMs', options.transactionTtlMs, 1, 2 ** 31);
+  int('seed', options.seed, 0, 2 ** 32 - 1);
+  const range = options.durationRangeS;
+  if (range && !(range[0] >= 1 && range[1] >= range[0] && range[1] <= 14 * 86_400)) {
+    throw new ConfigError(`expected \`durationRangeS\` to be [min, max] with 1 <= min <= max <= 1209600, got ${JSON.stringify(range)}`, 'simulator');
+  }
+  if (options.rateLimit) {
+    int('rateLimit.shortTermLimit', options.rateLimit.shortTermLimit, 0, 2 ** 31);
+    int('rateLimit.longTermLimit', options.rateLimit.longTermLimit, 0, 2 ** 31);
+    int('rateLimit.shortTermWindowMs', options.rateLimit.shortTermWindowMs, 1, 2 ** 31);
+  }
+}
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  validate(options);
+  const clientId = options.clientId ?? 'polar-lake-simulator';
+  const clientSecret = options.clientSecret ?? 'simulator-secret';
+  const redirectUri = options.redirectUri ?? 'http://127.0.0.1:8765/oauth/callback';
+  const state = new SimulatorState({
+    seed: options.seed ?? 1,
+    users: options.users ?? 3,
+    exercisesPerUser: options.exercisesPerUser ?? 3,
+    transactionTtlMs: options.transactionTtlMs ?? 600_000,
+    durationRangeS: options.durationRangeS ?? [1200, 3600],
+    now: Date.now,
+  });
+  const rl = options.rateLimit;
+  let apiBaseUrl = '';
+  const ctx: ServerContext = {
+    state,
+    clientId,
+    clientSecret,
+    redirectUri,
+    apiBaseUrl: () => apiBaseUrl,
+    rateLimit: createRateLimiter({
+      shortTermLimit: () => rl?.shortTermLimit ?? 500 + 20 * state.registeredCount(),
+      longTermLimit: () => rl?.longTermLimit ?? 5000 + 100 * state.registeredCount(),
+      ...(rl?.shortTermWindowMs !== undefined ? { shortTermWindowMs: rl.shortTermWindowMs } : {}),
+    }),
+    faults: [],
+    requestLog: [],
+  };
+  const server = createServer(createHandler(ctx));
+  // Idle keep-alive sockets would hold close() open.
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  apiBaseUrl = `http://127.0.0.1:${port}`;
+  const authorizeUrl = `${apiBaseUrl}/oauth2/authorization`;
+
+  const requireUser = (polarUserId: string) => {
+    if (!state.accountById(polarUserId)) throw new SimulatorUsageError(`no simulated account with polar user id ${polarUserId}`);
+  };
+
+  return {
+    apiBaseUrl,
+    authorizeUrl,
+    tokenUrl: `${apiBaseUrl}/v2/oauth2/token`,
+    clientId,
+    clientSecret,
+    redirectUri,
+    accounts: state.accounts.map((a) => ({ polarUserId: a.polarUserId, login: a.login })),
+    async approve(login, csrfState) {
+      const u = new URL(authorizeUrl);
+      u.search = new URLSearchParams({
+        response_type: 'code',
+        client_id: clientId,
+        redirect_uri: redirectUri,
+        scope: 'accesslink.read_all',
+        state: csrfState,
+        login,
+      }).toString();
+      const res = await fetch(u, { redirect: 'manual' });
+      await res.arrayBuffer();
+      const location = res.headers.get('location');
+      const back = location ? new URL(location) : null;
+      const code = back?.searchParams.get('code');
+      if (res.status !== 302 || !back || !code) {
+        const reason = back?.searchParams.get('error') ?? `status ${res.status}`;
+        throw new SimulatorUsageError(`approval as ${JSON.stringify(login)} failed: ${reason}`);
+      }
+      return { code, state: back.searchParams.get('state') ?? '' };
+    },
+    uploadExercises(polarUserId, n) {
+      requireUser(polarUserId);
+      return state.upload(polarUserId, n).map(publicExercise);
+    },
+    committedExercises: (polarUserId) => state.exercisesWithStatus('committed', polarUserId).map(publicExercise),
+    pendingExercises: (polarUserId) => state.exercisesWithStatus('pending', polarUserId).map(publicExercise),
+    injectFault(fault) {
+      ctx.faults.push({ fault, remaining: fault.times ?? 1 });
+    },
+    requestLog: ctx.requestLog,
+    async close() {
+      await new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeIdleConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,345 @@
+/**
+ * The HTTP face of the simulator: OAuth2 (authorization GET, token POST) and the AccessLink
+ * v3 routes the transactional exercise path uses, on node:http with no framework.
+ *
+ * Choices where the reference is unsure (documented here and in the README):
+ * - POST exercise-transactions while one is open returns 201 with the SAME open transaction
+ *   (Polar issues no new id while one is open); once it expires its items come back in a new one.
+ * - TCX is `application/vnd.garmin.tcx+xml`; its body is gzip bytes for some exercises
+ *   (no Content-Encoding header) and plain XML for others, so clients must sniff 0x1f 0x8b.
+ * - Rate-limit headers are on every /v3 response; the OAuth endpoints stand in for other hosts
+ *   (flow.polar.com, polarremote.com) and are not counted.
+ * - JSON only: an XML Accept header still gets JSON.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { timingSafeEqual } from 'node:crypto';
+import { createGzip } from 'node:zlib';
+import {
+  HttpError,
+  basicCredentials,
+  bearerToken,
+  readBody,
+  sendApiError,
+  sendEmpty,
+  sendJson,
+} from './http-util.ts';
+import { rateLimitHeaders, type RateLimitSnapshot } from './rate-limit.ts';
+import { TOKEN_EXPIRES_IN_SECS, type SimulatorState } from './state.ts';
+import { exerciseSummaryJson, heartRateZonesJson, sampleTypes, samplesJson } from './exercises.ts';
+import { tcxChunks } from './tcx.ts';
+import { gpxChunks } from './gpx.ts';
+
+export interface Fault {
+  method?: string;
+  path: RegExp;
+  status: number;
+  times?: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface ServerContext {
+  state: SimulatorState;
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
+  apiBaseUrl: () => string;
+  rateLimit: { hit(): RateLimitSnapshot };
+  faults: { fault: Fault; remaining: number }[];
+  requestLog: { method: string; path: string; status: number }[];
+}
+
+const ID = '(\\d{1,19})';
+const route = (pattern: string) => new RegExp(`^${pattern}$`);
+const R = {
+  authorize: route('/oauth2/authorization'),
+  token: route('/v2/oauth2/token'),
+  users: route('/v3/users'),
+  user: route(`/v3/users/${ID}`),
+  notifications: route('/v3/notifications'),
+  transactions: route(`/v3/users/${ID}/exercise-transactions`),
+  transaction: route(`/v3/users/${ID}/exercise-transactions/${ID}`),
+  exercise: route(`/v3/users/${ID}/exercise-transactions/${ID}/exercises/${ID}(?:/(tcx|gpx|fit|heart-rate-zones|samples)(?:/(\\d{1,2}))?)?`),
+};
+
+function safeEqual(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  return ab.length === bb.length && timingSafeEqual(ab, bb);
+}
+
+export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://simulator.invalid');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const path = url.pathname;
+    // Logged after the response is finished; only method, path and status, never headers.
+    res.on('finish', () => ctx.requestLog.push({ method, path, status: res.statusCode }));
+    handle(ctx, req, res, method, url).catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (error instanceof HttpError) sendApiError(res, error.status, error.errorType, error.message);
+      else sendApiError(res, 500, 'internal', 'simulator failure');
+    });
+  };
+}
+
+async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, method: string, url: URL): Promise<void> {
+  const path = url.pathname;
+  const isApi = path.startsWith('/v3/');
+
+  if (isApi) {
+    const snapshot = ctx.rateLimit.hit();
+    for (const [k, v] of Object.entries(rateLimitHeaders(snapshot))) res.setHeader(k, v);
+    if (injectFault(ctx, res, method, path)) return;
+    if (snapshot.exceeded) {
+      sendApiError(res, 429, 'TOO_MANY_REQUESTS', 'rate limit exceeded');
+      return;
+    }
+  } else if (injectFault(ctx, res, method, path)) {
+    return;
+  }
+
+  if (R.authorize.test(path)) return method === 'GET' ? authorize(ctx, res, url) : notAllowed(res);
+  if (R.token.test(path)) return method === 'POST' ? token(ctx, req, res) : notAllowed(res);
+  if (R.notifications.test(path)) return method === 'GET' ? notifications(ctx, req, res) : notAllowed(res);
+  if (R.users.test(path)) return method === 'POST' ? registerUser(ctx, req, res) : notAllowed(res);
+
+  let m = R.user.exec(path);
+  if (m) {
+    const userId = authorizeUser(ctx, req, m[1]!);
+    if (method === 'GET') return getUser(ctx, res, userId);
+    if (method === 'DELETE') {
+      requireRegistered(ctx, userId);
+      ctx.state.deregister(userId);
+      return sendEmpty(res, 204);
+    }
+    return notAllowed(res);
+  }
+  m = R.transactions.exec(path);
+  if (m) {
+    const userId = authorizeUser(ctx, req, m[1]!);
+    if (method !== 'POST') return notAllowed(res);
+    requireRegistered(ctx, userId);
+    const created = ctx.state.createTransaction(userId);
+    if (!created) return sendEmpty(res, 204);
+    return sendJson(res, 201, {
+      'transaction-id': Number(created.tx.transactionId),
+      'resource-uri': `${ctx.apiBaseUrl()}/v3/users/${userId}/exercise-transactions/${created.tx.transactionId}`,
+    });
+  }
+  m = R.transaction.exec(path);
+  if (m) {
+    const userId = authorizeUser(ctx, req, m[1]!);
+    requireRegistered(ctx, userId);
+    const tx = ctx.state.openTransactionOf(userId, m[2]!);
+    if (!tx) throw new HttpError(404, 'transaction not found', 'NOT_FOUND');
+    if (method === 'GET') {
+      const base = `${ctx.apiBaseUrl()}/v3/users/${userId}/exercise-transactions/${tx.transactionId}/exercises`;
+      return sendJson(res, 200, { exercises: tx.exerciseIds.map((id) => `${base}/${id}`) });
+    }
+    if (method === 'PUT') {
+      ctx.state.commitTransaction(tx);
+      return sendEmpty(res, 200);
+    }
+    return notAllowed(res);
+  }
+  m = R.exercise.exec(path);
+  if (m) {
+    const userId = authorizeUser(ctx, req, m[1]!);
+    if (method !== 'GET') return notAllowed(res);
+    requireRegistered(ctx, userId);
+    const tx = ctx.state.openTransactionOf(userId, m[2]!);
+    if (!tx) throw new HttpError(404, 'transaction not found', 'NOT_FOUND');
+    const ex = ctx.state.exerciseInTransaction(tx, m[3]!);
+    if (!ex) throw new HttpError(404, 'exercise not found', 'NOT_FOUND');
+    const sub = m[4];
+    const itemBase = `${ctx.apiBaseUrl()}/v3/users/${userId}/exercise-transactions/${tx.transactionId}/exercises/${ex.exerciseId}`;
+    switch (sub) {
+      case undefined:
+        return sendJson(res, 200, exerciseSummaryJson(ex, { apiBaseUrl: ctx.apiBaseUrl(), transactionId: tx.transactionId }));
+      case 'heart-rate-zones':
+        return sendJson(res, 200, heartRateZonesJson(ex));
+      case 'samples': {
+        if (m[5] === undefined) return sendJson(res, 200, { samples: sampleTypes(ex).map((t) => `${itemBase}/samples/${t}`) });
+        const samples = samplesJson(ex, Number(m[5]));
+        return samples ? sendJson(res, 200, samples) : sendEmpty(res, 204);
+      }
+      case 'tcx':
+        if (!ex.hasTcx) return sendEmpty(res, 204);
+        res.writeHead(200, { 'Content-Type': 'application/vnd.garmin.tcx+xml' });
+        if (ex.tcxGzipped) await pipeline(Readable.from(tcxChunks(ex.spec, { deviceName: ex.device })), createGzip(), res);
+        else await pipeline(Readable.from(tcxChunks(ex.spec, { deviceName: ex.device })), res);
+        return;
+      case 'gpx':
+        // No route (indoor): 204, as third-party clients report.
+        if (!ex.hasGpx) return sendEmpty(res, 204);
+        res.writeHead(200, { 'Content-Type': 'application/gpx+xml' });
+        await pipeline(Readable.from(gpxChunks(ex.spec, { creator: 'Polar Flow' })), res);
+        return;
+      case 'fit':
+        // The simulator does not write FIT files: "not available for this exercise".
+        return sendEmpty(res, 204);
+      default:
+        throw new HttpError(404, 'not found', 'NOT_FOUND');
+    }
+  }
+  throw new HttpError(404, 'not found', 'NOT_FOUND');
+}
+
+function injectFault(ctx: ServerContext, res: ServerResponse, method: string, path: string): boolean {
+  const i = ctx.faults.findIndex((f) => (f.fault.method === undefined || f.fault.method.toUpperCase() === method) && f.fault.path.test(path));
+  if (i < 0) return false;
+  const entry = ctx.faults[i]!;
+  if (--entry.remaining <= 0) ctx.faults.splice(i, 1);
+  const body = entry.fault.body ?? '';
+  res.writeHead(entry.fault.status, { ...(body ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}), ...entry.fault.headers });
+  res.end(entry.fault.status === 204 || entry.fault.status === 304 ? undefined : body);
+  return true;
+}
+
+function notAllowed(res: ServerResponse): void {
+  sendApiError(res, 405, 'METHOD_NOT_ALLOWED', 'method not allowed');
+}
+
+/** The bearer token's user, who must be the user in the path (403 otherwise). */
+function authorizeUser(ctx: ServerContext, req: IncomingMessage, pathUserId: string | null): string {
+  const token = bearerToken(req);
+  const userId = token ? ctx.state.userForToken(token) : null;
+  if (!userId) throw new HttpError(401, 'invalid or revoked access token', 'UNAUTHORIZED');
+  if (pathUserId !== null && pathUserId !== userId) throw new HttpError(403, 'user id does not belong to the token', 'FORBIDDEN');
+  return userId;
+}
+
+function requireRegistered(ctx: ServerContext, userId: string): void {
+  if (ctx.state.accountById(userId)?.registeredAtMs === null) throw new HttpError(404, 'user not registered', 'NOT_FOUND');
+}
+
+function checkClient(ctx: ServerContext, req: IncomingMessage): boolean {
+  const creds = basicCredentials(req);
+  return creds !== null && safeEqual(creds.id, ctx.clientId) && safeEqual(creds.secret, ctx.clientSecret);
+}
+
+function authorize(ctx: ServerContext, res: ServerResponse, url: URL): void {
+  const q = url.searchParams;
+  const clientId = q.get('client_id');
+  const redirectUri = q.get('redirect_uri') ?? ctx.redirectUri;
+  // Unknown client or redirect: never redirect to an unregistered URL; answer here (RFC 6749 4.1.2.1).
+  if (clientId !== ctx.clientId) return sendJson(res, 400, { error: 'unauthorized_client' });
+  if (redirectUri !== ctx.redirectUri) return sendJson(res, 400, { error: 'invalid_request' });
+  const state = q.get('state');
+  const back = (params: Record<string, string>) => {
+    const target = new URL(redirectUri);
+    for (const [k, v] of Object.entries(params)) target.searchParams.set(k, v);
+    if (state !== null) target.searchParams.set('state', state);
+    res.writeHead(302, { Location: target.toString() });
+    res.end();
+  };
+  if (q.get('response_type') !== 'code') return back({ error: 'unsupported_response_type' });
+  const scope = q.get('scope');
+  if (scope !== null && scope !== 'accesslink.read_all') return back({ error: 'invalid_scope' });
+  const login = q.get('login');
+  if (login === null) {
+    // Stand-in for the Flow login page: one link per simulated account.
+    const links = ctx.state.accounts
+      .map((a) => {
+        const u = new URL(url.toString());
+        u.searchParams.set('login', a.login);
+        return `<li><a href="${u.pathname}${u.search.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}">${a.login}</a></li>`;
+      })
+      .join('');
+    const html = `<!doctype html><title>Simulated Polar Flow login</title><h1>Approve access as</h1><ul>${links}</ul>`;
+    res.writeHead(200, { 'Content-Type': 'text/html;charset=UTF-8' });
+    res.end(html);
+    return;
+  }
+  const account = ctx.state.accountByLogin(login);
+  if (!account || q.get('deny') !== null) return back({ error: 'access_denied' });
+  back({ code: ctx.state.issueCode(account.polarUserId, q.get('redirect_uri')) });
+}
+
+async function token(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await readBody(req);
+  if (!checkClient(ctx, req)) return sendJson(res, 400, { error: 'invalid_client' });
+  const form = new URLSearchParams(body);
+  if (form.get('grant_type') !== 'authorization_code') return sendJson(res, 400, { error: 'unsupported_grant_type' });
+  const code = form.get('code');
+  if (!code) return sendJson(res, 400, { error: 'invalid_request' });
+  const result = ctx.state.exchangeCode(code, form.get('redirect_uri'));
+  if (!result.ok) return sendJson(res, 400, { error: result.error });
+  sendJson(res, 200, {
+    access_token: result.token,
+    token_type: 'bearer',
+    expires_in: TOKEN_EXPIRES_IN_SECS,
+    x_user_id: Number(result.userId),
+  });
+}
+
+function notifications(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): void {
+  if (!checkClient(ctx, req)) throw new HttpError(401, 'invalid client credentials', 'UNAUTHORIZED');
+  const users = ctx.state.usersWithPendingData();
+  if (users.length === 0) return sendEmpty(res, 204);
+  sendJson(res, 200, {
+    'available-user-data': users.map((uid) => ({
+      'user-id': Number(uid),
+      'data-type': 'EXERCISE',
+      url: `${ctx.apiBaseUrl()}/v3/users/${uid}/exercise-transactions`,
+    })),
+  });
+}
+
+function parseMemberId(body: string, contentType: string | undefined): string | null {
+  const text = body.trim();
+  // Polar's own samples send JSON with an XML content type, so sniff the body, not the header.
+  if (text.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      const v = parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>)['member-id'] : undefined;
+      return typeof v === 'string' && v.length > 0 ? v : null;
+    } catch {
+      return null;
+    }
+  }
+  if (text.startsWith('<') || contentType?.includes('xml')) {
+    const m = /<member-id>([^<]{1,200})<\/member-id>/.exec(text);
+    return m ? m[1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&') : null;
+  }
+  return null;
+}
+
+async function registerUser(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await readBody(req);
+  const userId = authorizeUser(ctx, req, null);
+  const memberId = parseMemberId(body, req.headers['content-type']);
+  if (!memberId) throw new HttpError(400, 'member-id is required', 'BAD_REQUEST');
+  const result = ctx.state.register(userId, memberId);
+  if (!result.ok) {
+    throw new HttpError(409, result.reason === 'already-registered' ? 'user already registered' : 'duplicate member-id', 'CONFLICT');
+  }
+  sendJson(res, 200, userJson(ctx, userId));
+}
+
+function getUser(ctx: ServerContext, res: ServerResponse, userId: string): void {
+  if (ctx.state.accountById(userId)?.registeredAtMs === null) return sendEmpty(res, 204);
+  sendJson(res, 200, userJson(ctx, userId));
+}
+
+function userJson(ctx: ServerContext, userId: string): Record<string, unknown> {
+  const a = ctx.state.accountById(userId)!;
+  return {
+    'polar-user-id': Number(a.polarUserId),
+    'member-id': a.memberId,
+    'registration-date': new Date(a.registeredAtMs ?? 0).toISOString(),
+    'first-name': a.firstName,
+    'last-name': a.lastName,
+    birthdate: `${1975 + ((a.index * 7) % 25)}-0${1 + (a.index % 9)}-1${a.index % 10}`,
+    gender: a.index % 2 === 0 ? 'FEMALE' : 'MALE',
+    weight: 58 + ((a.index * 9) % 30) + 0.5,
+    height: 160 + ((a.index * 11) % 30),
+    'extra-info': null,
+  };
+}
