@@ -1,0 +1,313 @@
+/**
+ * TCX (Garmin TrainingCenterDatabase v2) state machine.
+ *
+ * Rules (test/python/fidelity_reference.py applies the same):
+ * - Every `Activity` anywhere under `Activities` is an activity, in document order
+ *   (`MultiSportSession` / `FirstSport` / `NextSport` included); `activity_index` counts them.
+ *   A multi-sport `Transition` is not a lap and its points are not samples.
+ * - Every `Lap` of an activity is a lap row; `lap_index` counts laps within the activity and
+ *   is set on each sample of the lap. `Track` breaks inside a lap are not recorded.
+ * - A `Trackpoint` without `Time` has no natural key: it is dropped and counted
+ *   (`dropped_point_count`). A Trackpoint with a time and nothing else is kept.
+ * - `cadence_rpm` is `Cadence`, else the TPX `RunCadence`; `speed_mps` / `power_w` are TPX
+ *   `Speed` / `Watts`, under any namespace prefix or none.
+ * - `Courses` (a planned route) and `Workouts` (a plan) are not recorded workouts: no sample
+ *   rows, `content` says 'course' / 'workouts' and their points count as ignored.
+ * - Within one activity an instant earlier than the previous one is PL_PARSE_TIME_ORDER;
+ *   a repeated instant is kept (the lake's dedup key decides).
+ */
+import type { LapRow, SampleRow } from '../records/rows.ts';
+import { ParseFault } from './errors.ts';
+import type { FormatMachine } from './machine.ts';
+import { parseInstant } from './time.ts';
+import { type FileInfo, type ParseContext, SampleStats, emptyFileInfo, emptyLap, emptySample, toNumber } from './values.ts';
+
+const enum F {
+  None,
+  Time,
+  Lat,
+  Lon,
+  Alt,
+  Dist,
+  Hr,
+  Cad,
+  Sensor,
+  Speed,
+  Watts,
+  RunCad,
+  LapTotalTime,
+  LapDist,
+  LapMaxSpeed,
+  LapCalories,
+  LapAvgHr,
+  LapMaxHr,
+  LapIntensity,
+  LapCadence,
+  LapTrigger,
+  LapAvgWatts,
+  LapAvgRunCad,
+  CreatorName,
+  VerMajor,
+  VerMinor,
+  BuildMajor,
+  BuildMinor,
+  AuthorName,
+}
+
+export function createTcxMachine(ctx: ParseContext): FormatMachine {
+  const samples: SampleRow[] = [];
+  const laps: LapRow[] = [];
+  const info = emptyFileInfo(ctx, 'tcx');
+  const stats = new SampleStats();
+  const sports: string[] = [];
+  const defaultOffset = ctx.utcOffsetMin;
+
+  let depth = 0;
+  let activityIndex = -1;
+  let activityDepth = -1; // depth of the open Activity element, -1 when outside
+  let lapIndex = -1;
+  let lap: LapRow | null = null;
+  let lapDepth = -1;
+  let lapAvgHrDepth = -1;
+  let lapMaxHrDepth = -1;
+  let point: SampleRow | null = null;
+  let pointDepth = -1;
+  let pointHasTime = false;
+  let hrDepth = -1;
+  let creatorDepth = -1;
+  let authorDepth = -1;
+  let courseDepth = -1;
+  let transitionDepth = -1;
+  let prevTimeUs = -Infinity;
+  let field = F.None;
+  let text = '';
+  const version = [0, 0, 0, 0];
+  let hasVersion = false;
+  let workouts = false;
+  let courses = false;
+
+  function instant(raw: string) {
+    return parseInstant(raw, defaultOffset);
+  }
+
+  return {
+    samples,
+    laps,
+    rootName: 'TrainingCenterDatabase',
+    open(name, attributes) {
+      depth++;
+      if (point !== null) {
+        switch (name) {
+          case 'Time': field = F.Time; break;
+          case 'LatitudeDegrees': field = F.Lat; break;
+          case 'LongitudeDegrees': field = F.Lon; break;
+          case 'AltitudeMeters': field = F.Alt; break;
+          case 'DistanceMeters': field = F.Dist; break;
+          case 'HeartRateBpm': hrDepth = depth; break;
+          case 'Value': if (hrDepth === depth - 1) field = F.Hr; break;
+          case 'Cadence': field = F.Cad; break;
+          case 'SensorState': field = F.Sensor; break;
+          case 'Speed': field = F.Speed; break;
+          case 'Watts': field = F.Watts; break;
+          case 'RunCadence': field = F.RunCad; break;
+          default: break;
+        }
+        text = '';
+        return;
+      }
+      if (name === 'Trackpoint') {
+        if (courseDepth >= 0 || transitionDepth >= 0 || activityDepth < 0) {
+          info.ignored_point_count++;
+          return;
+        }
+        point = emptySample(ctx, 'tcx', activityIndex);
+        point.lap_index = lapIndex >= 0 ? lapIndex : null;
+        pointDepth = depth;
+        pointHasTime = false;
+        return;
+      }
+      if (lap !== null) {
+        if (depth === lapDepth + 1) {
+          switch (name) {
+            case 'TotalTimeSeconds': field = F.LapTotalTime; break;
+            case 'DistanceMeters': field = F.LapDist; break;
+            case 'MaximumSpeed': field = F.LapMaxSpeed; break;
+            case 'Calories': field = F.LapCalories; break;
+            case 'AverageHeartRateBpm': lapAvgHrDepth = depth; break;
+            case 'MaximumHeartRateBpm': lapMaxHrDepth = depth; break;
+            case 'Intensity': field = F.LapIntensity; break;
+            case 'Cadence': field = F.LapCadence; break;
+            case 'TriggerMethod': field = F.LapTrigger; break;
+            default: break;
+          }
+        } else if (name === 'Value') {
+          if (lapAvgHrDepth === depth - 1) field = F.LapAvgHr;
+          else if (lapMaxHrDepth === depth - 1) field = F.LapMaxHr;
+        } else if (name === 'AvgWatts') {
+          field = F.LapAvgWatts;
+        } else if (name === 'AvgRunCadence') {
+          field = F.LapAvgRunCad;
+        }
+        text = '';
+        return;
+      }
+      switch (name) {
+        case 'Activity':
+          activityIndex++;
+          activityDepth = depth;
+          lapIndex = -1;
+          prevTimeUs = -Infinity;
+          sports.push(attributes['Sport'] ?? '');
+          break;
+        case 'Lap':
+          if (activityDepth < 0) break;
+          lapIndex++;
+          lap = emptyLap(ctx, 'tcx', activityIndex, lapIndex);
+          lapDepth = depth;
+          {
+            const start = attributes['StartTime'];
+            if (start === undefined) throw new ParseFault('PL_PARSE_BAD_TIME', 'Lap without StartTime');
+            const t = instant(start);
+            lap.start_time_utc_us = t.utcUs;
+            lap.utc_offset_min = t.offsetMin ?? defaultOffset;
+          }
+          break;
+        case 'Transition':
+          transitionDepth = depth;
+          break;
+        case 'Course':
+          courseDepth = depth;
+          courses = true;
+          break;
+        case 'Workouts':
+          workouts = true;
+          break;
+        case 'Creator':
+          if (activityDepth >= 0 && info.creator_name === null) creatorDepth = depth;
+          break;
+        case 'Author':
+          if (depth === 2) authorDepth = depth;
+          break;
+        case 'Name':
+          if (creatorDepth === depth - 1) field = F.CreatorName;
+          else if (authorDepth === depth - 1) field = F.AuthorName;
+          break;
+        case 'VersionMajor': if (creatorDepth >= 0) field = F.VerMajor; break;
+        case 'VersionMinor': if (creatorDepth >= 0) field = F.VerMinor; break;
+        case 'BuildMajor': if (creatorDepth >= 0) field = F.BuildMajor; break;
+        case 'BuildMinor': if (creatorDepth >= 0) field = F.BuildMinor; break;
+        default: break;
+      }
+      text = '';
+    },
+    text(t) {
+      if (field !== F.None) text += t;
+    },
+    close(name) {
+      const d = depth--;
+      if (point !== null) {
+        if (d === pointDepth) {
+          if (pointHasTime) {
+            if (point.time_utc_us < prevTimeUs) {
+              throw new ParseFault('PL_PARSE_TIME_ORDER', `Trackpoint time goes backwards (${point.time_utc_us} µs < ${prevTimeUs} µs)`);
+            }
+            prevTimeUs = point.time_utc_us;
+            samples.push(point);
+            stats.add(point);
+          } else {
+            info.dropped_point_count++;
+          }
+          point = null;
+          pointDepth = -1;
+          return;
+        }
+        if (field !== F.None) {
+          const p = point;
+          switch (field) {
+            case F.Time: {
+              const t = instant(text);
+              p.time_utc_us = t.utcUs;
+              p.utc_offset_min = t.offsetMin ?? defaultOffset;
+              pointHasTime = true;
+              break;
+            }
+            case F.Lat: p.latitude_deg = toNumber(text, name); break;
+            case F.Lon: p.longitude_deg = toNumber(text, name); break;
+            case F.Alt: p.altitude_m = toNumber(text, name); break;
+            case F.Dist: p.distance_m = toNumber(text, name); break;
+            case F.Hr: p.heart_rate_bpm = toNumber(text, 'HeartRateBpm'); break;
+            case F.Cad: p.cadence_rpm = toNumber(text, name); break;
+            case F.Sensor: p.sensor_state = text.trim() || null; break;
+            case F.Speed: p.speed_mps = toNumber(text, name); break;
+            case F.Watts: p.power_w = toNumber(text, name); break;
+            case F.RunCad: if (p.cadence_rpm === null) p.cadence_rpm = toNumber(text, name); break;
+            default: break;
+          }
+          field = F.None;
+        } else if (d === hrDepth) {
+          hrDepth = -1;
+        }
+        return;
+      }
+      if (lap !== null) {
+        if (d === lapDepth) {
+          laps.push(lap);
+          lap = null;
+          lapDepth = -1;
+          return;
+        }
+        if (field !== F.None) {
+          const l = lap;
+          switch (field) {
+            case F.LapTotalTime: l.total_time_s = toNumber(text, name); break;
+            case F.LapDist: l.distance_m = toNumber(text, name); break;
+            case F.LapMaxSpeed: l.max_speed_mps = toNumber(text, name); break;
+            case F.LapCalories: l.calories_kcal = toNumber(text, name); break;
+            case F.LapAvgHr: l.avg_heart_rate_bpm = toNumber(text, 'AverageHeartRateBpm'); break;
+            case F.LapMaxHr: l.max_heart_rate_bpm = toNumber(text, 'MaximumHeartRateBpm'); break;
+            case F.LapIntensity: l.intensity = text.trim() || null; break;
+            case F.LapCadence: l.avg_cadence_rpm = toNumber(text, name); break;
+            case F.LapTrigger: l.trigger_method = text.trim() || null; break;
+            case F.LapAvgWatts: l.avg_power_w = toNumber(text, name); break;
+            case F.LapAvgRunCad: if (l.avg_cadence_rpm === null) l.avg_cadence_rpm = toNumber(text, name); break;
+            default: break;
+          }
+          field = F.None;
+        } else if (d === lapAvgHrDepth) {
+          lapAvgHrDepth = -1;
+        } else if (d === lapMaxHrDepth) {
+          lapMaxHrDepth = -1;
+        }
+        return;
+      }
+      if (field !== F.None) {
+        const t = text.trim();
+        switch (field) {
+          case F.CreatorName: info.creator_name = t || null; break;
+          case F.AuthorName: info.author_name = t || null; break;
+          case F.VerMajor: version[0] = Number(t) || 0; hasVersion = true; break;
+          case F.VerMinor: version[1] = Number(t) || 0; hasVersion = true; break;
+          case F.BuildMajor: version[2] = Number(t) || 0; hasVersion = true; break;
+          case F.BuildMinor: version[3] = Number(t) || 0; hasVersion = true; break;
+          default: break;
+        }
+        field = F.None;
+        return;
+      }
+      if (d === activityDepth) activityDepth = -1;
+      else if (d === creatorDepth) creatorDepth = -1;
+      else if (d === authorDepth) authorDepth = -1;
+      else if (d === courseDepth) courseDepth = -1;
+      else if (d === transitionDepth) transitionDepth = -1;
+    },
+    finish(): FileInfo {
+      stats.fill(info);
+      info.activity_count = activityIndex + 1;
+      info.lap_count = laps.length;
+      info.sport = sports.length > 0 ? sports.join(',') : null;
+      if (hasVersion) info.creator_version = version.join('.');
+      info.content = info.activity_count > 0 ? 'activity' : courses ? 'course' : workouts ? 'workouts' : 'empty';
+      return info;
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * ISO 8601 date-times as TCX, GPX and Polar write them → UTC epoch microseconds plus the
+ * offset the string carries.
+ *
+ * Shapes accepted (every one is seen in the corpus): `2019-03-03T10:00:00Z`, fractions of
+ * 1 to 9 digits (`.2Z`, `.212Z`, `.123456+02:00`), offsets `+hh:mm`, `+hhmm`, `+hh`, and no
+ * zone at all. Fractions beyond microseconds are truncated, never rounded, so a
+ * nanosecond string never moves to the next microsecond.
+ *
+ * No zone: the string is local time. When the caller knows the exercise's offset (from the
+ * AccessLink summary) the instant is local − offset; otherwise it is read as UTC, the XML
+ * Schema convention for TCX/GPX. The reference reader applies the same rule.
+ */
+import { ParseFault } from './errors.ts';
+
+export interface ParsedInstant {
+  utcUs: number;
+  /** Offset written in the string, minutes east of UTC; null for `Z` and for no zone. */
+  offsetMin: number | null;
+  /** True when the string carried `Z` or an offset. */
+  zoned: boolean;
+}
+
+function digits(s: string, from: number, count: number): number {
+  let v = 0;
+  for (let i = from; i < from + count; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Parses one timestamp. `defaultOffsetMin` applies to zone-less strings (see above).
+ * Throws ParseFault PL_PARSE_BAD_TIME on anything else.
+ */
+export function parseInstant(raw: string, defaultOffsetMin: number | null): ParsedInstant {
+  const s = raw.length > 0 && (raw.charCodeAt(0) <= 32 || raw.charCodeAt(raw.length - 1) <= 32) ? raw.trim() : raw;
+  const bad = (): never => {
+    throw new ParseFault('PL_PARSE_BAD_TIME', `not an ISO 8601 date-time: ${JSON.stringify(s.slice(0, 40))}`);
+  };
+  if (s.length < 19 || s[4] !== '-' || s[7] !== '-' || (s[10] !== 'T' && s[10] !== ' ') || s[13] !== ':' || s[16] !== ':') bad();
+  const year = digits(s, 0, 4);
+  const month = digits(s, 5, 2);
+  const day = digits(s, 8, 2);
+  const hour = digits(s, 11, 2);
+  const minute = digits(s, 14, 2);
+  const second = digits(s, 17, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > (DAYS_IN_MONTH[month - 1] ?? 0) || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) bad();
+  let i = 19;
+  let fractionUs = 0;
+  if (s[i] === '.' || s[i] === ',') {
+    i++;
+    const start = i;
+    let scale = 100000;
+    while (i < s.length) {
+      const c = s.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      if (scale >= 1) fractionUs += c * scale;
+      scale /= 10;
+      i++;
+    }
+    if (i === start) bad();
+    fractionUs = Math.trunc(fractionUs);
+  }
+  let offsetMin: number | null = null;
+  let zoned = false;
+  if (i < s.length) {
+    const c = s[i];
+    if (c === 'Z' && i === s.length - 1) {
+      zoned = true;
+    } else if (c === '+' || c === '-') {
+      const rest = s.length - i - 1;
+      let oh = -1;
+      let om = 0;
+      if (rest === 5 && s[i + 3] === ':') {
+        oh = digits(s, i + 1, 2);
+        om = digits(s, i + 4, 2);
+      } else if (rest === 4) {
+        oh = digits(s, i + 1, 2);
+        om = digits(s, i + 3, 2);
+      } else if (rest === 2) {
+        oh = digits(s, i + 1, 2);
+      }
+      if (oh < 0 || oh > 23 || om < 0 || om > 59) bad();
+      offsetMin = (c === '-' ? -1 : 1) * (oh * 60 + om);
+      zoned = true;
+    } else {
+      bad();
+    }
+  }
+  const wallMs = Date.UTC(year, month - 1, day, hour, minute, second);
+  if (month === 2 && day === 29 && new Date(wallMs).getUTCDate() !== 29) bad();
+  const shiftMin = zoned ? (offsetMin ?? 0) : (defaultOffsetMin ?? 0);
+  const utcUs = (wallMs - shiftMin * 60000) * 1000 + fractionUs;
+  return { utcUs, offsetMin, zoned };
+}

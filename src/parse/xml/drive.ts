@@ -1,0 +1,162 @@
+/**
+ * Drives a format state machine with an XML tokenizer over a stream of (gunzipped) bytes:
+ * decodes the text (UTF-8 or UTF-16, BOM stripped), applies the hostile-input limits before
+ * the tokenizer buffers anything, turns every failure into a positioned ParseError, and
+ * hands out rows in batches as it goes. Memory holds one input chunk and one batch.
+ */
+import type { LapRow, SampleRow } from '../../records/rows.ts';
+import { ParseError, ParseFault, type ParseErrorCode } from '../errors.ts';
+import type { FormatMachine } from '../machine.ts';
+import type { FileInfo } from '../values.ts';
+import type { XmlEncoding } from '../detect.ts';
+import { type ResolvedLimits, isRefusedDoctype } from './limits.ts';
+import { type TokenizerFactory, TokenizerError, classifyTokenizerMessage } from './tokenizer.ts';
+
+export type XmlOutput = { table: 'samples'; rows: SampleRow[] } | { table: 'laps'; rows: LapRow[] } | { table: 'file'; info: FileInfo };
+
+export interface DriveOptions {
+  file: string;
+  encoding: XmlEncoding;
+  bomBytes: number;
+  limits: ResolvedLimits;
+  batchRows: number;
+  createTokenizer: TokenizerFactory;
+}
+
+const MAX_PIECE_CHARS = 65536;
+
+export async function* driveXml(chunks: AsyncIterable<Buffer>, machine: FormatMachine, options: DriveOptions): AsyncGenerator<XmlOutput> {
+  const { limits, batchRows, file } = options;
+  const decoder = new TextDecoder(options.encoding, { fatal: true, ignoreBOM: false });
+  const bytesPerUnit = options.encoding === 'utf-8' ? 0 : 2;
+  const pieceChars = Math.max(1, Math.min(MAX_PIECE_CHARS, limits.maxTextChars));
+
+  let depth = 0;
+  let rootSeen = false;
+  let started = false; // first non-whitespace character seen
+  let skippedLines = 0; // newlines dropped with leading whitespace (Polar quirk), for line numbers
+  let runChars = 0; // characters since the last '<'
+  // Where the piece being fed starts, in characters of the text fed and bytes of the file.
+  let pieceCharStart = 0;
+  let pieceByteStart = options.bomBytes;
+  let piece = '';
+  let fedChars = 0;
+  let fedBytes = options.bomBytes;
+
+  const guarded = {
+    open(name: string, attributes: Readonly<Record<string, string>>) {
+      if (++depth > limits.maxDepth) throw new ParseFault('PL_PARSE_TOO_DEEP', `elements nest deeper than ${limits.maxDepth}`);
+      if (!rootSeen) {
+        rootSeen = true;
+        if (name !== machine.rootName) throw new ParseFault('PL_PARSE_WRONG_ROOT', `root element is <${name}>, expected <${machine.rootName}>`);
+      }
+      machine.open(name, attributes);
+    },
+    text(text: string) {
+      machine.text(text);
+    },
+    close(name: string) {
+      depth--;
+      machine.close(name);
+    },
+  };
+  const tokenizer = options.createTokenizer(guarded, (body) => {
+    if (isRefusedDoctype(body)) throw new ParseFault('PL_PARSE_DOCTYPE_REFUSED', 'DOCTYPE with an internal subset or external id refused');
+  });
+
+  function position(): { line: number; column: number; byteOffset: number } {
+    const p = tokenizer.position();
+    const inPiece = Math.max(0, Math.min(piece.length, p.charOffset - pieceCharStart));
+    const bytes = bytesPerUnit === 0 ? Buffer.byteLength(piece.slice(0, inPiece)) : inPiece * bytesPerUnit;
+    return { line: p.line + skippedLines, column: p.column, byteOffset: pieceByteStart + bytes };
+  }
+
+  function fail(code: ParseErrorCode, detail: string, cause?: unknown): ParseError {
+    return new ParseError(code, detail, file, position(), cause === undefined ? undefined : { cause });
+  }
+
+  function classify(error: unknown, atEnd: boolean): ParseError {
+    if (error instanceof ParseError) return error;
+    if (error instanceof ParseFault || error instanceof TokenizerError) return fail(error.code, error.message, error);
+    const message = error instanceof Error ? error.message : String(error);
+    return fail(classifyTokenizerMessage(message, atEnd), message.split('\n')[0] ?? message, error);
+  }
+
+  function feed(text: string): void {
+    let from = 0;
+    if (!started) {
+      // Leading whitespace before the XML declaration (Polar Flow writes some) is skipped
+      // rather than refused: the rest of such files is well formed.
+      while (from < text.length && text.charCodeAt(from) <= 32) {
+        if (text.charCodeAt(from) === 10) skippedLines++;
+        from++;
+      }
+      const skipped = text.slice(0, from);
+      fedBytes += bytesPerUnit === 0 ? Buffer.byteLength(skipped) : skipped.length * bytesPerUnit;
+      if (from === text.length) return;
+      started = true;
+    }
+    for (let i = from; i < text.length; i += pieceChars) {
+      piece = text.slice(i, Math.min(text.length, i + pieceChars));
+      pieceCharStart = fedChars;
+      pieceByteStart = fedBytes;
+      const lt = piece.indexOf('<');
+      if (lt < 0 ? runChars + piece.length > limits.maxTextChars : runChars + lt > limits.maxTextChars) {
+        throw fail('PL_PARSE_TEXT_TOO_LARGE', `text, attribute or comment longer than ${limits.maxTextChars} characters`);
+      }
+      runChars = lt < 0 ? runChars + piece.length : piece.length - 1 - piece.lastIndexOf('<');
+      if (!rootSeen) {
+        const k = piece.indexOf('<!DOCTYPE');
+        if (k >= 0) {
+          const close = piece.indexOf('>', k);
+          if (isRefusedDoctype(piece.slice(k + 9, close < 0 ? k + 1033 : close))) {
+            throw fail('PL_PARSE_DOCTYPE_REFUSED', 'DOCTYPE with an internal subset or external id refused');
+          }
+        }
+      }
+      try {
+        tokenizer.write(piece);
+      } catch (error) {
+        throw classify(error, false);
+      }
+      fedChars += piece.length;
+      fedBytes += bytesPerUnit === 0 ? Buffer.byteLength(piece) : piece.length * bytesPerUnit;
+    }
+  }
+
+  for await (const chunk of chunks) {
+    let text: string;
+    try {
+      text = decoder.decode(chunk, { stream: true });
+    } catch (error) {
+      throw new ParseError('PL_PARSE_ENCODING', `not valid ${options.encoding}`, file, { byteOffset: fedBytes }, { cause: error });
+    }
+    if (text.length > 0) feed(text);
+    if (machine.samples.length >= batchRows) {
+      while (machine.samples.length >= batchRows) {
+        const rows = machine.samples.splice(0, batchRows);
+        yield { table: 'samples', rows };
+      }
+    }
+  }
+  let tail: string;
+  try {
+    tail = decoder.decode();
+  } catch (error) {
+    throw new ParseError('PL_PARSE_TRUNCATED', `input ends inside a ${options.encoding} character`, file, { byteOffset: fedBytes }, { cause: error });
+  }
+  if (tail.length > 0) feed(tail);
+  if (!started) throw new ParseError('PL_PARSE_EMPTY', 'no XML content', file, { byteOffset: fedBytes });
+  try {
+    tokenizer.end();
+  } catch (error) {
+    throw classify(error, true);
+  }
+  const info = machine.finish();
+  while (machine.samples.length > 0) {
+    const rows = machine.samples.splice(0, batchRows);
+    yield { table: 'samples', rows };
+  }
+  while (machine.laps.length > 0) yield { table: 'laps', rows: machine.laps.splice(0, batchRows) };
+  yield { table: 'file', info };
+}

@@ -1,0 +1,58 @@
+/**
+ * The tiny event interface between an XML tokenizer and the format state machines
+ * (tcx.ts, gpx.ts). The state machines never see the tokenizer, so either `saxes` or `sax`
+ * can drive them (bench/parse.ts measures both; index.ts picks the default).
+ *
+ * Names are local names: the namespace prefix is stripped (`ns3:TPX` → `TPX`), because real
+ * files use any prefix, or none, for the same Garmin extensions.
+ */
+import type { ParseErrorCode } from '../errors.ts';
+
+export interface XmlHandler {
+  open(localName: string, attributes: Readonly<Record<string, string>>): void;
+  /** Character data of the current element; may arrive in several pieces. */
+  text(text: string): void;
+  close(localName: string): void;
+}
+
+export interface XmlPosition {
+  line: number;
+  column: number;
+  /** Offset in decoded characters from the start of the text fed. */
+  charOffset: number;
+}
+
+export interface XmlTokenizer {
+  /** Feeds text; handler callbacks run synchronously inside. Throws on malformed input. */
+  write(text: string): void;
+  /** Ends the document; throws if elements are still open. */
+  end(): void;
+  position(): XmlPosition;
+}
+
+/** A tokenizer's own error, classified for ParseError. */
+export class TokenizerError extends Error {
+  constructor(
+    readonly code: ParseErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type TokenizerName = 'saxes' | 'sax';
+
+export type TokenizerFactory = (handler: XmlHandler, onDoctype: (body: string) => void) => XmlTokenizer;
+
+export function localName(name: string): string {
+  const i = name.indexOf(':');
+  return i < 0 ? name : name.slice(i + 1);
+}
+
+/** Maps a tokenizer's message to a code: the tokenizers say "unclosed" / "undefined entity". */
+export function classifyTokenizerMessage(message: string, atEnd: boolean): ParseErrorCode {
+  const m = message.toLowerCase();
+  if (m.includes('entity')) return 'PL_PARSE_ENTITY_REFUSED';
+  if (atEnd || m.includes('unclosed') || m.includes('unexpected end')) return 'PL_PARSE_TRUNCATED';
+  return 'PL_PARSE_XML_MALFORMED';
+}
