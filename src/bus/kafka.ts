@@ -1,0 +1,396 @@
+/**
+ * The Kafka bus (kafkajs). This is the only file in the project that imports kafkajs: with no
+ * kafkajs release since 2.2.4, swapping the client should touch this file alone.
+ *
+ * - Producer: idempotent, acks from all in-sync replicas, messages keyed by user id and
+ *   partitioned with Kafka's default murmur2 partitioner (same as `partitioning.ts`).
+ * - Topics are created on first use through the admin client with `partitions` partitions.
+ * - Each `consume` call is one kafkajs consumer. Offsets move only after `onBatch` resolves
+ *   (`eachBatchAutoResolve: false`, then `resolveOffset` + `commitOffsetsIfNecessary`). When
+ *   `onBatch` throws, nothing is resolved and the consumer seeks back to the batch's first
+ *   offset, so the same batch is fetched again after a back-off.
+ * - `drained()` polls the group's committed offsets against the topics' high watermarks.
+ */
+import {
+  Kafka,
+  Partitioners,
+  logLevel as KafkaLogLevel,
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type LogEntry,
+  type Producer,
+} from 'kafkajs';
+import { silentLogger, type Logger } from '../telemetry/log.ts';
+import type { Batch, Bus, BusMessage, ConsumeOptions, OutgoingMessage, Subscription, Topic } from './bus.ts';
+import { BusClosedError, BusUnavailableError, BusUsageError } from './errors.ts';
+import { validateTopicName } from './partitioning.ts';
+
+export interface KafkaBusOptions {
+  /** Bootstrap brokers, `host:port`. Prefer 127.0.0.1 to localhost for a local broker. */
+  readonly brokers: readonly string[];
+  /** @default 'polar-lake' */
+  readonly clientId?: string;
+  /** Partitions of topics this bus creates (existing topics are left as they are). @default 3 */
+  readonly partitions?: number;
+  /** Replication factor of created topics. @default min(3, number of brokers in the cluster) */
+  readonly replicationFactor?: number;
+  /** First wait after a failed batch; doubles per consecutive failure. @default 200 */
+  readonly retryBackoffMs?: number;
+  /** Longest wait between redeliveries of a failing batch. @default 10000 */
+  readonly maxRetryBackoffMs?: number;
+  /** How long a fetch waits on the broker for new data (latency of an idle consumer). @default 500 */
+  readonly maxWaitTimeMs?: number;
+  /** How often `drained()` compares committed offsets with high watermarks. @default 200 */
+  readonly drainPollMs?: number;
+  /** How long `consume` waits for the consumer to join its group. @default 60000 */
+  readonly groupJoinTimeoutMs?: number;
+  /** Consumer session timeout: a consumer silent this long is removed from its group. @default 30000 */
+  readonly sessionTimeoutMs?: number;
+  /** @default silentLogger */
+  readonly logger?: Logger;
+}
+
+/** Connects the producer and the admin client; throws BusUnavailableError when no broker answers. */
+export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus> {
+  const bus = new KafkaBus(options);
+  await bus.connect();
+  return bus;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** kafkajs log lines we route into our logger (warn and above; normal operation is quiet). */
+function kafkaLogCreator(logger: Logger) {
+  return () =>
+    ({ namespace, level, log }: LogEntry): void => {
+      const { message, timestamp: _timestamp, logger: _origin, ...fields } = log;
+      // We cap the idempotent producer's retries on purpose (a dead broker must fail a
+      // publish, so fetch leaves the AccessLink transaction uncommitted); kafkajs warns on
+      // every producer about the duplicate it may cause, which the idempotent sink absorbs.
+      if (typeof message === 'string' && message.startsWith('Limiting retries for the idempotent producer')) return;
+      const entry = { namespace, kafkajs_message: message, ...fields };
+      if (level === KafkaLogLevel.ERROR) logger.error('bus.kafka.client_error', entry);
+      else if (level === KafkaLogLevel.WARN) logger.warn('bus.kafka.client_warning', entry);
+    };
+}
+
+export class KafkaBus implements Bus {
+  readonly kind = 'kafka' as const;
+  private readonly kafka: Kafka;
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  private readonly logger: Logger;
+  private readonly topicsReady = new Map<Topic, Promise<void>>();
+  private readonly subscriptions = new Set<KafkaSubscription>();
+  private replicationFactor: number | undefined;
+  private closed = false;
+
+  constructor(private readonly options: KafkaBusOptions) {
+    if (options.brokers.length === 0) throw new BusUsageError('the Kafka bus needs at least one broker');
+    const partitions = options.partitions ?? 3;
+    if (!Number.isInteger(partitions) || partitions < 1) {
+      throw new BusUsageError(`Expected \`partitions\` to be an integer from 1 and up, got ${String(partitions)}`);
+    }
+    this.logger = (options.logger ?? silentLogger).child({ component: 'bus', bus: 'kafka' });
+    this.replicationFactor = options.replicationFactor;
+    this.kafka = new Kafka({
+      clientId: options.clientId ?? 'polar-lake',
+      brokers: [...options.brokers],
+      logLevel: KafkaLogLevel.WARN,
+      logCreator: kafkaLogCreator(this.logger),
+      connectionTimeout: 3_000,
+      retry: { initialRetryTime: 100, retries: 8 },
+    });
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      // One request in flight per broker keeps a key's order even across retries.
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 100, retries: 8 },
+    });
+    this.admin = this.kafka.admin();
+  }
+
+  async connect(): Promise<void> {
+    try {
+      await this.admin.connect();
+      await this.producer.connect();
+      if (this.replicationFactor === undefined) {
+        const cluster = await this.admin.describeCluster();
+        this.replicationFactor = Math.min(3, Math.max(1, cluster.brokers.length));
+      }
+    } catch (error) {
+      await this.disconnectQuietly();
+      throw new BusUnavailableError(`no Kafka broker answered at ${this.options.brokers.join(',')}`, undefined, { cause: error });
+    }
+  }
+
+  async publish(topic: Topic, messages: readonly OutgoingMessage[]): Promise<void> {
+    this.assertOpen();
+    if (messages.length === 0) return;
+    await this.ensureTopic(topic);
+    try {
+      await this.producer.send({
+        topic,
+        acks: -1,
+        messages: messages.map((m) => ({ key: m.key, value: m.value, ...(m.headers ? { headers: { ...m.headers } } : {}) })),
+      });
+    } catch (error) {
+      throw new BusUnavailableError(`publish of ${messages.length} message(s) failed`, topic, { cause: error });
+    }
+  }
+
+  async consume(options: ConsumeOptions, onBatch: (batch: Batch) => Promise<void>): Promise<Subscription> {
+    this.assertOpen();
+    if (options.topics.length === 0) throw new BusUsageError('consume needs at least one topic');
+    for (const t of options.topics) await this.ensureTopic(t);
+    const subscription = new KafkaSubscription(
+      this.kafka,
+      this.admin,
+      options,
+      onBatch,
+      this.logger.child({ group: options.group }),
+      {
+        retryBackoffMs: this.options.retryBackoffMs ?? 200,
+        maxRetryBackoffMs: this.options.maxRetryBackoffMs ?? 10_000,
+        maxWaitTimeMs: this.options.maxWaitTimeMs ?? 500,
+        drainPollMs: this.options.drainPollMs ?? 200,
+        groupJoinTimeoutMs: this.options.groupJoinTimeoutMs ?? 60_000,
+        sessionTimeoutMs: this.options.sessionTimeoutMs ?? 30_000,
+      },
+      () => this.subscriptions.delete(subscription),
+    );
+    this.subscriptions.add(subscription);
+    try {
+      await subscription.start();
+    } catch (error) {
+      await subscription.stop().catch(() => undefined);
+      throw error;
+    }
+    return subscription;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((s) => s.stop().catch(() => undefined)));
+    await this.disconnectQuietly();
+  }
+
+  private async disconnectQuietly(): Promise<void> {
+    await this.producer.disconnect().catch(() => undefined);
+    await this.admin.disconnect().catch(() => undefined);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BusClosedError('the Kafka bus is closed');
+  }
+
+  private ensureTopic(topic: Topic): Promise<void> {
+    let ready = this.topicsReady.get(topic);
+    if (!ready) {
+      validateTopicName(topic);
+      ready = this.createTopic(topic);
+      this.topicsReady.set(topic, ready);
+      ready.catch(() => this.topicsReady.delete(topic));
+    }
+    return ready;
+  }
+
+  private async createTopic(topic: Topic): Promise<void> {
+    try {
+      // Returns false when the topic exists already; its partition count is left alone.
+      await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic, numPartitions: this.options.partitions ?? 3, replicationFactor: this.replicationFactor ?? 1 }],
+      });
+    } catch (error) {
+      throw new BusUnavailableError('could not create the topic', topic, { cause: error });
+    }
+  }
+}
+
+interface SubscriptionLimits {
+  readonly retryBackoffMs: number;
+  readonly maxRetryBackoffMs: number;
+  readonly maxWaitTimeMs: number;
+  readonly drainPollMs: number;
+  readonly groupJoinTimeoutMs: number;
+  readonly sessionTimeoutMs: number;
+}
+
+class KafkaSubscription implements Subscription {
+  private readonly consumer: Consumer;
+  private stopped = false;
+  private stopping: Promise<void> | undefined;
+  private readonly failures = new Map<string, number>();
+  private readonly interruptSleep = new Set<() => void>();
+
+  constructor(
+    kafka: Kafka,
+    private readonly admin: Admin,
+    private readonly options: ConsumeOptions,
+    private readonly onBatch: (batch: Batch) => Promise<void>,
+    private readonly logger: Logger,
+    private readonly limits: SubscriptionLimits,
+    private readonly onStopped: () => void,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: options.group,
+      maxWaitTimeInMs: limits.maxWaitTimeMs,
+      sessionTimeout: limits.sessionTimeoutMs,
+      heartbeatInterval: Math.max(100, Math.floor(limits.sessionTimeoutMs / 10)),
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 100, retries: 8 },
+    });
+  }
+
+  async start(): Promise<void> {
+    const joined = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new BusUnavailableError(`consumer group "${this.options.group}" not joined after ${this.limits.groupJoinTimeoutMs} ms`)),
+        this.limits.groupJoinTimeoutMs,
+      );
+      const removeJoin = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+        clearTimeout(timer);
+        removeJoin();
+        removeCrash();
+        resolve();
+      });
+      const removeCrash = this.consumer.on(this.consumer.events.CRASH, (event) => {
+        clearTimeout(timer);
+        removeJoin();
+        removeCrash();
+        reject(new BusUnavailableError(`consumer of group "${this.options.group}" crashed while joining`, undefined, { cause: event.payload.error }));
+      });
+    });
+    try {
+      if (this.options.startFrom === 'latest') await this.pinLatest();
+      await this.consumer.connect();
+      await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.startFrom !== 'latest' });
+      await this.consumer.run({
+        eachBatchAutoResolve: false,
+        // Commit on every commitOffsetsIfNecessary call, i.e. after every acknowledged batch.
+        autoCommit: true,
+        autoCommitInterval: null,
+        autoCommitThreshold: null,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: (payload) => this.handleBatch(payload),
+      });
+    } catch (error) {
+      throw new BusUnavailableError(`consumer of group "${this.options.group}" could not start`, undefined, { cause: error });
+    }
+    await joined;
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      this.logger.error('bus.kafka.consumer_crashed', { error: event.payload.error, restart: event.payload.restart });
+    });
+  }
+
+  /**
+   * kafkajs resolves "latest" lazily, at the first fetch after the join, so a message
+   * published between `consume` resolving and that fetch would be skipped. Committing the
+   * high watermarks now, for partitions this group never committed on, fixes the start point
+   * at the moment `consume` was called. (The group is new, so no member is active yet.)
+   */
+  private async pinLatest(): Promise<void> {
+    for (const topic of this.options.topics) {
+      const committed = await this.admin.fetchOffsets({ groupId: this.options.group, topics: [topic] });
+      const known = new Set(committed.flatMap((t) => t.partitions.filter((p) => p.offset !== '-1').map((p) => p.partition)));
+      const highs = (await this.admin.fetchTopicOffsets(topic)).filter((p) => !known.has(p.partition));
+      if (highs.length > 0) {
+        await this.admin.setOffsets({ groupId: this.options.group, topic, partitions: highs.map((p) => ({ partition: p.partition, offset: p.high })) });
+      }
+    }
+  }
+
+  stop(): Promise<void> {
+    if (!this.stopping) {
+      this.stopped = true;
+      for (const interrupt of this.interruptSleep) interrupt();
+      // disconnect() waits for the batch in flight, then leaves the group.
+      this.stopping = this.consumer.disconnect().finally(() => this.onStopped());
+    }
+    return this.stopping;
+  }
+
+  async drained(): Promise<void> {
+    const { topics, group } = this.options;
+    // "Everything published so far": the high watermarks now, not whatever arrives later.
+    const targets = new Map<string, bigint>();
+    for (const topic of topics) {
+      for (const p of await this.admin.fetchTopicOffsets(topic)) targets.set(`${topic}:${p.partition}`, BigInt(p.high));
+    }
+    for (;;) {
+      if (this.stopped) throw new BusClosedError(`subscription of group "${group}" stopped before it drained`);
+      const committed = await this.admin.fetchOffsets({ groupId: group, topics: [...topics] });
+      const done = [...targets].every(([tp, high]) => {
+        const [topic, partition] = [tp.slice(0, tp.lastIndexOf(':')), Number(tp.slice(tp.lastIndexOf(':') + 1))];
+        const offset = committed.find((t) => t.topic === topic)?.partitions.find((p) => p.partition === partition)?.offset;
+        // -1: the group never committed on this partition, fine only if it is empty.
+        const next = offset === undefined || offset === '-1' ? 0n : BigInt(offset);
+        return next >= high;
+      });
+      if (done) return;
+      await sleep(this.limits.drainPollMs);
+    }
+  }
+
+  private async handleBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (batch.messages.length === 0 || !isRunning() || isStale() || this.stopped) return;
+    const messages: BusMessage[] = batch.messages.map((m) => ({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: m.offset,
+      key: m.key ? m.key.toString('utf8') : '',
+      value: m.value ?? Buffer.alloc(0),
+      headers: Object.fromEntries(
+        Object.entries(m.headers ?? {}).flatMap(([k, v]) => (v === undefined ? [] : [[k, Array.isArray(v) ? v.map(String).join(',') : v.toString()]])),
+      ),
+    }));
+    const tp = `${batch.topic}:${batch.partition}`;
+    // A long onBatch (a sink writing Parquet) must not get the consumer thrown out of its group.
+    const beat = setInterval(() => void heartbeat().catch(() => undefined), Math.max(100, Math.floor(this.limits.sessionTimeoutMs / 10)));
+    try {
+      await this.onBatch({ topic: batch.topic, partition: batch.partition, messages });
+    } catch (error) {
+      clearInterval(beat);
+      const failures = (this.failures.get(tp) ?? 0) + 1;
+      this.failures.set(tp, failures);
+      const backoffMs = Math.min(this.limits.retryBackoffMs * 2 ** (failures - 1), this.limits.maxRetryBackoffMs);
+      const firstOffset = messages[0]!.offset;
+      this.logger.warn('bus.batch.failed', {
+        topic: batch.topic,
+        partition: batch.partition,
+        first_offset: firstOffset,
+        message_count: messages.length,
+        retry_in_ms: backoffMs,
+        error,
+      });
+      // Nothing of this batch is resolved; seeking to its first offset makes the next fetch
+      // return it again (and commits that offset, which is already the committed one).
+      this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: firstOffset });
+      await this.sleep(backoffMs);
+      return;
+    } finally {
+      clearInterval(beat);
+    }
+    this.failures.delete(tp);
+    resolveOffset(messages[messages.length - 1]!.offset);
+    await commitOffsetsIfNecessary();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.interruptSleep.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.interruptSleep.add(done);
+    });
+  }
+}
