@@ -258,3 +258,49 @@ export function samplesJson(ex: ExerciseModel, type: number): Record<string, unk
   }
   return { 'recording-rate': 1, 'sample-type': String(type), data: values.join(',') };
 }
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** The opaque id `/v3/exercises` uses (e.g. `ymeoBNZw`); Polar documents no mapping, so neither do we. */
+export function hashedExerciseId(exerciseId: string): string {
+  const rng = mulberry32(deriveSeed(...exerciseId.split('').map((c) => c.charCodeAt(0)), 0x4a54));
+  let out = '';
+  for (let i = 0; i < 8; i++) out += BASE62[Math.floor(rng() * 62)];
+  return out;
+}
+
+/** Route points as `?route=true` gives them: time is an ISO duration offset from the start. */
+export function routeJson(ex: ExerciseModel): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  let i = 0;
+  for (const p of workoutPoints(ex.spec)) {
+    if (p.latDeg !== null && p.lonDeg !== null) {
+      out.push({ latitude: p.latDeg, longitude: p.lonDeg, time: isoDuration((p.timeUtcMs - ex.spec.startUtcMs) / 1000), satellites: 9 + (i % 3), fix: 3 });
+    }
+    i++;
+  }
+  return out;
+}
+
+const snakeKey = (key: string) => key.replace(/-/g, '_');
+
+/**
+ * The `/v3/exercises` spelling: snake_case keys and a hashed string id, but (per the spec)
+ * `running-index` and the keys inside `training_load_pro`, zones and samples stay hyphenated.
+ */
+export function nonTransactionalSummaryJson(
+  ex: ExerciseModel,
+  ctx: { apiBaseUrl: string; samples?: boolean; zones?: boolean; route?: boolean },
+): Record<string, unknown> {
+  const hyphenated = exerciseSummaryJson(ex, { apiBaseUrl: ctx.apiBaseUrl, transactionId: '0' });
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(hyphenated)) {
+    if (key === 'transaction-id') continue;
+    out[key === 'running-index' ? key : snakeKey(key)] = value;
+  }
+  out['id'] = hashedExerciseId(ex.exerciseId);
+  if (ctx.zones) out['heart_rate_zones'] = heartRateZonesJson(ex)['zone'];
+  if (ctx.samples) out['samples'] = sampleTypes(ex).map((t) => samplesJson(ex, t));
+  if (ctx.route && !ex.indoor) out['route'] = routeJson(ex);
+  return out;
+}

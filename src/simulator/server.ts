@@ -27,7 +27,15 @@ import {
 } from './http-util.ts';
 import { rateLimitHeaders, type RateLimitSnapshot } from './rate-limit.ts';
 import { TOKEN_EXPIRES_IN_SECS, type SimulatorState } from './state.ts';
-import { exerciseSummaryJson, heartRateZonesJson, sampleTypes, samplesJson } from './exercises.ts';
+import {
+  exerciseSummaryJson,
+  hashedExerciseId,
+  heartRateZonesJson,
+  nonTransactionalSummaryJson,
+  sampleTypes,
+  samplesJson,
+  type ExerciseModel,
+} from './exercises.ts';
 import { tcxChunks } from './tcx.ts';
 import { gpxChunks } from './gpx.ts';
 
@@ -61,6 +69,8 @@ const R = {
   notifications: route('/v3/notifications'),
   transactions: route(`/v3/users/${ID}/exercise-transactions`),
   transaction: route(`/v3/users/${ID}/exercise-transactions/${ID}`),
+  recentExercises: route('/v3/exercises'),
+  recentExercise: route('/v3/exercises/([0-9A-Za-z]{1,32})(?:/(tcx|gpx|fit))?'),
   exercise: route(`/v3/users/${ID}/exercise-transactions/${ID}/exercises/${ID}(?:/(tcx|gpx|fit|heart-rate-zones|samples)(?:/(\\d{1,2}))?)?`),
 };
 
@@ -170,25 +180,54 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
         return samples ? sendJson(res, 200, samples) : sendEmpty(res, 204);
       }
       case 'tcx':
-        if (!ex.hasTcx) return sendEmpty(res, 204);
-        res.writeHead(200, { 'Content-Type': 'application/vnd.garmin.tcx+xml' });
-        if (ex.tcxGzipped) await pipeline(Readable.from(tcxChunks(ex.spec, { deviceName: ex.device })), createGzip(), res);
-        else await pipeline(Readable.from(tcxChunks(ex.spec, { deviceName: ex.device })), res);
-        return;
       case 'gpx':
-        // No route (indoor): 204, as third-party clients report.
-        if (!ex.hasGpx) return sendEmpty(res, 204);
-        res.writeHead(200, { 'Content-Type': 'application/gpx+xml' });
-        await pipeline(Readable.from(gpxChunks(ex.spec, { creator: 'Polar Flow' })), res);
-        return;
       case 'fit':
-        // The simulator does not write FIT files: "not available for this exercise".
-        return sendEmpty(res, 204);
+        return sendFile(res, ex, sub);
       default:
         throw new HttpError(404, 'not found', 'NOT_FOUND');
     }
   }
+  if (R.recentExercises.test(path)) {
+    const userId = authorizeUser(ctx, req, null);
+    if (method !== 'GET') return notAllowed(res);
+    requireRegistered(ctx, userId);
+    const flag = (name: string) => url.searchParams.get(name) === 'true';
+    const opts = { apiBaseUrl: ctx.apiBaseUrl(), samples: flag('samples'), zones: flag('zones'), route: flag('route') };
+    return sendJson(res, 200, ctx.state.recentExercises(userId).map((ex) => nonTransactionalSummaryJson(ex, opts)));
+  }
+  m = R.recentExercise.exec(path);
+  if (m) {
+    const userId = authorizeUser(ctx, req, null);
+    if (method !== 'GET') return notAllowed(res);
+    requireRegistered(ctx, userId);
+    const ex = ctx.state.recentExercises(userId).find((e) => hashedExerciseId(e.exerciseId) === m![1]);
+    if (!ex) throw new HttpError(404, 'exercise not found', 'NOT_FOUND');
+    const sub = m[2] as 'tcx' | 'gpx' | 'fit' | undefined;
+    if (sub) return sendFile(res, ex, sub);
+    const flag = (name: string) => url.searchParams.get(name) === 'true';
+    return sendJson(res, 200, nonTransactionalSummaryJson(ex, { apiBaseUrl: ctx.apiBaseUrl(), samples: flag('samples'), zones: flag('zones'), route: flag('route') }));
+  }
   throw new HttpError(404, 'not found', 'NOT_FOUND');
+}
+
+async function sendFile(res: ServerResponse, ex: ExerciseModel, kind: 'tcx' | 'gpx' | 'fit'): Promise<void> {
+  switch (kind) {
+    case 'tcx':
+      if (!ex.hasTcx) return sendEmpty(res, 204);
+      res.writeHead(200, { 'Content-Type': 'application/vnd.garmin.tcx+xml' });
+      if (ex.tcxGzipped) await pipeline(Readable.from(tcxChunks(ex.spec, { deviceName: ex.device })), createGzip(), res);
+      else await pipeline(Readable.from(tcxChunks(ex.spec, { deviceName: ex.device })), res);
+      return;
+    case 'gpx':
+      // No route (indoor): 204, as third-party clients report.
+      if (!ex.hasGpx) return sendEmpty(res, 204);
+      res.writeHead(200, { 'Content-Type': 'application/gpx+xml' });
+      await pipeline(Readable.from(gpxChunks(ex.spec, { creator: 'Polar Flow' })), res);
+      return;
+    case 'fit':
+      // The simulator does not write FIT files: "not available for this exercise".
+      return sendEmpty(res, 204);
+  }
 }
 
 function injectFault(ctx: ServerContext, res: ServerResponse, method: string, path: string): boolean {

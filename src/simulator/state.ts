@@ -48,6 +48,8 @@ interface TokenEntry {
 const CODE_TTL_MS = 600_000;
 /** Polar caps a transaction at 50 items. */
 export const MAX_ITEMS_PER_TRANSACTION = 50;
+/** `/v3/exercises` shows uploads of the last 30 days. */
+const RECENT_WINDOW_MS = 30 * 86_400_000;
 /** Polar's example `expires_in` (about one year). */
 export const TOKEN_EXPIRES_IN_SECS = 31_535_999;
 
@@ -257,6 +259,15 @@ export class SimulatorState {
     tx.status = 'committed';
     this.openTransaction.delete(tx.userId);
     this.transactions.delete(tx.transactionId);
+  }
+
+  /**
+   * What `/v3/exercises` lists: uploaded after registration and in the last 30 days,
+   * delivered or not (the reference is unsure whether a commit hides them there; we keep them).
+   */
+  recentExercises(userId: string): ExerciseModel[] {
+    const cutoff = this.options.now() - RECENT_WINDOW_MS;
+    return (this.exercises.get(userId) ?? []).filter((e) => e.status !== 'invisible' && e.model.uploadUtcMs >= cutoff).map((e) => e.model);
   }
 
   exerciseInTransaction(tx: Transaction, exerciseId: string): ExerciseModel | undefined {

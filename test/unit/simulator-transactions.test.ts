@@ -257,3 +257,35 @@ describe('simulator > rate limits and faults', () => {
     expect(s.requestLog.filter((r) => r.path.endsWith('/exercise-transactions')).map((r) => r.status)).toEqual([503, 503, 201]);
   });
 });
+
+describe('simulator > exercises endpoint', () => {
+  it('simulator > exercises endpoint > snake_case list with hashed ids, still listed after commit', async () => {
+    const s = await start();
+    const { token, userId } = await loginAndRegister(s, 0);
+    const res = await api(s, token, 'GET', '/v3/exercises');
+    expect(res.status).toBe(200);
+    const list = (await res.json()) as Record<string, unknown>[];
+    expect(list).toHaveLength(3);
+    for (const item of list) {
+      expect(item['id']).toMatch(/^[0-9A-Za-z]{8}$/);
+      expect(item).toHaveProperty('start_time_utc_offset');
+      expect(item).not.toHaveProperty('start-time');
+      expect(item).not.toHaveProperty('transaction_id');
+      expect(item).not.toHaveProperty('samples');
+    }
+    const created = (await (await createTx(s, token, userId)).json()) as Created;
+    await (await api(s, token, 'PUT', created['resource-uri'])).arrayBuffer();
+    expect(((await (await api(s, token, 'GET', '/v3/exercises')).json()) as unknown[]).length).toBe(3);
+
+    const outdoor = list.find((e) => e['has_route'] === true)!;
+    const one = (await (await api(s, token, 'GET', `/v3/exercises/${String(outdoor['id'])}?samples=true&zones=true&route=true`)).json()) as Record<string, unknown>;
+    expect(one['id']).toBe(outdoor['id']);
+    expect(Array.isArray(one['samples'])).toBe(true);
+    expect((one['heart_rate_zones'] as unknown[]).length).toBe(5);
+    expect((one['route'] as Record<string, unknown>[])[1]).toMatchObject({ time: 'PT1S' });
+    const gpx = await api(s, token, 'GET', `/v3/exercises/${String(outdoor['id'])}/gpx`);
+    expect(gpx.status).toBe(200);
+    expect((await gpx.text()).startsWith('<?xml')).toBe(true);
+    expect((await api(s, token, 'GET', '/v3/exercises/NoSuchId')).status).toBe(404);
+  });
+});
