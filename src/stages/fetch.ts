@@ -101,7 +101,7 @@ function utcOffsetOf(summary: Record<string, unknown>): number | null {
   return typeof value === 'number' && Number.isInteger(value) ? value : null;
 }
 
-type Outcome = { readonly kind: 'stored'; readonly entry: LedgerEntry; readonly fresh: boolean } | { readonly kind: 'absent' };
+type Outcome = { readonly kind: 'stored'; readonly entry: LedgerEntry } | { readonly kind: 'absent' };
 
 export function createFetchStage(options: FetchStageOptions): FetchStage {
   const { client, users, rawZone, ledger, bus } = options;
@@ -128,26 +128,32 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
     }
     if (prior && prior.rawKey && (await rawZone.exists(prior.rawKey))) {
       report.payloadsSkipped++;
-      return { outcome: { kind: 'stored', entry: prior, fresh: false }, utcOffsetMin: kind === 'summary' ? prior.utcOffsetMin : utcOffsetMin };
+      return { outcome: { kind: 'stored', entry: prior }, utcOffsetMin: kind === 'summary' ? prior.utcOffsetMin : utcOffsetMin };
     }
     const rawKey = rawKeyFor(userId, exerciseId, kind);
     let body;
     let offset = utcOffsetMin;
-    try {
-      if (kind === 'summary') {
-        const summary = await client.getExerciseSummary(exerciseUrl, token);
-        if (summary) offset = utcOffsetOf(summary.json);
-        body = summary?.raw ?? null;
-      } else {
+    if (kind === 'summary') {
+      // A 404 here propagates: the item is gone from this transaction (it may have
+      // expired), so the exercise is not complete and the transaction must stay open.
+      const summary = await client.getExerciseSummary(exerciseUrl, token);
+      if (summary) offset = utcOffsetOf(summary.json);
+      body = summary?.raw ?? null;
+    } else {
+      try {
         body = await client.getExerciseFile(exerciseUrl, kind as ExerciseFileKind, token);
+      } catch (error) {
+        // 404 on a file: that file does not exist for this exercise, like a 204. Not written
+        // to the ledger as absent, though: an expired transaction also answers 404, and a
+        // later offer must be allowed to fetch the file.
+        if (!(error instanceof AccessLinkNotFoundError)) throw error;
+        report.payloadsAbsent++;
+        return { outcome: { kind: 'absent' }, utcOffsetMin: offset };
       }
-    } catch (error) {
-      // 404 on an item is terminal for that item: the file does not exist, like a 204.
-      if (!(error instanceof AccessLinkNotFoundError)) throw error;
-      body = null;
     }
     if (body === null) {
       report.payloadsAbsent++;
+      await ledger.record([{ userId, exerciseId, payload: kind, state: 'absent', rawKey: null, sha256: null, bytes: null, utcOffsetMin: null, atUtc: now().toISOString() }]);
       return { outcome: { kind: 'absent' }, utcOffsetMin: offset };
     }
     const stored = await rawZone.put(rawKey, body);
@@ -158,7 +164,9 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
       userId, exerciseId, payload: kind, state: 'stored', rawKey: stored.key, sha256: stored.sha256, bytes: stored.bytes,
       utcOffsetMin: kind === 'summary' ? offset : null, atUtc: now().toISOString(),
     };
-    return { outcome: { kind: 'stored', entry, fresh: true }, utcOffsetMin: offset };
+    // Recorded at once, so a later failure in this exercise does not cost this download again.
+    await ledger.record([entry]);
+    return { outcome: { kind: 'stored', entry }, utcOffsetMin: offset };
   };
 
   /** Stores every payload of one exercise, then publishes its events. Throws when anything failed. */
@@ -166,18 +174,12 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
     const exerciseId = exerciseIdFromUrl(exerciseUrl);
     const outcomes = new Map<PayloadKind, Outcome>();
     let utcOffsetMin: number | null = null;
-    const newEntries: LedgerEntry[] = [];
     // Payloads of one exercise are fetched in order: the summary first, for the UTC offset.
     for (const kind of payloads) {
       const result = await fetchPayload(userId, token, exerciseUrl, exerciseId, kind, utcOffsetMin, report);
       utcOffsetMin = result.utcOffsetMin;
       outcomes.set(kind, result.outcome);
-      if (result.outcome.kind === 'stored' && result.outcome.fresh) newEntries.push(result.outcome.entry);
-      if (result.outcome.kind === 'absent' && !ledger.get(userId, exerciseId, kind)) {
-        newEntries.push({ userId, exerciseId, payload: kind, state: 'absent', rawKey: null, sha256: null, bytes: null, utcOffsetMin: null, atUtc: now().toISOString() });
-      }
     }
-    await ledger.record(newEntries);
 
     // Only now is it known which files exist, so feeds_samples is decided once per exercise.
     const feeder = SAMPLE_FEED_ORDER.find((k) => outcomes.get(k)?.kind === 'stored');
@@ -243,7 +245,14 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
         countError(report, new FetchTransactionIncompleteError(userId, transaction.transactionId, failed));
         return;
       }
-      await client.commitExerciseTransaction(transaction.resourceUri, token);
+      try {
+        await client.commitExerciseTransaction(transaction.resourceUri, token);
+      } catch (error) {
+        // The commit may still have happened at Polar; the ledger makes a re-offer harmless.
+        report.transactionsLeftOpen++;
+        logger.warn('fetch.transaction.commit_failed', { user_id: userId, transaction_id: transaction.transactionId, error });
+        throw error;
+      }
       report.transactionsCommitted++;
       logger.debug('fetch.transaction.committed', { user_id: userId, transaction_id: transaction.transactionId, exercises: exerciseUrls.length });
     }

@@ -45,7 +45,7 @@ describe('accesslink > errors > status table', () => {
   });
 
   it('every row of the table is covered by the test above', () => {
-    const tested = new Set(rows.map((r) => (r.status >= 500 ? '5xx' : r.status === 418 ? 'other' : r.status)));
+    const tested = new Set<number | string>(rows.map((r) => (r.status >= 500 ? '5xx' : r.status === 418 ? 'other' : r.status)));
     for (const row of STATUS_TABLE) expect(tested.has(row.status)).toBe(true);
   });
 

@@ -1,0 +1,96 @@
+/**
+ * A fetch-stage rig for tests: a simulator on 127.0.0.1, every simulated account enrolled
+ * through the real OAuth flow, a temp state dir and raw zone, the embedded bus, and a logger
+ * that keeps every line so tests can check no secret was written.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAccessLinkClient, type AccessLinkClient } from '../../src/accesslink/client.ts';
+import { enrolUser } from '../../src/accesslink/enrol.ts';
+import { createOAuth, type OAuth } from '../../src/accesslink/oauth.ts';
+import { TOPICS } from '../../src/bus/bus.ts';
+import { EmbeddedBus } from '../../src/bus/embedded.ts';
+import { createRawZone, type RawZone } from '../../src/lake/raw-zone.ts';
+import { decodeEnvelope, type FetchedEvent } from '../../src/records/envelope.ts';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
+import { openLedger, type Ledger } from '../../src/state/ledger.ts';
+import { openUserRegistry, type UserRegistry } from '../../src/state/users.ts';
+import { createLogger, type Logger } from '../../src/telemetry/log.ts';
+
+export interface FetchRig {
+  sim: Simulator;
+  client: AccessLinkClient;
+  oauth: OAuth;
+  users: UserRegistry;
+  rawZone: RawZone;
+  ledger: Ledger;
+  bus: EmbeddedBus;
+  logger: Logger;
+  logLines: string[];
+  stateDir: string;
+  /** Every FetchedEvent published so far, in order. */
+  events(): Promise<FetchedEvent[]>;
+  /** Strings that must never appear in a log line: every token and the client secret. */
+  secrets(): string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Transaction TTL of the rig's simulator. Short, so tests can wait for an uncommitted
+ * transaction to lapse, yet long enough for one transaction's downloads on a busy machine
+ * (the simulator counts it from creation).
+ */
+export const RIG_TRANSACTION_TTL_MS = 1500;
+
+export async function startFetchRig(options: SimulatorOptions = {}, enrol = true): Promise<FetchRig> {
+  const sim = await startSimulator({ seed: 1, users: 3, exercisesPerUser: 3, transactionTtlMs: RIG_TRANSACTION_TTL_MS, durationRangeS: [120, 900], ...options });
+  const dir = await mkdtemp(join(tmpdir(), 'polar-lake-fetch-'));
+  const stateDir = join(dir, 'state');
+  const logLines: string[] = [];
+  const logger = createLogger({ level: 'debug', write: (line) => logLines.push(line) });
+  const client = createAccessLinkClient({
+    apiBaseUrl: sim.apiBaseUrl,
+    clientId: sim.clientId,
+    clientSecret: sim.clientSecret,
+    retry: { retries: 3, initialRetryTimeMs: 1, maxRetryTimeMs: 20 },
+    logger,
+  });
+  const oauth = createOAuth({ authorizeUrl: sim.authorizeUrl, tokenUrl: sim.tokenUrl, clientId: sim.clientId, clientSecret: sim.clientSecret, logger });
+  const users = await openUserRegistry({ stateDir, secretKey: randomBytes(32), logger });
+  const tokensSeen: string[] = [];
+  if (enrol) {
+    for (const account of sim.accounts) {
+      const csrf = randomBytes(8).toString('hex');
+      const { code } = await sim.approve(account.login, csrf);
+      await enrolUser({ oauth, client, users, code, redirectUri: sim.redirectUri, memberId: `member-${account.polarUserId}` });
+      tokensSeen.push(users.accessToken(account.polarUserId));
+    }
+  }
+  const bus = new EmbeddedBus({ logger });
+  const events: FetchedEvent[] = [];
+  const subscription = await bus.consume({ topics: [TOPICS.fetched], group: 'fetch-test' }, async (batch) => {
+    for (const m of batch.messages) events.push(decodeEnvelope(m.value) as FetchedEvent);
+  });
+  return {
+    sim, client, oauth, users, rawZone: createRawZone(join(dir, 'lake')), ledger: await openLedger({ stateDir }), bus, logger, logLines, stateDir,
+    async events() {
+      await subscription.drained();
+      return [...events];
+    },
+    secrets: () => [sim.clientSecret, ...tokensSeen],
+    async close() {
+      await subscription.stop();
+      await bus.close();
+      await sim.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Asserts no log line holds a secret; returns the offending lines for a readable failure. */
+export function linesLeakingSecrets(rig: FetchRig): string[] {
+  const secrets = rig.secrets().filter((s) => s.length >= 6);
+  return rig.logLines.filter((line) => secrets.some((s) => line.includes(s)));
+}
