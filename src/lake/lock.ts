@@ -1,0 +1,85 @@
+/**
+ * One lock per (table, partition), shared by the sink and compaction, in-process and across
+ * processes: a `_lock` file created with O_EXCL holding the owner's pid. A lock whose owner
+ * is dead (a crash) is taken over, so a crash never wedges a partition.
+ */
+import { openSync, closeSync, readFileSync, unlinkSync, writeSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PolarLakeError } from '../errors.ts';
+
+export class PartitionLockTimeoutError extends PolarLakeError {
+  readonly code = 'PL_LAKE_LOCK_TIMEOUT';
+  readonly kind = 'transient';
+  constructor(readonly dir: string, readonly waited_ms: number) {
+    super(`partition ${dir} stayed locked for ${waited_ms} ms`);
+  }
+}
+
+const local = new Map<string, Promise<void>>();
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function tryAcquire(file: string): boolean {
+  try {
+    const fd = openSync(file, 'wx');
+    writeSync(fd, String(process.pid));
+    closeSync(fd);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    let owner = NaN;
+    try {
+      owner = Number(readFileSync(file, 'utf8'));
+    } catch {
+      return false; // released meanwhile: try again
+    }
+    if (Number.isInteger(owner) && owner !== process.pid && !alive(owner)) {
+      try {
+        unlinkSync(file);
+      } catch {
+        // someone else took it over first
+      }
+    }
+    return false;
+  }
+}
+
+/** Runs `fn` holding the partition lock of `dir` (created if missing). */
+export async function withPartitionLock<T>(dir: string, fn: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
+  mkdirSync(dir, { recursive: true });
+  // In-process queue first: the lock file only says which process owns the partition.
+  const previous = local.get(dir) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((r) => (release = r));
+  const tail = previous.then(() => mine);
+  local.set(dir, tail);
+  await previous;
+  const file = join(dir, '_lock');
+  const started = Date.now();
+  try {
+    while (!tryAcquire(file)) {
+      if (Date.now() - started > timeoutMs) throw new PartitionLockTimeoutError(dir, Date.now() - started);
+      await sleep(25);
+    }
+    try {
+      return await fn();
+    } finally {
+      try {
+        unlinkSync(file);
+      } catch {
+        // already gone: nothing to release
+      }
+    }
+  } finally {
+    release();
+    if (local.get(dir) === tail) local.delete(dir);
+  }
+}

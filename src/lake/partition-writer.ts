@@ -1,0 +1,157 @@
+/**
+ * Commits buffered source batches to one partition, exactly once in effect.
+ *
+ * Every row carries its lineage (`source_id`, `source_row`) and the partition manifest
+ * records, per file, each source batch it holds as [row_offset, row_count, hash of the
+ * batch message]. Under the partition lock:
+ *
+ * 1. a batch already recorded with the same offset, count and hash is a replay (Kafka
+ *    replay, redelivery after a crash between commit and ack, re-fetch of the same object)
+ *    and is dropped;
+ * 2. a batch recorded with different content is a re-parse (parser fix): the old rows of
+ *    that source from its offset on are removed (files holding them are rewritten without
+ *    them), and a source's `last` batch also removes old rows past its end;
+ * 3. the new rows go to one new file named from the batches it holds (deterministic: a
+ *    retry writes the same name, never a second copy);
+ * 4. the manifest is replaced atomically (the commit), then replaced files are deleted.
+ *
+ * The caller acknowledges the bus batches only after this resolves.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { withPartitionLock } from './lock.ts';
+import { MANIFEST_NAME, readManifest, writeManifest, type BatchEntry, type ManifestFile } from './manifest.ts';
+import { fsyncPath, writeParquet, type ParquetWriteOptions } from './parquet-writer.ts';
+import { partitionDir } from './partition.ts';
+import { quoteIdent, quoteLiteral, type TableSchema } from './schema.ts';
+
+/** The rows of one source batch that fall in one partition. */
+export interface PartitionBatch {
+  readonly sourceId: string;
+  readonly rowOffset: number;
+  /** Rows in the whole batch (all partitions). */
+  readonly batchRows: number;
+  readonly last: boolean;
+  /** Hash of the batch's content (the bus message value). */
+  readonly hash: string;
+  readonly rows: object[];
+  /** source_row of each row in `rows`. */
+  readonly sourceRows: number[];
+}
+
+export interface CommitResult {
+  readonly written: number;
+  readonly skipped: number;
+  readonly removedFiles: number;
+  readonly file: string | null;
+}
+
+function entryKey(sourceId: string, e: BatchEntry): string {
+  return `${sourceId}:${e[0]}:${e[1]}:${e[2]}`;
+}
+
+/** Deletes Parquet files the manifest does not list: leftovers of a crash before a commit. */
+function removeOrphans(dir: string, live: ReadonlySet<string>): void {
+  for (const name of readdirSync(dir)) {
+    if ((name.endsWith('.parquet') && !live.has(name)) || (name.endsWith('.tmp') && name !== `${MANIFEST_NAME}.tmp`)) {
+      unlinkSync(join(dir, name));
+    }
+  }
+}
+
+export async function commitPartition(
+  conn: DuckDBConnection,
+  lakeRoot: string,
+  schema: TableSchema,
+  partition: string,
+  batches: readonly PartitionBatch[],
+  writeOptions: ParquetWriteOptions = {},
+): Promise<CommitResult> {
+  const dir = partitionDir(lakeRoot, schema.name, partition);
+  return withPartitionLock(dir, async () => {
+    const manifest = readManifest(dir, schema.name, partition);
+    removeOrphans(dir, new Set(manifest.files.map((f) => f.name)));
+    const recorded = new Set<string>();
+    for (const f of manifest.files) for (const [s, entries] of Object.entries(f.sources)) for (const e of entries) recorded.add(entryKey(s, e));
+
+    // Which old rows to remove: source → remove rows with source_row >= threshold.
+    const removeFrom = new Map<string, number>();
+    const keep: PartitionBatch[] = [];
+    let skipped = 0;
+    for (const b of batches) {
+      const entry: BatchEntry = [b.rowOffset, b.batchRows, b.hash];
+      if (recorded.has(entryKey(b.sourceId, entry))) {
+        skipped += b.rows.length;
+      } else {
+        recorded.add(entryKey(b.sourceId, entry)); // the same batch twice in one buffer: keep one
+        keep.push(b);
+        removeFrom.set(b.sourceId, Math.min(removeFrom.get(b.sourceId) ?? Infinity, b.rowOffset));
+      }
+      if (b.last) removeFrom.set(b.sourceId, Math.min(removeFrom.get(b.sourceId) ?? Infinity, b.rowOffset + b.batchRows));
+    }
+
+    // Rewrite the files that hold rows to remove.
+    const files: ManifestFile[] = [];
+    const replaced: string[] = [];
+    for (const f of manifest.files) {
+      const hits = [...removeFrom].filter(([s, from]) => (f.sources[s] ?? []).some((e) => e[0] + e[1] > from));
+      if (hits.length === 0) {
+        files.push(f);
+        continue;
+      }
+      replaced.push(f.name);
+      const sources: Record<string, BatchEntry[]> = {};
+      for (const [s, entries] of Object.entries(f.sources)) {
+        const from = removeFrom.get(s) ?? Infinity;
+        // A batch cut in two can never match a replay again: mark it partial.
+        const left = entries.filter((e) => e[0] < from).map((e): BatchEntry => (e[0] + e[1] > from ? [e[0], from - e[0], 'partial'] : e));
+        if (left.length > 0) sources[s] = left;
+      }
+      const where = hits.map(([s, from]) => `NOT ("source_id" = ${quoteLiteral(s)} AND "source_row" >= ${from})`).join(' AND ');
+      const name = `part-${createHash('sha1').update(`${f.name}|${where}`).digest('hex').slice(0, 24)}.parquet`;
+      const out = join(dir, name);
+      await conn.run(
+        `COPY (SELECT * FROM read_parquet(${quoteLiteral(join(dir, f.name))}) WHERE ${where} ORDER BY ${schema.sort_by.map(quoteIdent).join(', ')}, "source_id", "source_row") ` +
+          `TO ${quoteLiteral(`${out}.tmp`)} (FORMAT parquet, COMPRESSION ${writeOptions.compression ?? 'zstd'}, ROW_GROUP_SIZE ${writeOptions.rowGroupRows ?? 500_000})`,
+      );
+      const reader = await conn.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${quoteLiteral(`${out}.tmp`)})`);
+      const rows = Number(reader.getRows()[0]?.[0] ?? 0);
+      if (rows === 0) {
+        unlinkSync(`${out}.tmp`);
+        continue;
+      }
+      fsyncPath(`${out}.tmp`);
+      renameSync(`${out}.tmp`, out);
+      files.push({ name, rows, bytes: statSync(out).size, schema_version: schema.version, sources });
+    }
+
+    let file: string | null = null;
+    const written = keep.reduce((n, b) => n + b.rows.length, 0);
+    if (written > 0) {
+      const keys = keep.map((b) => `${b.sourceId}:${b.rowOffset}:${b.batchRows}:${b.hash}`).sort();
+      file = `part-${createHash('sha1').update(`${partition}|${keys.join('|')}`).digest('hex').slice(0, 24)}.parquet`;
+      const rows: object[] = [];
+      const sourceIds: string[] = [];
+      const sourceRows: number[] = [];
+      const sources: Record<string, BatchEntry[]> = {};
+      for (const b of keep) {
+        for (let i = 0; i < b.rows.length; i++) {
+          rows.push(b.rows[i] as object);
+          sourceIds.push(b.sourceId);
+          sourceRows.push(b.sourceRows[i] as number);
+        }
+        (sources[b.sourceId] ??= []).push([b.rowOffset, b.batchRows, b.hash]);
+      }
+      const out = await writeParquet(conn, schema, { rows, sourceIds, sourceRows }, join(dir, file), writeOptions);
+      files.push({ name: file, rows: out.rows, bytes: out.bytes, schema_version: schema.version, sources });
+    }
+
+    if (written > 0 || replaced.length > 0) {
+      writeManifest(dir, { ...manifest, generation: manifest.generation + 1, files });
+      for (const name of replaced) unlinkSync(join(dir, name));
+    }
+    return { written, skipped, removedFiles: replaced.length, file };
+  });
+}

@@ -1,0 +1,278 @@
+/**
+ * The sink stage: record topics → partitioned Parquet, exactly once in effect.
+ *
+ * It buffers rows per (table, partition) and acknowledges a bus batch only once every row it
+ * carried is in a committed file (tmp + fsync + rename + manifest commit, see
+ * src/lake/partition-writer.ts). A crash anywhere before the ack redelivers the batch, and
+ * the commit recognises what it already holds, so nothing is lost or doubled.
+ *
+ * Buffers roll on `flush_rows` / `flush_bytes`. Since rows are acknowledged only when
+ * durable and a bus hands out the next batch only after the ack (the embedded bus, kafkajs
+ * eachBatch per partition), a buffer holding unacknowledged rows is flushed after
+ * `max_ack_delay_ms` (coalescing batches that arrive together), and never later than
+ * `idle_flush_secs`. Streaming files are therefore often small; `polar-lake compact`
+ * merges them.
+ */
+import { createHash } from 'node:crypto';
+import { TOPICS, type Batch, type Bus, type BusMessage, type Subscription } from '../bus/bus.ts';
+import { errorMessage, PolarLakeError } from '../errors.ts';
+import { decodeEnvelope, encodeEnvelope, type DeadLetter, type RecordBatchEnvelope } from '../records/envelope.ts';
+import type { TableName } from '../records/rows.ts';
+import type { Logger } from '../telemetry/log.ts';
+import { openLakeDuckDB, type LakeDuckDB } from '../lake/duckdb.ts';
+import { commitPartition, type PartitionBatch } from '../lake/partition-writer.ts';
+import { localDateField, localEpochDay, partitionOfDay } from '../lake/partition.ts';
+import { fieldColumns, loadTableSchema, TABLE_NAMES, type ColumnSpec, type TableSchema } from '../lake/schema.ts';
+import type { ParquetCompression } from '../lake/parquet-writer.ts';
+
+/** Sink knobs; `pipelines/*.yaml` `sink:` maps onto them (snake_case keys). */
+export interface SinkOptions {
+  /** Roll a partition's buffer into a file at this many rows. @default 1000000 */
+  readonly flush_rows?: number;
+  /** Roll a partition's buffer at about this many bytes (wire size of the rows). @default 134217728 */
+  readonly flush_bytes?: number;
+  /** Flush a partition that received nothing for this long. @default 30 */
+  readonly idle_flush_secs?: number;
+  /** Longest an unacknowledged batch waits for more rows before its partitions are flushed. @default 50 */
+  readonly max_ack_delay_ms?: number;
+  /** Parquet row group size of streamed files. @default 500000 */
+  readonly row_group_rows?: number;
+  /** Parquet codec. @default 'zstd' */
+  readonly compression?: ParquetCompression;
+  /** Size compaction aims for per file (used by `polar-lake compact`, not by streaming). @default 268435456 */
+  readonly compact_target_file_bytes?: number;
+  /** Consumer group. @default 'polar-lake-sink' */
+  readonly group?: string;
+  /**
+   * Fault injection for tests: runs after a commit and before the acknowledgement. Throwing
+   * here is a crash between rename and ack.
+   */
+  readonly beforeAck?: () => void | Promise<void>;
+}
+
+export interface SinkStageDeps {
+  readonly bus: Bus;
+  readonly lakeRoot: string;
+  readonly logger: Logger;
+  readonly options?: SinkOptions;
+}
+
+export interface SinkStage {
+  start(): Promise<Subscription>;
+  /** Flushes every buffer now (one-shot runs, shutdown). */
+  flush(): Promise<void>;
+  /** Stops consuming, flushes, closes DuckDB. */
+  close(): Promise<void>;
+}
+
+export const SINK_TOPICS: Record<string, TableName> = { [TOPICS.samples]: 'samples', [TOPICS.laps]: 'laps', [TOPICS.exercises]: 'exercises' };
+
+/** A row does not match its table schema: it goes to the dead-letter topic, not the lake. */
+export class SinkRowInvalidError extends PolarLakeError {
+  readonly code = 'PL_SINK_ROW_INVALID';
+  readonly kind = 'terminal';
+  constructor(
+    message: string,
+    readonly table: string,
+    readonly source_id: string,
+    readonly source_row: number,
+    readonly column: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A message on a record topic that is not a record batch of that topic's table. */
+export class SinkMessageInvalidError extends PolarLakeError {
+  readonly code = 'PL_SINK_MESSAGE_INVALID';
+  readonly kind = 'terminal';
+  constructor(
+    message: string,
+    readonly topic: string,
+    readonly offset: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+const INT_LIMITS: Partial<Record<ColumnSpec['type'], [number, number]>> = { SMALLINT: [-32768, 32767], INTEGER: [-2147483648, 2147483647] };
+
+/** Why a value does not fit its column, or undefined when it does. */
+export function checkValue(spec: ColumnSpec, value: unknown): string | undefined {
+  if (value === null || value === undefined) return spec.nullable ? undefined : 'null in a non-nullable column';
+  switch (spec.type) {
+    case 'VARCHAR':
+      return typeof value === 'string' ? undefined : `expected a string, got ${typeof value}`;
+    case 'BOOLEAN':
+      return typeof value === 'boolean' ? undefined : `expected a boolean, got ${typeof value}`;
+    case 'DOUBLE':
+      return typeof value === 'number' && Number.isFinite(value) ? undefined : `expected a finite number, got ${JSON.stringify(value)}`;
+    case 'TIMESTAMPTZ':
+    case 'BIGINT':
+      return typeof value === 'number' && Number.isSafeInteger(value) ? undefined : `expected integer epoch microseconds, got ${JSON.stringify(value)}`;
+    case 'SMALLINT':
+    case 'INTEGER': {
+      const [lo, hi] = INT_LIMITS[spec.type] as [number, number];
+      return typeof value === 'number' && Number.isInteger(value) && value >= lo && value <= hi ? undefined : `expected an ${spec.type}, got ${JSON.stringify(value)}`;
+    }
+    case 'DATE':
+      return 'DATE columns are derived';
+  }
+}
+
+interface Buffer_ {
+  batches: PartitionBatch[];
+  rows: number;
+  bytes: number;
+  lastAppendMs: number;
+  /** Resolvers of the bus batches waiting on this buffer. */
+  waiters: { resolve: () => void; reject: (e: unknown) => void }[];
+}
+
+export function createSinkStage(deps: SinkStageDeps): SinkStage {
+  const opts = deps.options ?? {};
+  const flushRows = opts.flush_rows ?? 1_000_000;
+  const flushBytes = opts.flush_bytes ?? 134_217_728;
+  const idleMs = (opts.idle_flush_secs ?? 30) * 1000;
+  const ackDelayMs = Math.min(opts.max_ack_delay_ms ?? 50, idleMs);
+  const writeOptions = { rowGroupRows: opts.row_group_rows ?? 500_000, compression: opts.compression ?? 'zstd' } as const;
+  const log = deps.logger.child({ stage: 'sink' });
+  const schemas = new Map<TableName, TableSchema>(TABLE_NAMES.map((t) => [t, loadTableSchema(t)]));
+  const buffers = new Map<string, Buffer_>(); // key: `${table}\u0000${partition}`
+  let db: LakeDuckDB | undefined;
+  let chain: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  let subscription: Subscription | undefined;
+
+  const duck = async () => (db ??= await openLakeDuckDB());
+
+  function schedule(): void {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void flushDue();
+    }, ackDelayMs);
+    timer.unref();
+  }
+
+  /** Serialises flushes: one DuckDB connection, and partition order stays deterministic. */
+  function enqueue(keys: readonly string[]): Promise<void> {
+    const run = chain.then(async () => {
+      for (const key of keys) await flushBuffer(key);
+    });
+    chain = run.catch(() => undefined);
+    return run;
+  }
+
+  async function flushBuffer(key: string): Promise<void> {
+    const buf = buffers.get(key);
+    if (!buf || buf.batches.length === 0) return;
+    buffers.delete(key);
+    const [table, partition] = key.split('\u0000') as [TableName, string];
+    try {
+      const result = await commitPartition((await duck()).conn, deps.lakeRoot, schemas.get(table) as TableSchema, partition, buf.batches, writeOptions);
+      log.debug('sink.partition.committed', { table, partition, rows_written: result.written, rows_skipped: result.skipped, file: result.file });
+      if (opts.beforeAck) await opts.beforeAck();
+      for (const w of buf.waiters) w.resolve();
+    } catch (error) {
+      for (const w of buf.waiters) w.reject(error);
+    }
+  }
+
+  function flushDue(): Promise<void> {
+    const now = Date.now();
+    const due = [...buffers].filter(([, b]) => b.waiters.length > 0 || now - b.lastAppendMs >= idleMs).map(([k]) => k);
+    return enqueue(due);
+  }
+
+  async function deadLetter(userId: string, sourceId: string, error: PolarLakeError): Promise<void> {
+    const letter: DeadLetter = { type: 'deadletter', user_id: userId, raw_key: `source:${sourceId}`, stage: 'sink', error: error.toJSON(), at_utc: new Date().toISOString() };
+    await deps.bus.publish(TOPICS.deadletter, [{ key: userId, value: encodeEnvelope(letter) }]);
+  }
+
+  /** Splits one message's rows by partition, dead-lettering rows that do not fit the schema. */
+  async function accept(message: BusMessage, table: TableName, touched: Set<string>): Promise<void> {
+    let env: RecordBatchEnvelope;
+    try {
+      const decoded = decodeEnvelope(message.value);
+      if (decoded.type !== 'records' || decoded.table !== table) throw new Error(`expected a ${table} record batch, got ${decoded.type}`);
+      env = decoded;
+    } catch (cause) {
+      await deadLetter(message.key, 'unknown', new SinkMessageInvalidError(`not a record batch: ${errorMessage(cause)}`, message.topic, message.offset, { cause }));
+      return;
+    }
+    const schema = schemas.get(table) as TableSchema;
+    const cols = fieldColumns(schema);
+    const timeField = localDateField(schema);
+    const hash = createHash('sha1').update(message.value).digest('hex').slice(0, 16);
+    const parts = new Map<string, PartitionBatch>();
+    const bytesPerRow = message.value.length / Math.max(1, env.rows.length);
+    const bad: SinkRowInvalidError[] = [];
+    env.rows.forEach((row, i) => {
+      const record = row as unknown as Record<string, unknown>;
+      for (const c of cols) {
+        const why = checkValue(c, record[c.field as string]);
+        if (why) {
+          bad.push(new SinkRowInvalidError(`${table}.${c.name}: ${why}`, table, env.source_id, env.row_offset + i, c.name));
+          return;
+        }
+      }
+      const partition = partitionOfDay(schema, localEpochDay(record[timeField] as number, (record['utc_offset_min'] as number | null) ?? null));
+      let pb = parts.get(partition);
+      if (!pb) {
+        pb = { sourceId: env.source_id, rowOffset: env.row_offset, batchRows: env.rows.length, last: env.last, hash, rows: [], sourceRows: [] };
+        parts.set(partition, pb);
+      }
+      pb.rows.push(row);
+      pb.sourceRows.push(env.row_offset + i);
+    });
+    for (const error of bad.slice(0, 100)) await deadLetter(env.user_id, env.source_id, error);
+    if (bad.length > 0) log.warn('sink.rows.deadlettered', { table, source_id: env.source_id, rows: bad.length, first: bad[0]?.message });
+    for (const [partition, pb] of parts) {
+      const key = `${table}\u0000${partition}`;
+      let buf = buffers.get(key);
+      if (!buf) buffers.set(key, (buf = { batches: [], rows: 0, bytes: 0, lastAppendMs: 0, waiters: [] }));
+      buf.batches.push(pb);
+      buf.rows += pb.rows.length;
+      buf.bytes += pb.rows.length * bytesPerRow;
+      buf.lastAppendMs = Date.now();
+      touched.add(key);
+    }
+  }
+
+  async function onBatch(batch: Batch): Promise<void> {
+    const table = SINK_TOPICS[batch.topic];
+    if (!table) throw new SinkMessageInvalidError(`the sink does not consume ${batch.topic}`, batch.topic, batch.messages[0]?.offset ?? '');
+    const touched = new Set<string>();
+    for (const message of batch.messages) await accept(message, table, touched);
+    const waits: Promise<void>[] = [];
+    const full: string[] = [];
+    for (const key of touched) {
+      const buf = buffers.get(key) as Buffer_;
+      waits.push(new Promise<void>((resolve, reject) => buf.waiters.push({ resolve, reject })));
+      if (buf.rows >= flushRows || buf.bytes >= flushBytes) full.push(key);
+    }
+    if (full.length > 0) void enqueue(full);
+    schedule();
+    // Resolving acknowledges the batch: only once all its rows are committed.
+    await Promise.all(waits);
+  }
+
+  return {
+    async start() {
+      subscription = await deps.bus.consume({ topics: Object.keys(SINK_TOPICS), group: opts.group ?? 'polar-lake-sink' }, onBatch);
+      return subscription;
+    },
+    async flush() {
+      await enqueue([...buffers.keys()]);
+    },
+    async close() {
+      await subscription?.stop();
+      if (timer) clearTimeout(timer);
+      await enqueue([...buffers.keys()]).catch(() => undefined);
+      db?.close();
+      db = undefined;
+    },
+  };
+}
