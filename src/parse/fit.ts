@@ -36,6 +36,12 @@ function str(v: unknown): string | null {
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null;
 }
 
+/** FIT profile names are snake_case (`session_end`); the JS SDK camel-cases them. */
+function enumName(v: unknown): string | null {
+  const s = str(v);
+  return s === null ? null : s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
 function timeMs(v: unknown): number | null {
   return v instanceof Date && !Number.isNaN(v.getTime()) ? v.getTime() : null;
 }
@@ -88,7 +94,7 @@ export function decodeFit(bytes: Buffer, ctx: ParseContext): FitResult {
   }
 
   const sessions = sessionMesgs
-    .map((s) => ({ start: timeMs(s['startTime']) ?? timeMs(s['timestamp']) ?? Number.NEGATIVE_INFINITY, sport: str(s['sport']) }))
+    .map((s) => ({ start: timeMs(s['startTime']) ?? timeMs(s['timestamp']) ?? Number.NEGATIVE_INFINITY, sport: enumName(s['sport']) }))
     .sort((a, b) => a.start - b.start);
   const sessionStarts = sessions.map((s) => s.start);
 
@@ -114,8 +120,8 @@ export function decodeFit(bytes: Buffer, ctx: ParseContext): FitResult {
     row.max_heart_rate_bpm = num(l['maxHeartRate']);
     row.avg_cadence_rpm = num(l['avgCadence']);
     row.avg_power_w = num(l['avgPower']);
-    row.intensity = str(l['intensity']);
-    row.trigger_method = str(l['lapTrigger']);
+    row.intensity = enumName(l['intensity']);
+    row.trigger_method = enumName(l['lapTrigger']);
     laps.push(row);
   }
 

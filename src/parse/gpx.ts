@@ -18,7 +18,7 @@
  */
 import type { SampleRow } from '../records/rows.ts';
 import { ParseFault } from './errors.ts';
-import type { FormatMachine } from './machine.ts';
+import type { FormatMachine, TimeOrderPolicy } from './machine.ts';
 import { parseInstant } from './time.ts';
 import { type FileInfo, type ParseContext, SampleStats, emptyFileInfo, emptySample, toNumber } from './values.ts';
 
@@ -36,7 +36,7 @@ const enum F {
   MetaAuthorName,
 }
 
-export function createGpxMachine(ctx: ParseContext): FormatMachine {
+export function createGpxMachine(ctx: ParseContext, timeOrder: TimeOrderPolicy = 'reject'): FormatMachine {
   const samples: SampleRow[] = [];
   const info = emptyFileInfo(ctx, 'gpx');
   const stats = new SampleStats();
@@ -133,7 +133,7 @@ export function createGpxMachine(ctx: ParseContext): FormatMachine {
       if (point !== null) {
         if (d === pointDepth) {
           if (pointHasTime) {
-            if (point.time_utc_us < prevTimeUs) {
+            if (point.time_utc_us < prevTimeUs && timeOrder === 'reject') {
               throw new ParseFault('PL_PARSE_TIME_ORDER', `trkpt time goes backwards (${point.time_utc_us} µs < ${prevTimeUs} µs)`);
             }
             prevTimeUs = point.time_utc_us;

@@ -22,6 +22,7 @@ import { decodeFit } from './fit.ts';
 import { createGpxMachine } from './gpx.ts';
 import { createTcxMachine } from './tcx.ts';
 import type { FileInfo, ParseContext } from './values.ts';
+import type { TimeOrderPolicy } from './machine.ts';
 import { driveXml } from './xml/drive.ts';
 import { type XmlLimits, resolveLimits } from './xml/limits.ts';
 import { createSaxTokenizer } from './xml/sax.ts';
@@ -32,6 +33,7 @@ export { detectFormat } from './detect.ts';
 export { ParseError, PARSE_ERROR_CODES, type ParseErrorCode } from './errors.ts';
 export type { FileInfo, ParseContext } from './values.ts';
 export type { XmlLimits } from './xml/limits.ts';
+export type { TimeOrderPolicy } from './machine.ts';
 export type { TokenizerName } from './xml/tokenizer.ts';
 
 /**
@@ -51,6 +53,14 @@ export interface ParseOptions {
    * @default 2048
    */
   batchRows?: number;
+  /**
+   * Sample instants going backwards within an activity (TCX, GPX): 'reject' throws
+   * PL_PARSE_TIME_ORDER, 'keep' keeps file order. Four well-formed corpus files go
+   * backwards (OWswim.tcx, negative-pause.tcx, runkeeper-negative-time-step-at-start.gpx,
+   * sports-tracker.gpx); replay them with 'keep' if you want their rows.
+   * @default 'reject'
+   */
+  timeOrder?: TimeOrderPolicy;
   /** Hostile-input limits; see XmlLimits for each default. */
   limits?: XmlLimits;
 }
@@ -146,6 +156,7 @@ export async function* parseFile(
   }
 
   const { encoding, bomBytes } = sniffEncoding(head);
-  const machine = resolved === 'tcx' ? createTcxMachine(ctx) : createGpxMachine(ctx);
+  const timeOrder = options.timeOrder ?? 'reject';
+  const machine = resolved === 'tcx' ? createTcxMachine(ctx, timeOrder) : createGpxMachine(ctx, timeOrder);
   yield* driveXml(rest, machine, { file: ctx.file, encoding, bomBytes, limits, batchRows, createTokenizer });
 }

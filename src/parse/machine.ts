@@ -12,3 +12,10 @@ export interface FormatMachine extends XmlHandler {
   /** Called once after the document ends. */
   finish(): FileInfo;
 }
+
+/**
+ * What to do when a sample instant goes backwards within an activity: 'reject' throws
+ * PL_PARSE_TIME_ORDER (the file is dead-lettered); 'keep' keeps the rows in file order.
+ * A repeated instant is always kept (Garmin repeats the lap-boundary point).
+ */
+export type TimeOrderPolicy = 'reject' | 'keep';

@@ -13,12 +13,13 @@
  *   `Speed` / `Watts`, under any namespace prefix or none.
  * - `Courses` (a planned route) and `Workouts` (a plan) are not recorded workouts: no sample
  *   rows, `content` says 'course' / 'workouts' and their points count as ignored.
- * - Within one activity an instant earlier than the previous one is PL_PARSE_TIME_ORDER;
+ * - Within one activity an instant earlier than the previous one is PL_PARSE_TIME_ORDER
+ *   (unless the caller chose timeOrder "keep");
  *   a repeated instant is kept (the lake's dedup key decides).
  */
 import type { LapRow, SampleRow } from '../records/rows.ts';
 import { ParseFault } from './errors.ts';
-import type { FormatMachine } from './machine.ts';
+import type { FormatMachine, TimeOrderPolicy } from './machine.ts';
 import { parseInstant } from './time.ts';
 import { type FileInfo, type ParseContext, SampleStats, emptyFileInfo, emptyLap, emptySample, toNumber } from './values.ts';
 
@@ -54,7 +55,7 @@ const enum F {
   AuthorName,
 }
 
-export function createTcxMachine(ctx: ParseContext): FormatMachine {
+export function createTcxMachine(ctx: ParseContext, timeOrder: TimeOrderPolicy = 'reject'): FormatMachine {
   const samples: SampleRow[] = [];
   const laps: LapRow[] = [];
   const info = emptyFileInfo(ctx, 'tcx');
@@ -208,7 +209,7 @@ export function createTcxMachine(ctx: ParseContext): FormatMachine {
       if (point !== null) {
         if (d === pointDepth) {
           if (pointHasTime) {
-            if (point.time_utc_us < prevTimeUs) {
+            if (point.time_utc_us < prevTimeUs && timeOrder === 'reject') {
               throw new ParseFault('PL_PARSE_TIME_ORDER', `Trackpoint time goes backwards (${point.time_utc_us} µs < ${prevTimeUs} µs)`);
             }
             prevTimeUs = point.time_utc_us;
