@@ -13,10 +13,12 @@
 #   KAFKA_STOP_TIMEOUT     seconds before SIGKILL          @default 30
 #   KAFKA_HEAP_OPTS        JVM heap flags                  @default -Xms256m -Xmx1g
 #   KAFKA_MAVEN_REPO       Maven local repository          @default Maven's own (~/.m2/repository)
+#   KAFKA_OWNER_PID        stop the broker when this process exits (test runs that may be killed)
 #
 # On start it prints `KAFKA_BROKERS=127.0.0.1:<port>` as its last line.
 set -euo pipefail
 cmd="${1:-start}"
+SCRIPT="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
 KAFKA_HOME="${KAFKA_HOME:-$PWD/.cache/kafka-local}"
@@ -69,6 +71,13 @@ running_pid() {
 
 resolve_jars() {
   if [ -f "$LIB/.complete" ]; then return 0; fi
+  mkdir -p "$KAFKA_HOME"
+  # Two test runs starting at once must not both rewrite the same lib folder.
+  if command -v flock >/dev/null; then
+    exec 9>"$KAFKA_HOME/.resolve-$KAFKA_VERSION.lock"
+    flock -w 600 9 || die "timed out waiting for another jar download"
+    if [ -f "$LIB/.complete" ]; then exec 9>&-; return 0; fi
+  fi
   command -v mvn >/dev/null || die "mvn not found: install Maven 3.8+ (apt-get install maven)"
   mkdir -p "$VDIR"
   local logdeps
@@ -102,6 +111,8 @@ EOF
     || die "mvn could not resolve org.apache.kafka:kafka_2.13:$KAFKA_VERSION (is Maven Central reachable?)"
   ls "$LIB"/*kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1 || die "kafka_2.13-$KAFKA_VERSION.jar missing from $LIB"
   touch "$LIB/.complete"
+  # Close the lock: the broker started next would otherwise inherit it and hold it for its lifetime.
+  exec 9>&- 2>/dev/null || true
 }
 
 write_conf() {
@@ -175,6 +186,8 @@ stop() {
   done
   if kill -0 "$pid" 2>/dev/null; then say "SIGKILL after ${STOP_TIMEOUT}s"; kill -KILL "$pid" 2>/dev/null || true; fi
   rm -f "$PIDFILE"
+  # Data is wiped on every start anyway; keep only the logs for a post-mortem.
+  rm -rf "$DATA"
   say "stopped (port $PORT)"
 }
 
@@ -211,6 +224,12 @@ start() {
     if [ "$SECONDS" -ge "$deadline" ]; then log_tail; stop >&2; die "not ready after ${START_TIMEOUT}s"; fi
     sleep 0.5
   done
+  if [ -n "${KAFKA_OWNER_PID:-}" ]; then
+    # A killed test run never reaches its teardown; this watchdog stops the broker instead.
+    KAFKA_PORT="$PORT" KAFKA_HOME="$KAFKA_HOME" setsid nohup bash -c \
+      'while kill -0 "$0" 2>/dev/null && kill -0 "$1" 2>/dev/null; do sleep 2; done; if kill -0 "$1" 2>/dev/null; then exec bash "$2" stop; fi' \
+      "$KAFKA_OWNER_PID" "$pid" "$SCRIPT" > /dev/null 2>&1 < /dev/null &
+  fi
   say "Kafka $KAFKA_VERSION ready on $HOST:$PORT (pid $pid, logs in $LOGS)"
   echo "KAFKA_BROKERS=$HOST:$PORT"
 }
