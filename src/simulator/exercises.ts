@@ -18,6 +18,8 @@ export interface SimulatedExercise {
   trackpoints: number;
   hasTcx: boolean;
   hasGpx: boolean;
+  /** A FIT file is served (only when the simulator runs with `fitFiles: true`). */
+  hasFit: boolean;
   /** The TCX body is gzip bytes (magic 0x1f 0x8b) rather than plain XML; the real API is unclear which it sends. */
   tcxGzipped: boolean;
 }
@@ -54,6 +56,8 @@ export function makeExercise(options: {
   polarUserId: string;
   k: number;
   durationRangeS: readonly [number, number];
+  /** @default false */
+  fitFiles?: boolean;
 }): ExerciseModel {
   const { seed, userIndex, k } = options;
   const rng = mulberry32(deriveSeed(seed, userIndex, k, 0xe7e));
@@ -90,6 +94,7 @@ export function makeExercise(options: {
     // One in seven has no TCX (Polar answers 204 "not available for this exercise").
     hasTcx: k % 7 !== 5,
     hasGpx: !indoor,
+    hasFit: options.fitFiles ?? false,
     tcxGzipped: k % 2 === 0,
     spec,
     device,

@@ -45,6 +45,12 @@ export interface SimulatorOptions {
   rateLimit?: { shortTermLimit: number; longTermLimit: number; shortTermWindowMs?: number };
   /** Exercise durations in seconds are drawn from this range. @default [1200, 3600] */
   durationRangeS?: [number, number];
+  /**
+   * Serve FIT files (Garmin SDK encoder) at `/fit`; when off, `/fit` answers 204 "not available".
+   * Off by default so consumers that prefer FIT over TCX see the TCX path unless they ask.
+   * @default false
+   */
+  fitFiles?: boolean;
 }
 
 export interface Simulator {
@@ -108,6 +114,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     exercisesPerUser: options.exercisesPerUser ?? 3,
     transactionTtlMs: options.transactionTtlMs ?? 600_000,
     durationRangeS: options.durationRangeS ?? [1200, 3600],
+    fitFiles: options.fitFiles ?? false,
     now: Date.now,
   });
   const rl = options.rateLimit;

@@ -38,6 +38,7 @@ import {
 } from './exercises.ts';
 import { tcxChunks } from './tcx.ts';
 import { gpxChunks } from './gpx.ts';
+import { fitBytes } from './fit.ts';
 
 export interface Fault {
   method?: string;
@@ -224,9 +225,14 @@ async function sendFile(res: ServerResponse, ex: ExerciseModel, kind: 'tcx' | 'g
       res.writeHead(200, { 'Content-Type': 'application/gpx+xml' });
       await pipeline(Readable.from(gpxChunks(ex.spec, { creator: 'Polar Flow' })), res);
       return;
-    case 'fit':
-      // The simulator does not write FIT files: "not available for this exercise".
-      return sendEmpty(res, 204);
+    case 'fit': {
+      // Without fitFiles: "not available for this exercise", as Polar answers for some.
+      if (!ex.hasFit) return sendEmpty(res, 204);
+      const bytes = fitBytes(ex.spec, { productName: ex.device });
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.byteLength) });
+      res.end(bytes);
+      return;
+    }
   }
 }
 

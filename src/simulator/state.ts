@@ -62,6 +62,7 @@ export interface StateOptions {
   exercisesPerUser: number;
   transactionTtlMs: number;
   durationRangeS: readonly [number, number];
+  fitFiles: boolean;
   now: () => number;
 }
 
@@ -181,6 +182,7 @@ export class SimulatorState {
         polarUserId: userId,
         k: account.nextK++,
         durationRangeS: this.options.durationRangeS,
+        fitFiles: this.options.fitFiles,
       });
       // `upload-time` is the real moment of upload, so it is after registration as Polar's
       // rule implies; the workout itself keeps its seeded (fixed) dates and bytes.
@@ -278,6 +280,6 @@ export class SimulatorState {
 
 /** The public ground-truth view of a model (without the internal fields). */
 export function publicExercise(m: ExerciseModel): SimulatedExercise {
-  const { userId, exerciseId, sport, startUtcMs, utcOffsetMin, durationS, indoor, trackpoints, hasTcx, hasGpx, tcxGzipped } = m;
-  return { userId, exerciseId, sport, startUtcMs, utcOffsetMin, durationS, indoor, trackpoints, hasTcx, hasGpx, tcxGzipped };
+  const { userId, exerciseId, sport, startUtcMs, utcOffsetMin, durationS, indoor, trackpoints, hasTcx, hasGpx, hasFit, tcxGzipped } = m;
+  return { userId, exerciseId, sport, startUtcMs, utcOffsetMin, durationS, indoor, trackpoints, hasTcx, hasGpx, hasFit, tcxGzipped };
 }

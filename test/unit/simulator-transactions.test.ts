@@ -289,3 +289,26 @@ describe('simulator > exercises endpoint', () => {
     expect((await api(s, token, 'GET', '/v3/exercises/NoSuchId')).status).toBe(404);
   });
 });
+
+describe('simulator > fit files', () => {
+  it('simulator > fit files > 204 by default, a FIT file with fitFiles on', async () => {
+    const off = await start();
+    const a = await loginAndRegister(off, 0);
+    const createdOff = (await (await createTx(off, a.token, a.userId)).json()) as Created;
+    const urlOff = (await listTx(off, a.token, createdOff))[0]!;
+    expect(off.pendingExercises(a.userId).every((e) => !e.hasFit)).toBe(true);
+    expect((await api(off, a.token, 'GET', `${urlOff}/fit`)).status).toBe(204);
+    await off.close();
+
+    const on = await start({ fitFiles: true });
+    const b = await loginAndRegister(on, 0);
+    const created = (await (await createTx(on, b.token, b.userId)).json()) as Created;
+    const url = (await listTx(on, b.token, created))[0]!;
+    const fit = await api(on, b.token, 'GET', `${url}/fit`);
+    expect(fit.status).toBe(200);
+    const bytes = Buffer.from(await fit.arrayBuffer());
+    // FIT header: size 14, then ".FIT" at bytes 8-11.
+    expect(bytes[0]).toBe(14);
+    expect(bytes.subarray(8, 12).toString('latin1')).toBe('.FIT');
+  });
+});

@@ -155,3 +155,29 @@ describe('simulator > exercises', () => {
     expect(makeExercise({ seed: 1, userIndex: 2, polarUserId: '2', k: 3, durationRangeS: [1200, 3600] })).toEqual(exercises[11]);
   });
 });
+
+describe('simulator > fit', () => {
+  it('simulator > fit > decodes with the Garmin SDK: one record per second, laps, session totals', async () => {
+    const { Decoder, Stream } = await import('@garmin/fitsdk');
+    const { fitBytes } = await import('../../src/simulator/fit.ts');
+    const bytes = fitBytes(run);
+    const decoder = new Decoder(Stream.fromByteArray(Array.from(bytes)));
+    expect(decoder.isFIT()).toBe(true);
+    expect(decoder.checkIntegrity()).toBe(true);
+    const { messages, errors } = new Decoder(Stream.fromByteArray(Array.from(bytes))).read();
+    expect(errors).toEqual([]);
+    const records = messages['recordMesgs'] as Record<string, unknown>[];
+    expect(records).toHaveLength(run.durationS);
+    expect((records[0]!['timestamp'] as Date).getTime()).toBe(Math.floor(run.startUtcMs / 1000) * 1000);
+    const points = collect(run);
+    // Positions survive the semicircle round trip to within 1e-6 degrees.
+    const lat = (records[10]!['positionLat'] as number) * (180 / 2 ** 31);
+    expect(lat).toBeCloseTo(points[10]!.latDeg!, 6);
+    expect(records[10]!['heartRate']).toBe(points[10]!.heartRateBpm ?? undefined);
+    expect(messages['lapMesgs']).toHaveLength(3);
+    const session = (messages['sessionMesgs'] as Record<string, unknown>[])[0]!;
+    expect(session['sport']).toBe('running');
+    expect(session['totalTimerTime']).toBe(run.durationS);
+    expect(Buffer.from(fitBytes(run)).equals(Buffer.from(bytes))).toBe(true);
+  });
+});
