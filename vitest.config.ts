@@ -9,5 +9,8 @@ export default defineConfig({
     // Two cores: files run in parallel, but the Kafka tests share one broker.
     pool: 'forks',
     maxWorkers: 2,
+    // `npm test` itself writes the JSON result that .ci/run summarises.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/vitest.json' },
   },
 });
