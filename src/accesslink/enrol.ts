@@ -13,8 +13,8 @@ export interface EnrolInput {
   readonly users: UserRegistry;
   /** The single-use authorization code from the callback. */
   readonly code: string;
-  /** Must equal the redirect URI sent in the authorization request. */
-  readonly redirectUri: string;
+  /** Must equal the redirect URI sent in the authorization request. @default the OAuth client's `redirectUri` */
+  readonly redirectUri?: string;
   /** Our own id for the user; unique within the client. */
   readonly memberId: string;
 }

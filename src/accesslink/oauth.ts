@@ -3,7 +3,7 @@
  * means the user authorizes again. The code exchange is never retried, because Polar
  * answers a reused code by revoking every token already issued to the client.
  */
-import { PolarLakeError } from '../errors.ts';
+import { ConfigError, PolarLakeError } from '../errors.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { silentLogger } from '../telemetry/log.ts';
 import { corrIdFromBody, networkErrorFrom } from './errors.ts';
@@ -15,6 +15,8 @@ export interface OAuthOptions {
   readonly tokenUrl?: string;
   readonly clientId: string;
   readonly clientSecret: string;
+  /** Redirect URI used when a call does not pass one (it must equal a registered one). */
+  readonly redirectUri?: string;
   /** @default 30000 */
   readonly requestTimeoutMs?: number;
   /** @default silentLogger */
@@ -47,9 +49,9 @@ export class OAuthExchangeError extends PolarLakeError {
 }
 
 export interface OAuth {
-  authorizationUrl(input: { state: string; redirectUri: string }): string;
+  authorizationUrl(input: { state: string; redirectUri?: string }): string;
   /** Exchanges a code once. Never retried: reusing a code revokes all issued tokens. */
-  exchangeCode(code: string, redirectUri: string): Promise<TokenGrant>;
+  exchangeCode(code: string, redirectUri?: string): Promise<TokenGrant>;
 }
 
 const OAUTH_ERROR = /^[a-z_]{1,40}$/;
@@ -60,8 +62,15 @@ export function createOAuth(options: OAuthOptions): OAuth {
   const logger = (options.logger ?? silentLogger).child({ component: 'oauth' });
   const basic = 'Basic ' + Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64');
 
+  const redirectFor = (given: string | undefined): string => {
+    const uri = given ?? options.redirectUri;
+    if (!uri) throw new ConfigError('no redirect URI given and no default configured', 'POLAR_REDIRECT_URI');
+    return uri;
+  };
+
   return {
-    authorizationUrl({ state, redirectUri }) {
+    authorizationUrl({ state, redirectUri: given }) {
+      const redirectUri = redirectFor(given);
       const url = new URL(authorizeUrl);
       url.searchParams.set('response_type', 'code');
       url.searchParams.set('client_id', options.clientId);
@@ -71,7 +80,8 @@ export function createOAuth(options: OAuthOptions): OAuth {
       return url.toString();
     },
 
-    async exchangeCode(code, redirectUri) {
+    async exchangeCode(code, given) {
+      const redirectUri = redirectFor(given);
       const form = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri });
       let response: Response;
       try {
