@@ -1,0 +1,77 @@
+/**
+ * DuckDB views over the lake, one per table.
+ *
+ * `openLakeViews` reads every partition manifest and creates each view over the exact list
+ * of committed files: one consistent snapshot, so a query never sees a row twice or missing
+ * while the sink or compaction replaces files. `schemas/views.sql` is the static variant
+ * for notebooks and the DuckDB CLI (a glob over the folders; see docs/lake.md for the
+ * difference). `union_by_name` keeps files of older schema versions readable: a column they
+ * lack reads as NULL.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { MANIFEST_NAME, readManifest, type Manifest } from './manifest.ts';
+import { openLakeDuckDB, type LakeDuckDB } from './duckdb.ts';
+import { loadTableSchema, quoteIdent, quoteLiteral, TABLE_NAMES, type TableSchema } from './schema.ts';
+
+export interface PartitionManifest {
+  readonly dir: string;
+  readonly partition: string;
+  readonly manifest: Manifest;
+}
+
+/** Every partition folder of a table that has a manifest. */
+export function listPartitions(lakeRoot: string, table: string): PartitionManifest[] {
+  const root = join(lakeRoot, table);
+  const out: PartitionManifest[] = [];
+  const walk = (dir: string): void => {
+    if (!existsSync(dir)) return;
+    const names = readdirSync(dir);
+    if (names.includes(MANIFEST_NAME)) {
+      const partition = relative(root, dir).split(sep).join('/');
+      out.push({ dir, partition, manifest: readManifest(dir, table, partition) });
+    }
+    for (const name of names) {
+      const path = join(dir, name);
+      if (name.includes('=') && statSync(path).isDirectory()) walk(path);
+    }
+  };
+  walk(root);
+  return out.sort((a, b) => a.partition.localeCompare(b.partition));
+}
+
+/** Committed files of a table, as absolute paths. */
+export function liveFiles(lakeRoot: string, table: string): string[] {
+  return listPartitions(lakeRoot, table).flatMap((p) => p.manifest.files.map((f) => join(p.dir, f.name)));
+}
+
+/** `hive_types = {...}`: without it DuckDB reads `month=03` as the string '03'. */
+export function hiveTypes(schema: TableSchema): string {
+  return `hive_types = {${schema.partition_by.map((p) => `${quoteLiteral(p.name)}: ${p.type}`).join(', ')}}`;
+}
+
+function emptySelect(schema: TableSchema): string {
+  const cols = [...schema.columns.map((c) => `CAST(NULL AS ${c.type}) AS ${quoteIdent(c.name)}`), ...schema.partition_by.map((p) => `CAST(NULL AS ${p.type}) AS ${quoteIdent(p.name)}`)];
+  return `SELECT ${cols.join(', ')} WHERE false`;
+}
+
+/** (Re)creates one view per table over the committed files of `lakeRoot`. */
+export async function createLakeViews(conn: DuckDBConnection, lakeRoot: string): Promise<void> {
+  for (const table of TABLE_NAMES) {
+    const schema = loadTableSchema(table);
+    const files = liveFiles(lakeRoot, table);
+    const body =
+      files.length === 0
+        ? emptySelect(schema)
+        : `SELECT * FROM read_parquet([${files.map(quoteLiteral).join(', ')}], hive_partitioning = true, ${hiveTypes(schema)}, union_by_name = true)`;
+    await conn.run(`CREATE OR REPLACE VIEW ${quoteIdent(table)} AS ${body}`);
+  }
+}
+
+/** An in-memory DuckDB (UTC) with the lake's views. */
+export async function openLakeViews(lakeRoot: string): Promise<LakeDuckDB> {
+  const db = await openLakeDuckDB();
+  await createLakeViews(db.conn, lakeRoot);
+  return db;
+}
