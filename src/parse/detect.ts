@@ -24,10 +24,10 @@ export function sniffEncoding(bytes: Buffer): { encoding: XmlEncoding; bomBytes:
 
 /** Local name of the first element, skipping the XML declaration, PIs, comments and DOCTYPE. */
 export function firstElementName(text: string): string | null {
-  const re = /<(\?[\s\S]*?\?>|!--[\s\S]*?-->|!DOCTYPE[^>[]*(\[[\s\S]*?\])?\s*>|([A-Za-z_][\w.:-]*))/g;
+  const re = /<(\?[\s\S]*?\?>|!--[\s\S]*?-->|!DOCTYPE[^>[]*(\[[\s\S]*?\])?\s*>|(?<name>[A-Za-z_][\w.:-]*))/g;
   let m: RegExpExecArray | null;
   while ((m = re.exec(text)) !== null) {
-    const name = m[2];
+    const name = m.groups?.['name'];
     if (name !== undefined) {
       const i = name.indexOf(':');
       return i < 0 ? name : name.slice(i + 1);
