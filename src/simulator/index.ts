@@ -16,10 +16,14 @@ import { ConfigError, PolarLakeError } from '../errors.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { createHandler, type Fault, type ServerContext } from './server.ts';
 import { SimulatorState, publicExercise } from './state.ts';
+import { WebhookRegistry, type WebhookDelivery } from './webhooks.ts';
+import { hashedExerciseId } from './exercises.ts';
 import type { SimulatedExercise } from './exercises.ts';
 
 export type { SimulatedExercise } from './exercises.ts';
 export type { Fault } from './server.ts';
+export type { WebhookDelivery } from './webhooks.ts';
+export { signPayload } from './webhooks.ts';
 
 export interface SimulatorOptions {
   /** Port on 127.0.0.1; 0 picks a free one. @default 0 */
@@ -72,6 +76,10 @@ export interface Simulator {
   injectFault(fault: Fault): void;
   /** Requests seen, for assertions (method, path, status; never tokens). */
   readonly requestLog: readonly { method: string; path: string; status: number }[];
+  /** Webhook requests sent (PING and events), with the receiver's status. */
+  readonly webhookDeliveries: readonly WebhookDelivery[];
+  /** Resolves when every webhook delivery started so far has finished. */
+  flushWebhooks(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -108,6 +116,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const clientId = options.clientId ?? 'polar-lake-simulator';
   const clientSecret = options.clientSecret ?? 'simulator-secret';
   const redirectUri = options.redirectUri ?? 'http://127.0.0.1:8765/oauth/callback';
+  let apiBaseUrl = '';
+  const webhooks = new WebhookRegistry();
   const state = new SimulatorState({
     seed: options.seed ?? 1,
     users: options.users ?? 3,
@@ -116,15 +126,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     durationRangeS: options.durationRangeS ?? [1200, 3600],
     fitFiles: options.fitFiles ?? false,
     now: Date.now,
+    onVisibleUpload: (model) => {
+      const hashId = hashedExerciseId(model.exerciseId);
+      webhooks.notify('EXERCISE', model.userId, { entity_id: hashId, url: `${apiBaseUrl}/v3/exercises/${hashId}` });
+    },
   });
   const rl = options.rateLimit;
-  let apiBaseUrl = '';
   const ctx: ServerContext = {
     state,
     clientId,
     clientSecret,
     redirectUri,
     apiBaseUrl: () => apiBaseUrl,
+    webhooks,
     rateLimit: createRateLimiter({
       shortTermLimit: () => rl?.shortTermLimit ?? 500 + 20 * state.registeredCount(),
       longTermLimit: () => rl?.longTermLimit ?? 5000 + 100 * state.registeredCount(),
@@ -187,7 +201,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       ctx.faults.push({ fault, remaining: fault.times ?? 1 });
     },
     requestLog: ctx.requestLog,
+    webhookDeliveries: webhooks.deliveries,
+    flushWebhooks: () => webhooks.flush(),
     async close() {
+      await webhooks.flush();
       await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeIdleConnections();

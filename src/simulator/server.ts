@@ -39,6 +39,7 @@ import {
 import { tcxChunks } from './tcx.ts';
 import { gpxChunks } from './gpx.ts';
 import { fitBytes } from './fit.ts';
+import { WEBHOOK_EVENTS, type Webhook, type WebhookRegistry } from './webhooks.ts';
 
 export interface Fault {
   method?: string;
@@ -56,6 +57,7 @@ export interface ServerContext {
   redirectUri: string;
   apiBaseUrl: () => string;
   rateLimit: { hit(): RateLimitSnapshot };
+  webhooks: WebhookRegistry;
   faults: { fault: Fault; remaining: number }[];
   requestLog: { method: string; path: string; status: number }[];
 }
@@ -70,6 +72,9 @@ const R = {
   notifications: route('/v3/notifications'),
   transactions: route(`/v3/users/${ID}/exercise-transactions`),
   transaction: route(`/v3/users/${ID}/exercise-transactions/${ID}`),
+  webhooks: route('/v3/webhooks'),
+  webhookToggle: route('/v3/webhooks/(activate|deactivate)'),
+  webhook: route('/v3/webhooks/([0-9A-Za-z_-]{1,64})'),
   recentExercises: route('/v3/exercises'),
   recentExercise: route('/v3/exercises/([0-9A-Za-z]{1,32})(?:/(tcx|gpx|fit))?'),
   exercise: route(`/v3/users/${ID}/exercise-transactions/${ID}/exercises/${ID}(?:/(tcx|gpx|fit|heart-rate-zones|samples)(?:/(\\d{1,2}))?)?`),
@@ -118,6 +123,7 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
   if (R.authorize.test(path)) return method === 'GET' ? authorize(ctx, res, url) : notAllowed(res);
   if (R.token.test(path)) return method === 'POST' ? token(ctx, req, res) : notAllowed(res);
   if (R.notifications.test(path)) return method === 'GET' ? notifications(ctx, req, res) : notAllowed(res);
+  if (path === '/v3/webhooks' || path.startsWith('/v3/webhooks/')) return webhookRoutes(ctx, req, res, method, path);
   if (R.users.test(path)) return method === 'POST' ? registerUser(ctx, req, res) : notAllowed(res);
 
   let m = R.user.exec(path);
@@ -335,6 +341,79 @@ function notifications(ctx: ServerContext, req: IncomingMessage, res: ServerResp
       url: `${ctx.apiBaseUrl()}/v3/users/${uid}/exercise-transactions`,
     })),
   });
+}
+
+function webhookView(w: Webhook): Record<string, unknown> {
+  return { id: w.id, events: w.events, url: w.url, active: w.active };
+}
+
+function parseWebhookBody(body: string, partial: boolean): { events?: string[]; url?: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw new HttpError(400, 'body must be JSON', 'BAD_REQUEST');
+  }
+  const o = parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
+  const out: { events?: string[]; url?: string } = {};
+  if (o['events'] !== undefined) {
+    const events = o['events'];
+    if (!Array.isArray(events) || events.length === 0 || !events.every((e) => typeof e === 'string' && (WEBHOOK_EVENTS as readonly string[]).includes(e))) {
+      throw new HttpError(400, `events must be a non-empty list of ${WEBHOOK_EVENTS.join(', ')}`, 'BAD_REQUEST');
+    }
+    out.events = events as string[];
+  }
+  if (o['url'] !== undefined) {
+    if (typeof o['url'] !== 'string' || !/^https?:\/\//.test(o['url'])) throw new HttpError(400, 'url must be an http(s) URL', 'BAD_REQUEST');
+    out.url = o['url'];
+  }
+  if (!partial && (!out.events || !out.url)) throw new HttpError(400, 'events and url are required', 'BAD_REQUEST');
+  return out;
+}
+
+async function webhookRoutes(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, method: string, path: string): Promise<void> {
+  const body = method === 'POST' || method === 'PATCH' ? await readBody(req) : '';
+  if (!checkClient(ctx, req)) throw new HttpError(401, 'invalid client credentials', 'UNAUTHORIZED');
+  const hooks = ctx.webhooks;
+  const current = hooks.webhook;
+  if (R.webhooks.test(path)) {
+    if (method === 'GET') return sendJson(res, 200, { data: current ? [webhookView(current)] : [] });
+    if (method !== 'POST') return notAllowed(res);
+    if (current) throw new HttpError(409, 'webhook already exists', 'CONFLICT');
+    const { events, url } = parseWebhookBody(body, false);
+    if (!(await hooks.ping(url!))) throw new HttpError(400, 'webhook url did not answer the PING with 200', 'BAD_REQUEST');
+    const created = hooks.create(events!, url!);
+    return sendJson(res, 201, { data: { ...webhookView(created), signature_secret_key: created.signatureSecretKey } });
+  }
+  const toggle = R.webhookToggle.exec(path);
+  if (toggle) {
+    if (method !== 'POST') return notAllowed(res);
+    if (!current) return sendEmpty(res, 204);
+    if (toggle[1] === 'activate') {
+      if (!(await hooks.ping(current.url))) throw new HttpError(400, 'webhook url did not answer the PING with 200', 'BAD_REQUEST');
+      current.active = true;
+    } else {
+      current.active = false;
+    }
+    return sendEmpty(res, 200);
+  }
+  const one = R.webhook.exec(path);
+  if (one) {
+    if (!current || current.id !== one[1]) throw new HttpError(404, 'webhook not found', 'NOT_FOUND');
+    if (method === 'DELETE') {
+      hooks.webhook = null;
+      return sendEmpty(res, 204);
+    }
+    if (method !== 'PATCH') return notAllowed(res);
+    const patch = parseWebhookBody(body, true);
+    if (patch.url !== undefined && patch.url !== current.url && !(await hooks.ping(patch.url))) {
+      throw new HttpError(400, 'webhook url did not answer the PING with 200', 'BAD_REQUEST');
+    }
+    if (patch.url !== undefined) current.url = patch.url;
+    if (patch.events !== undefined) current.events = patch.events;
+    return sendJson(res, 200, { data: [webhookView(current)] });
+  }
+  throw new HttpError(404, 'not found', 'NOT_FOUND');
 }
 
 function parseMemberId(body: string, contentType: string | undefined): string | null {

@@ -64,6 +64,8 @@ export interface StateOptions {
   durationRangeS: readonly [number, number];
   fitFiles: boolean;
   now: () => number;
+  /** Called for each upload the partner can see (the webhook's EXERCISE event). */
+  onVisibleUpload?: (model: ExerciseModel) => void;
 }
 
 export type RegisterResult = { ok: true; account: Account } | { ok: false; reason: 'already-registered' | 'duplicate-member-id' };
@@ -188,8 +190,10 @@ export class SimulatorState {
       // rule implies; the workout itself keeps its seeded (fixed) dates and bytes.
       const model: ExerciseModel = { ...generated, uploadUtcMs: Math.max(generated.uploadUtcMs, this.options.now()) };
       // Only data uploaded after registration is ever visible to the partner.
-      list.push({ model, status: account.registeredAtMs === null ? 'invisible' : 'pending' });
+      const visible = account.registeredAtMs !== null;
+      list.push({ model, status: visible ? 'pending' : 'invisible' });
       out.push(model);
+      if (visible) this.options.onVisibleUpload?.(model);
     }
     return out;
   }
