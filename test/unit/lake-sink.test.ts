@@ -13,7 +13,6 @@ import { compactLake } from '../../src/lake/compact.ts';
 import { TABLE_NAMES } from '../../src/lake/schema.ts';
 import { envelopesFor, type WorkoutSpec } from '../helpers/lake-rows.ts';
 
-const H = 3_600_000;
 // East of UTC, west of UTC, unknown offset, and workouts that cross local midnight at a month end.
 const WORKOUTS: WorkoutSpec[] = [
   { user_id: 'u-tokyo', exercise_id: 'e1', start_ms: Date.UTC(2026, 2, 31, 14, 30), utc_offset_min: 540, samples: 2500 }, // 23:30 local, 31 Mar → 1 Apr

@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { QUERY_FORMATS, runLakeQuery, type QueryFormat } from '../../lake/query.ts';
+
+export function defaultLakeDir(): string {
+  return resolve(process.env['POLAR_LAKE_DIR'] ?? 'lake');
+}
+
+/** `polar-lake query "<SQL>" [--format table|csv|json|parquet] [--output FILE] [--lake DIR]` */
+export function register(program: Command): void {
+  program
+    .command('query')
+    .description('run SQL over the lake views (samples, laps, exercises)')
+    .argument('<sql>', 'one SQL statement, e.g. "SELECT sport, count(*) FROM exercises GROUP BY ALL"')
+    .option('--format <format>', `output format: ${QUERY_FORMATS.join(', ')}`, 'table')
+    .option('--output <file>', 'write to this file instead of stdout (required for parquet)')
+    .option('--lake <dir>', 'lake folder (default: $POLAR_LAKE_DIR or ./lake)')
+    .action(async (sql: string, opts: { format: string; output?: string; lake?: string }) => {
+      if (!QUERY_FORMATS.includes(opts.format as QueryFormat)) {
+        console.error(`--format must be one of ${QUERY_FORMATS.join(', ')}, got "${opts.format}"`);
+        process.exitCode = 2;
+        return;
+      }
+      const text = await runLakeQuery({
+        lakeRoot: opts.lake ? resolve(opts.lake) : defaultLakeDir(),
+        sql,
+        format: opts.format as QueryFormat,
+        ...(opts.output ? { output: opts.output } : {}),
+      });
+      process.stdout.write(text);
+    });
+}
