@@ -182,7 +182,13 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
     }
 
     // Only now is it known which files exist, so feeds_samples is decided once per exercise.
-    const feeder = SAMPLE_FEED_ORDER.find((k) => outcomes.get(k)?.kind === 'stored');
+    // A feeder published by an earlier run keeps the role: a file that shows up later (after
+    // a 404 from an expiring transaction) must not make a second one, or samples would double.
+    const earlierFeeder = SAMPLE_FEED_ORDER.find((k) => {
+      const o = outcomes.get(k);
+      return o?.kind === 'stored' && o.entry.state === 'published' && o.entry.feedsSamples === true;
+    });
+    const feeder = earlierFeeder ?? SAMPLE_FEED_ORDER.find((k) => outcomes.get(k)?.kind === 'stored');
     const messages: OutgoingMessage[] = [];
     const published: LedgerEntry[] = [];
     const at = now().toISOString();
@@ -201,7 +207,7 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
         feeds_samples: kind === feeder,
       };
       messages.push({ key: userId, value: encodeEnvelope(event) });
-      published.push({ ...outcome.entry, state: 'published', utcOffsetMin: kind === 'summary' ? utcOffsetMin : null, atUtc: at });
+      published.push({ ...outcome.entry, state: 'published', utcOffsetMin: kind === 'summary' ? utcOffsetMin : null, feedsSamples: event.feeds_samples, atUtc: at });
     }
     if (messages.length > 0) {
       await bus.publish(TOPICS.fetched, messages);

@@ -29,6 +29,8 @@ export interface LedgerEntry {
   readonly bytes: number | null;
   /** From the summary, so a later run can build events without reading it back. */
   readonly utcOffsetMin: number | null;
+  /** Published entries: whether the event said `feeds_samples` (one feeder per exercise, ever). */
+  readonly feedsSamples?: boolean;
   readonly atUtc: string;
 }
 
@@ -59,6 +61,7 @@ interface Line {
   h: string | null;
   b: number | null;
   o: number | null;
+  f?: boolean;
   t: string;
 }
 
@@ -89,6 +92,7 @@ export async function openLedger(options: { stateDir: string }): Promise<Ledger>
     }
     index.set(keyOf(line.u, line.e, line.p), {
       userId: line.u, exerciseId: line.e, payload: line.p, state: line.s, rawKey: line.k, sha256: line.h, bytes: line.b, utcOffsetMin: line.o, atUtc: line.t,
+      ...(line.f === undefined ? {} : { feedsSamples: line.f }),
     });
   }
 
@@ -101,7 +105,7 @@ export async function openLedger(options: { stateDir: string }): Promise<Ledger>
     record(entries) {
       if (entries.length === 0) return Promise.resolve();
       const body = entries
-        .map((e) => JSON.stringify({ u: e.userId, e: e.exerciseId, p: e.payload, s: e.state, k: e.rawKey, h: e.sha256, b: e.bytes, o: e.utcOffsetMin, t: e.atUtc } satisfies Line))
+        .map((e) => JSON.stringify({ u: e.userId, e: e.exerciseId, p: e.payload, s: e.state, k: e.rawKey, h: e.sha256, b: e.bytes, o: e.utcOffsetMin, ...(e.feedsSamples === undefined ? {} : { f: e.feedsSamples }), t: e.atUtc } satisfies Line))
         .join('\n') + '\n';
       const run = chain.then(async () => {
         try {

@@ -131,6 +131,30 @@ describe('fetch > stage > ledger', () => {
   });
 });
 
+describe('fetch > stage > feeds_samples', () => {
+  it('a file that appears on a re-offer does not become a second samples feeder', async () => {
+    rig = await startFetchRig({ users: 1, exercisesPerUser: 3 });
+    const ex = rig.sim.pendingExercises().find((e) => e.hasTcx && e.hasGpx)!;
+    // First offer: the TCX answers 404 (as an expiring transaction does) and the commit fails.
+    rig.sim.injectFault({ method: 'GET', path: new RegExp(`/exercises/${ex.exerciseId}/tcx$`), status: 404, times: 1 });
+    rig.sim.injectFault({ method: 'PUT', path: /exercise-transactions\/\d+$/, status: 503, times: 4 });
+    const first = await stageFor(rig).runOnce();
+    expect(first.transactionsLeftOpen).toBe(1);
+    const firstEvents = (await rig.events()).filter((e) => e.exercise_id === ex.exerciseId);
+    expect(firstEvents.map((e) => [e.payload, e.feeds_samples])).toEqual([['summary', false], ['gpx', true]]);
+
+    await sleep(RIG_TRANSACTION_TTL_MS + 100);
+    const second = await stageFor(rig).runOnce();
+    expect(second.transactionsCommitted).toBe(1);
+    const all = (await rig.events()).filter((e) => e.exercise_id === ex.exerciseId);
+    expect(all.map((e) => [e.payload, e.feeds_samples])).toEqual([['summary', false], ['gpx', true], ['tcx', false]]);
+    for (const other of rig.sim.committedExercises()) {
+      const feeders = (await rig.events()).filter((e) => e.exercise_id === other.exerciseId && e.feeds_samples);
+      expect(feeders.length, other.exerciseId).toBe(other.hasTcx || other.hasGpx ? 1 : 0);
+    }
+  });
+});
+
 describe('fetch > stage > errors', () => {
   it('401 marks the user needs_reauth without a retry, and later polls skip them', async () => {
     rig = await startFetchRig({ users: 2 });
