@@ -75,6 +75,16 @@ export async function* driveXml(chunks: AsyncIterable<Buffer>, machine: FormatMa
     return new ParseError(code, detail, file, position(), cause === undefined ? undefined : { cause });
   }
 
+  /** Position of index `k` of the piece not yet fed (the prescan finds things before the tokenizer). */
+  function failAhead(code: ParseErrorCode, detail: string, k: number): ParseError {
+    const p = tokenizer.position();
+    const before = piece.slice(0, k);
+    const newlines = before.split('\n').length - 1;
+    const column = newlines === 0 ? p.column + k : k - before.lastIndexOf('\n');
+    const byteOffset = pieceByteStart + (bytesPerUnit === 0 ? Buffer.byteLength(before) : k * bytesPerUnit);
+    return new ParseError(code, detail, file, { line: p.line + skippedLines + newlines, column, byteOffset });
+  }
+
   function classify(error: unknown, atEnd: boolean): ParseError {
     if (error instanceof ParseError) return error;
     if (error instanceof ParseFault || error instanceof TokenizerError) return fail(error.code, error.message, error);
@@ -110,7 +120,7 @@ export async function* driveXml(chunks: AsyncIterable<Buffer>, machine: FormatMa
         if (k >= 0) {
           const close = piece.indexOf('>', k);
           if (isRefusedDoctype(piece.slice(k + 9, close < 0 ? k + 1033 : close))) {
-            throw fail('PL_PARSE_DOCTYPE_REFUSED', 'DOCTYPE with an internal subset or external id refused');
+            throw failAhead('PL_PARSE_DOCTYPE_REFUSED', 'DOCTYPE with an internal subset or external id refused', k);
           }
         }
       }

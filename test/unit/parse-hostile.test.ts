@@ -1,0 +1,158 @@
+/**
+ * Hostile and broken inputs: each gets a ParseError with a stable code, the file and a
+ * position, memory stays flat, and the next file still parses.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { ParseError } from '../../src/parse/index.ts';
+import { REPO_ROOT, bytes, collect, collectFile } from '../helpers/parse-corpus.ts';
+
+const FIX = resolve(REPO_ROOT, 'test/fixtures');
+const GOOD_TCX = readFileSync(resolve(FIX, 'tcx/two-laps.tcx'));
+
+async function expectNextFileParses(): Promise<void> {
+  const r = await collect(bytes(GOOD_TCX), 'auto', 'next.tcx');
+  expect(r.error).toBeNull();
+  expect(r.samples).toHaveLength(4);
+}
+
+/** Streams `count` chunks of `chunk` after `head`, never holding more than one chunk. */
+async function* repeated(head: string, chunk: string, count: number): AsyncGenerator<Buffer> {
+  yield Buffer.from(head);
+  const buf = Buffer.from(chunk);
+  for (let i = 0; i < count; i++) yield buf;
+}
+
+const FILE_CASES: { name: string; code: string; line: number | null }[] = [
+  { name: 'hostile/billion-laughs.tcx', code: 'PL_PARSE_DOCTYPE_REFUSED', line: 2 },
+  { name: 'hostile/xxe.gpx', code: 'PL_PARSE_DOCTYPE_REFUSED', line: 2 },
+  { name: 'hostile/undefined-entity.gpx', code: 'PL_PARSE_ENTITY_REFUSED', line: 2 },
+  { name: 'hostile/html-error-page.tcx', code: 'PL_PARSE_UNKNOWN_FORMAT', line: null },
+  { name: 'hostile/not-a-number.tcx', code: 'PL_PARSE_NOT_A_NUMBER', line: 6 },
+  { name: 'hostile/out-of-order.gpx', code: 'PL_PARSE_TIME_ORDER', line: 6 },
+  { name: 'hostile/bad-time.tcx', code: 'PL_PARSE_BAD_TIME', line: 5 },
+  { name: 'hostile/not-gzip.tcx.gz', code: 'PL_PARSE_BAD_GZIP', line: null },
+];
+
+describe('parse > hostile', () => {
+  for (const c of FILE_CASES) {
+    it(`parse > hostile > ${c.name} → ${c.code}`, async () => {
+      const path = resolve(FIX, c.name);
+      const r = await collectFile(path);
+      expect(r.error).toBeInstanceOf(ParseError);
+      expect(r.error!.code).toBe(c.code);
+      expect((r.error as ParseError).kind).toBe('terminal');
+      expect((r.error as ParseError).file).toBe(path);
+      expect(r.error!.line).toBe(c.line);
+      expect(r.error!.byteOffset).not.toBeNull();
+      await expectNextFileParses();
+    });
+  }
+
+  it('parse > hostile > html page declared as tcx → wrong root', async () => {
+    const r = await collect(bytes(readFileSync(resolve(FIX, 'hostile/html-error-page.tcx'))), 'tcx', 'page.tcx');
+    expect(r.error!.code).toBe('PL_PARSE_WRONG_ROOT');
+    expect(r.error!.line).toBe(2);
+  });
+
+  it('parse > hostile > 100 MB text node stops early with flat memory', async () => {
+    const before = process.memoryUsage().heapUsed;
+    const r = await collect(repeated('<?xml version="1.0"?><TrainingCenterDatabase><Author><Name>', 'a'.repeat(1 << 20), 100), 'tcx', 'big-text.tcx');
+    expect(r.error!.code).toBe('PL_PARSE_TEXT_TOO_LARGE');
+    expect(r.error!.line).toBe(1);
+    expect(r.error!.byteOffset).toBeGreaterThan(4 * 1024 * 1024);
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(64 * 1024 * 1024);
+    await expectNextFileParses();
+  });
+
+  it('parse > hostile > 100,000-deep nesting → too deep', async () => {
+    const r = await collect(repeated('<TrainingCenterDatabase>', '<a>'.repeat(1000), 100), 'tcx', 'deep.tcx');
+    expect(r.error!.code).toBe('PL_PARSE_TOO_DEEP');
+    expect(r.error!.column).toBeGreaterThan(128 * 3);
+    await expectNextFileParses();
+  });
+
+  it('parse > hostile > truncation at every byte is truncated (or empty), never a crash or rows of a whole file', async () => {
+    const end = GOOD_TCX.lastIndexOf('</TrainingCenterDatabase>');
+    const seen = new Set<string>();
+    for (let cut = 0; cut < end; cut++) {
+      const r = await collect(bytes(GOOD_TCX.subarray(0, cut)), 'tcx', 'cut.tcx');
+      expect(r.error, `cut at ${cut}`).toBeInstanceOf(ParseError);
+      seen.add(r.error!.code!);
+    }
+    expect([...seen].sort()).toEqual(['PL_PARSE_EMPTY', 'PL_PARSE_TRUNCATED']);
+    await expectNextFileParses();
+  });
+
+  it('parse > hostile > truncated and corrupt gzip', async () => {
+    const gz = gzipSync(GOOD_TCX);
+    const cut = await collect(bytes(gz.subarray(0, gz.length - 40)), 'auto', 'raw.tcx.gz');
+    expect(cut.error!.code).toBe('PL_PARSE_BAD_GZIP');
+    const garbage = Buffer.concat([gz.subarray(0, 10), Buffer.alloc(200, 0xff)]);
+    const bad = await collect(bytes(garbage), 'auto', 'raw.tcx.gz');
+    expect(bad.error!.code).toBe('PL_PARSE_BAD_GZIP');
+    const ok = await collect(bytes(gz), 'auto', 'raw.tcx.gz');
+    expect(ok.samples).toHaveLength(4);
+  });
+
+  it('parse > hostile > cut inside a multi-byte character and invalid UTF-8', async () => {
+    const text = Buffer.from('<?xml version="1.0"?><gpx><trk><name>Päijänne</name></trk></gpx>');
+    const inside = text.indexOf(Buffer.from('ä')) + 1;
+    const cut = await collect(bytes(text.subarray(0, inside)), 'gpx', 'cut.gpx');
+    expect(cut.error!.code).toBe('PL_PARSE_TRUNCATED');
+    const invalid = Buffer.concat([text.subarray(0, 40), Buffer.from([0xc3, 0x28]), text.subarray(40)]);
+    const r = await collect(bytes(invalid), 'gpx', 'bad.gpx');
+    expect(r.error!.code).toBe('PL_PARSE_ENCODING');
+    expect(r.error!.byteOffset).toBe(0);
+  });
+
+  it('parse > hostile > malformed XML and empty input', async () => {
+    const r = await collect(bytes('<gpx><trk></gpx>'), 'gpx', 'm.gpx');
+    expect(r.error!.code).toBe('PL_PARSE_XML_MALFORMED');
+    expect(r.error!.line).toBe(1);
+    expect((await collect(bytes(''), 'auto', 'e.tcx')).error!.code).toBe('PL_PARSE_EMPTY');
+    expect((await collect(bytes('\n \n'), 'tcx', 'e.tcx')).error!.code).toBe('PL_PARSE_EMPTY');
+    expect((await collect(bytes('{"json": true}'), 'auto', 'e.tcx')).error!.code).toBe('PL_PARSE_UNKNOWN_FORMAT');
+  });
+
+  it('parse > hostile > FIT: truncated, bad header, over the size cap', async () => {
+    const fit = readFileSync(resolve(FIX, 'fit/run.fit'));
+    expect((await collect(bytes(fit.subarray(0, fit.length - 30)), 'fit', 'a.fit')).error!.code).toBe('PL_PARSE_FIT_INVALID');
+    expect((await collect(bytes(Buffer.alloc(40, 7)), 'fit', 'a.fit')).error!.code).toBe('PL_PARSE_FIT_INVALID');
+    const capped = await collect(bytes(fit), 'fit', 'a.fit', { limits: { maxFitBytes: 100 } });
+    expect(capped.error!.code).toBe('PL_PARSE_FIT_TOO_LARGE');
+    expect((await collect(bytes(fit), 'auto', 'a.fit')).samples).toHaveLength(6);
+  });
+});
+
+describe('parse > tolerated quirks', () => {
+  it('parse > tolerated > UTF-8 BOM, leading whitespace before the declaration, UTF-16 LE and BE', async () => {
+    const expected = (await collect(bytes(GOOD_TCX), 'auto', 'x.tcx')).samples;
+    const bom = await collect(bytes(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), GOOD_TCX])), 'auto', 'bom.tcx');
+    expect(bom.samples).toEqual(expected);
+    const ws = await collect(bytes(Buffer.concat([Buffer.from('  \r\n\t'), GOOD_TCX])), 'auto', 'ws.tcx');
+    expect(ws.samples).toEqual(expected);
+    const text = GOOD_TCX.toString('utf8').replace('encoding="UTF-8"', 'encoding="UTF-16"');
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    expect((await collect(bytes(le), 'auto', 'le.tcx')).samples).toEqual(expected);
+    const be = Buffer.from(text, 'utf16le').swap16();
+    const beWithBom = Buffer.concat([Buffer.from([0xfe, 0xff]), be]);
+    expect((await collect(bytes(beWithBom), 'auto', 'be.tcx')).samples).toEqual(expected);
+  });
+
+  it('parse > tolerated > out-of-order instants kept with timeOrder keep; repeats always kept', async () => {
+    const r = await collectFile(resolve(FIX, 'hostile/out-of-order.gpx'), 'auto', { timeOrder: 'keep' });
+    expect(r.error).toBeNull();
+    expect(r.samples).toHaveLength(3);
+  });
+
+  it('parse > tolerated > one byte at a time gives the same rows', async () => {
+    async function* byteByByte(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < GOOD_TCX.length; i++) yield GOOD_TCX.subarray(i, i + 1);
+    }
+    const r = await collect(byteByByte(), 'auto', 'slow.tcx');
+    expect(r.samples).toEqual((await collect(bytes(GOOD_TCX), 'auto', 'x.tcx')).samples);
+  });
+});
