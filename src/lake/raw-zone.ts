@@ -38,6 +38,8 @@ export interface RawZone {
   put(key: string, body: Readable | Buffer): Promise<StoredObject>;
   /** The decompressed payload. */
   open(key: string): Readable;
+  /** The stored gzip bytes as they are: for readers that gunzip themselves and want gzip errors with byte offsets. */
+  openStored(key: string): Readable;
   exists(key: string): Promise<boolean>;
   /** Keys under a prefix (`raw/exercises/user_id=1/`), in no particular order. Temp files are skipped. */
   list(prefix?: string): AsyncIterable<string>;
@@ -232,6 +234,10 @@ export function createRawZone(rootDir: string): RawZone {
       const gunzip = createGunzip();
       source.on('error', (error) => gunzip.destroy(error));
       return source.pipe(gunzip);
+    },
+
+    openStored(key) {
+      return createReadStream(pathOf(key));
     },
 
     async exists(key) {

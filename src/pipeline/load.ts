@@ -26,7 +26,7 @@ export interface Pipeline {
   readonly parse: {
     readonly tokenizer: 'saxes' | 'sax';
     readonly batch_rows: number;
-    readonly max_xml_text_bytes: number;
+    readonly max_xml_text_chars: number;
     readonly max_xml_depth: number;
     readonly max_fit_bytes: number;
   };

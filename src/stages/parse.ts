@@ -35,7 +35,10 @@ const MAX_SUMMARY_BYTES = 16 * 1024 * 1024;
 const SCHEMA_VERSION = 1;
 
 export interface RawReader {
+  /** Decompressed payload (summaries). */
   open(key: string): Readable;
+  /** The gzip object as stored: the file parsers gunzip it themselves and report gzip damage with its offset. */
+  openStored(key: string): Readable;
 }
 
 export interface ParseStageDeps {
@@ -43,6 +46,8 @@ export interface ParseStageDeps {
   readonly rawZone: RawReader;
   readonly logger: Logger;
   readonly options?: ParseOptions;
+  /** Consumer group. @default 'polar-lake-parse' */
+  readonly group?: string;
 }
 
 export interface ParseCounters {
@@ -153,7 +158,7 @@ export function createParseStage(deps: ParseStageDeps) {
 
   async function parsePayload(event: FetchedEvent, out: SourcePublisher): Promise<void> {
     const ctx = { userId: event.user_id, exerciseId: event.exercise_id, file: event.raw_key, utcOffsetMin: event.utc_offset_min };
-    for await (const output of parseFile(rawZone.open(event.raw_key), event.payload as 'tcx' | 'gpx' | 'fit', ctx, deps.options)) {
+    for await (const output of parseFile(rawZone.openStored(event.raw_key), event.payload as 'tcx' | 'gpx' | 'fit', ctx, deps.options)) {
       if (output.table === 'samples') await out.add('samples', output.rows);
       else if (output.table === 'laps') await out.add('laps', output.rows);
     }
@@ -188,7 +193,7 @@ export function createParseStage(deps: ParseStageDeps) {
     counters,
     /** Subscribes to polar.fetched; resolves with the subscription. */
     start(): Promise<Subscription> {
-      return bus.consume({ topics: [TOPICS.fetched], group: PARSE_GROUP }, async (batch) => {
+      return bus.consume({ topics: [TOPICS.fetched], group: deps.group ?? PARSE_GROUP }, async (batch) => {
         for (const message of batch.messages) await handle(message);
       });
     },

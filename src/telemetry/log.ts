@@ -7,7 +7,9 @@
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
-const SECRET_FIELD = /token|secret|password|authorization|signature|cookie|^code$/i;
+// `code` alone is an error code (PL_*), so it is not redacted; OAuth codes are never logged, and
+// a field that holds one would be named `authorization_code`, which this pattern catches.
+const SECRET_FIELD = /token|secret|password|authorization|signature|cookie|auth_?code/i;
 
 export interface Logger {
   debug(event: string, fields?: Record<string, unknown>): void;

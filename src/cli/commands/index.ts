@@ -1,5 +1,11 @@
 import type { Command } from 'commander';
+import { register as compact } from './compact.ts';
+import { register as demo } from './demo.ts';
+import { register as lake } from './lake.ts';
 import { register as lint } from './lint.ts';
+import { register as query } from './query.ts';
+import { register as simulate } from './simulate.ts';
+import { register as users } from './users.ts';
 
 /** Every CLI command, in the order `--help` lists them. */
-export const COMMANDS: readonly ((program: Command) => void)[] = [lint];
+export const COMMANDS: readonly ((program: Command) => void)[] = [demo, users, query, compact, lake, lint, simulate];
