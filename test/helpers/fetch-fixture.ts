@@ -79,7 +79,7 @@ export async function startFetchRig(options: SimulatorOptions = {}, enrol = true
       await subscription.drained();
       return [...events];
     },
-    secrets: () => [sim.clientSecret, ...tokensSeen],
+    secrets: () => [sim.clientSecret, Buffer.from(`${sim.clientId}:${sim.clientSecret}`).toString('base64'), ...tokensSeen],
     async close() {
       await subscription.stop();
       await bus.close();
