@@ -1,0 +1,132 @@
+/**
+ * bench/sink: polar-lake's Parquet write path against pyarrow (the writer ceiling), and three
+ * typical queries over the streamed lake, the compacted lake and one single file.
+ *
+ *   node bin/run-ts.mjs bench/sink.ts [rows=10000000] [file_rows=1000000]
+ *
+ * Rows are generated sample rows (3,600-sample workouts, 10,000 users, one month). The write
+ * is timed from JS row objects to committed Parquet files (commitPartition: staging, sort,
+ * zstd, fsync, rename, manifest), row generation excluded. pyarrow writes the same rows
+ * (bench/sink_pyarrow.py), building its table from numpy arrays, unsorted. Prints ratios.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openLakeDuckDB } from '../src/lake/duckdb.ts';
+import { commitPartition, type PartitionBatch } from '../src/lake/partition-writer.ts';
+import { compactLake } from '../src/lake/compact.ts';
+import { loadTableSchema } from '../src/lake/schema.ts';
+import { createLakeViews, liveFiles } from '../src/lake/views.ts';
+import type { SampleRow } from '../src/records/rows.ts';
+import { pythonWith } from '../test/helpers/python.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROWS = Number(process.argv[2] ?? 10_000_000);
+const FILE_ROWS = Number(process.argv[3] ?? 1_000_000);
+const ROW_GROUP_ROWS = 500_000;
+const WORKOUT = 3600;
+
+/** Same formulas as bench/sink_pyarrow.py and test/helpers/lake-rows.ts. */
+function generate(start: number, n: number): PartitionBatch[] {
+  const batches: PartitionBatch[] = [];
+  let current: PartitionBatch | undefined;
+  for (let g = start; g < start + n; g++) {
+    const w = Math.floor(g / WORKOUT);
+    const i = g % WORKOUT;
+    if (!current || i === 0 || g === start) {
+      current = { sourceId: `s${w}`, rowOffset: i, batchRows: 0, last: false, hash: `b${g}`, rows: [], sourceRows: [] };
+      batches.push(current);
+    }
+    const startUs = (1772323200000 + (w % 28) * 86_400_000 + 6 * 3_600_000) * 1000;
+    const row: SampleRow = {
+      user_id: `u${w % 10000}`, exercise_id: `e${w}`, source_format: 'tcx', time_utc_us: startUs + i * 1_000_000, utc_offset_min: 60,
+      activity_index: 0, lap_index: Math.floor(i / 600), segment_index: 0, latitude_deg: 60.17 + i * 1e-5, longitude_deg: 24.94 + i * 1e-5,
+      altitude_m: i % 7 === 0 ? null : 10 + (i % 13), distance_m: i * 2.8, heart_rate_bpm: 100 + ((i * 7) % 90), cadence_rpm: 80 + (i % 9),
+      speed_mps: 2.8, power_w: null, temperature_c: null, sensor_state: i % 2 ? 'Present' : null, vertical_oscillation_mm: null,
+      stance_time_ms: null, step_length_mm: null, left_right_balance_pct: null,
+    };
+    current.rows.push(row);
+    current.sourceRows.push(i);
+    (current as { batchRows: number }).batchRows++;
+  }
+  return batches;
+}
+
+async function timeQuery(conn: Parameters<typeof createLakeViews>[0], sql: string): Promise<number> {
+  await conn.runAndReadAll(sql); // warm the OS cache and Parquet metadata
+  const runs: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    const t = performance.now();
+    await conn.runAndReadAll(sql);
+    runs.push(performance.now() - t);
+  }
+  return runs.sort((a, b) => a - b)[1] as number;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'polar-lake-bench-sink-'));
+const lake = join(dir, 'lake');
+const db = await openLakeDuckDB();
+try {
+  const schema = loadTableSchema('samples');
+  let writeMs = 0;
+  for (let start = 0; start < ROWS; start += FILE_ROWS) {
+    const batches = generate(start, Math.min(FILE_ROWS, ROWS - start));
+    const t = performance.now();
+    await commitPartition(db.conn, lake, schema, 'year=2026/month=03', batches, { rowGroupRows: ROW_GROUP_ROWS, compression: 'zstd' });
+    writeMs += performance.now() - t;
+  }
+  const files = liveFiles(lake, 'samples');
+  const size = await db.conn.runAndReadAll(`SELECT sum(total_compressed_size)::BIGINT FROM parquet_metadata([${files.map((f) => `'${f}'`).join(', ')}])`);
+  const { statSync } = await import('node:fs');
+  const ourBytes = files.reduce((n, f) => n + statSync(f).size, 0);
+  void size;
+
+  const python = pythonWith(['pyarrow', 'numpy']);
+  const py = JSON.parse(execFileSync(python, [join(ROOT, 'bench/sink_pyarrow.py'), String(ROWS), String(FILE_ROWS), String(ROW_GROUP_ROWS), join(dir, 'pyarrow')], { encoding: 'utf8' })) as { rows: number; seconds: number; bytes: number };
+
+  const ours = ROWS / (writeMs / 1000);
+  const theirs = py.rows / py.seconds;
+  console.log(`rows: ${ROWS}, file_rows: ${FILE_ROWS}, row_group_rows: ${ROW_GROUP_ROWS}, zstd`);
+  console.log(`write  polar-lake: ${(ours / 1e6).toFixed(2)} M rows/s, ${(ourBytes / ROWS).toFixed(2)} bytes/row (sorted, with lineage)`);
+  console.log(`write  pyarrow:    ${(theirs / 1e6).toFixed(2)} M rows/s, ${(py.bytes / py.rows).toFixed(2)} bytes/row`);
+  console.log(`write  ratio polar-lake/pyarrow: ${(ours / theirs).toFixed(2)} (goal >= 0.5)`);
+
+  // Streamed lake: more files, as streaming writes them (a tenth of file_rows each).
+  const streamed = join(dir, 'streamed');
+  for (let start = 0; start < ROWS; start += FILE_ROWS / 10) {
+    await commitPartition(db.conn, streamed, schema, 'year=2026/month=03', generate(start, Math.min(FILE_ROWS / 10, ROWS - start)), { rowGroupRows: ROW_GROUP_ROWS });
+  }
+  const queries: [string, string][] = [
+    ['whole lake: avg HR per user', 'SELECT user_id, avg(heart_rate_bpm) FROM samples GROUP BY user_id'],
+    ['one user, one week', `SELECT count(*), avg(heart_rate_bpm) FROM samples WHERE user_id = 'u42' AND local_date BETWEEN DATE '2026-03-08' AND DATE '2026-03-14'`],
+    ['daily minutes, date range', `SELECT local_date, count(*) / 60 FROM samples WHERE time_utc >= TIMESTAMPTZ '2026-03-10 00:00:00+00' AND time_utc < TIMESTAMPTZ '2026-03-17 00:00:00+00' GROUP BY local_date`],
+  ];
+  const measure = async (root: string) => {
+    await createLakeViews(db.conn, root);
+    const out: number[] = [];
+    for (const [, sql] of queries) out.push(await timeQuery(db.conn, sql));
+    return out;
+  };
+  const streamedMs = await measure(streamed);
+  const streamedFiles = liveFiles(streamed, 'samples').length;
+  await compactLake(db.conn, streamed, { targetFileBytes: 256 * 1024 * 1024, rowGroupRows: ROW_GROUP_ROWS });
+  const compactedMs = await measure(streamed);
+  const compactedFiles = liveFiles(streamed, 'samples').length;
+  const single = join(dir, 'single.parquet');
+  await db.conn.run(`COPY (SELECT * FROM samples ORDER BY user_id, time_utc) TO '${single}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`);
+  await db.conn.run(`CREATE OR REPLACE VIEW samples AS SELECT * FROM read_parquet('${single}')`);
+  const singleMs: number[] = [];
+  for (const [, sql] of queries) singleMs.push(await timeQuery(db.conn, sql));
+  console.log(`\nqueries (median of 3, ms): streamed (${streamedFiles} files) / compacted (${compactedFiles} files) / one file; ratio compacted/one file (goal <= 1.5)`);
+  queries.forEach(([name], k) => {
+    const s = streamedMs[k] as number;
+    const c = compactedMs[k] as number;
+    const o = singleMs[k] as number;
+    console.log(`  ${name.padEnd(28)} ${s.toFixed(0).padStart(6)} / ${c.toFixed(0).padStart(6)} / ${o.toFixed(0).padStart(6)}   streamed/one ${(s / o).toFixed(2)}, compacted/one ${(c / o).toFixed(2)}`);
+  });
+} finally {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+}
