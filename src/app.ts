@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createAccessLinkClient, type AccessLinkClient } from './accesslink/client.ts';
 import { createOAuth, type OAuth } from './accesslink/oauth.ts';
 import { createBus } from './bus/index.ts';
+import { namespacedBus } from './bus/namespace.ts';
 import { TOPICS, type Bus, type Subscription } from './bus/bus.ts';
 import type { AccessLinkSettings } from './config.ts';
 import { createRawZone, type RawZone } from './lake/raw-zone.ts';
@@ -32,6 +33,8 @@ export interface AppOptions {
   readonly accesslink?: AccessLinkSettings | null;
   /** Consumer group prefix, so two pipelines (or tests) on one broker never share offsets. @default pipeline name */
   readonly groupPrefix?: string;
+  /** Prefix of every topic name, so pipelines sharing a Kafka cluster stay apart. @default '' */
+  readonly topicPrefix?: string;
   /** Test hook passed to the sink: runs between rename and acknowledgement. */
   readonly sinkBeforeAck?: () => void | Promise<void>;
 }
@@ -64,12 +67,13 @@ const SAMPLE_FEED_ORDER: readonly PayloadKind[] = ['fit', 'tcx', 'gpx'];
 export async function createApp(options: AppOptions): Promise<App> {
   const { pipeline, logger } = options;
   const prefix = options.groupPrefix ?? `polar-lake-${pipeline.name}`;
-  const bus = await createBus({
+  const sharedBus = await createBus({
     kafkaBrokers: options.kafkaBrokers ?? [],
     embeddedDir: join(options.stateDir, 'bus'),
     partitions: pipeline.bus.partitions,
     logger: logger.child({ component: 'bus' }),
   });
+  const bus = namespacedBus(sharedBus, options.topicPrefix ?? '');
   const rawZone = createRawZone(options.lakeDir);
   const users = await openUserRegistry({ stateDir: options.stateDir, logger });
   const ledger = await openLedger({ stateDir: options.stateDir });

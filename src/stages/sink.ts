@@ -153,7 +153,7 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
       timer = undefined;
       void flushDue();
     }, ackDelayMs);
-    timer.unref();
+
   }
 
   /** Serialises flushes: one DuckDB connection, and partition order stays deterministic. */
