@@ -248,12 +248,15 @@ class KafkaSubscription implements Subscription {
   }
 
   async start(): Promise<void> {
+    const pins = this.options.startFrom === 'latest' ? await this.latestPins() : [];
     const joined = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new BusUnavailableError(`consumer group "${this.options.group}" not joined after ${this.limits.groupJoinTimeoutMs} ms`)),
         this.limits.groupJoinTimeoutMs,
       );
       const removeJoin = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+        // Synchronous, inside the join: the seeks land before the first fetch.
+        for (const pin of pins) this.consumer.seek(pin);
         clearTimeout(timer);
         removeJoin();
         removeCrash();
@@ -267,7 +270,6 @@ class KafkaSubscription implements Subscription {
       });
     });
     try {
-      if (this.options.startFrom === 'latest') await this.pinLatest();
       await this.consumer.connect();
       await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.startFrom !== 'latest' });
       await this.consumer.run({
@@ -290,19 +292,23 @@ class KafkaSubscription implements Subscription {
 
   /**
    * kafkajs resolves "latest" lazily, at the first fetch after the join, so a message
-   * published between `consume` resolving and that fetch would be skipped. Committing the
-   * high watermarks now, for partitions this group never committed on, fixes the start point
-   * at the moment `consume` was called. (The group is new, so no member is active yet.)
+   * published between `consume` resolving and that fetch would be skipped. So the high
+   * watermarks are read now, for partitions this group never committed on, and applied with
+   * `seek` when the group is joined (kafkajs applies queued seeks before the first fetch, and
+   * with autoCommit a seek also commits, pinning the start point for the group).
+   * (admin.setOffsets would do it too, but it joins the group with a throwaway consumer and
+   * costs seconds.)
    */
-  private async pinLatest(): Promise<void> {
+  private async latestPins(): Promise<Array<{ topic: string; partition: number; offset: string }>> {
+    const pins: Array<{ topic: string; partition: number; offset: string }> = [];
     for (const topic of this.options.topics) {
       const committed = await this.admin.fetchOffsets({ groupId: this.options.group, topics: [topic] });
       const known = new Set(committed.flatMap((t) => t.partitions.filter((p) => p.offset !== '-1').map((p) => p.partition)));
-      const highs = (await this.admin.fetchTopicOffsets(topic)).filter((p) => !known.has(p.partition));
-      if (highs.length > 0) {
-        await this.admin.setOffsets({ groupId: this.options.group, topic, partitions: highs.map((p) => ({ partition: p.partition, offset: p.high })) });
+      for (const p of await this.admin.fetchTopicOffsets(topic)) {
+        if (!known.has(p.partition)) pins.push({ topic, partition: p.partition, offset: p.high });
       }
     }
+    return pins;
   }
 
   stop(): Promise<void> {
