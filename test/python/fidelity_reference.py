@@ -94,8 +94,13 @@ def load_xml(path):
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
     try:
         return etree.fromstring(data, parser)
-    except etree.XMLSyntaxError:
-        raise Rejected('PL_PARSE_XML_MALFORMED')
+    except etree.XMLSyntaxError as e:
+        # An undeclared namespace prefix is well-formed XML 1.0 (not namespace-well-formed);
+        # polar-lake matches local names, so it is read, not refused: re-read in recover mode,
+        # which keeps such a tag as 'prefix:name' (local() splits it).
+        if 'Namespace prefix' not in str(e):
+            raise Rejected('PL_PARSE_XML_MALFORMED')
+        return etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, recover=True))
 
 
 def tcx(path, keep_order, out):
