@@ -10,7 +10,7 @@
  * (bench/sink_pyarrow.py), building its table from numpy arrays, unsorted. Prints ratios.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,6 @@ import { commitPartition, type PartitionBatch } from '../src/lake/partition-writ
 import { compactLake } from '../src/lake/compact.ts';
 import { loadTableSchema } from '../src/lake/schema.ts';
 import { createLakeViews, liveFiles } from '../src/lake/views.ts';
-import type { SampleRow } from '../src/records/rows.ts';
 import { pythonWith } from '../test/helpers/python.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -28,28 +27,30 @@ const FILE_ROWS = Number(process.argv[3] ?? 1_000_000);
 const ROW_GROUP_ROWS = 500_000;
 const WORKOUT = 3600;
 
-/** Same formulas as bench/sink_pyarrow.py and test/helpers/lake-rows.ts. */
+/**
+ * Same formulas as bench/sink_pyarrow.py and test/helpers/lake-rows.ts, column-wise as the
+ * bus wire form carries them: one batch per workout (source).
+ */
 function generate(start: number, n: number): PartitionBatch[] {
   const batches: PartitionBatch[] = [];
-  let current: PartitionBatch | undefined;
-  for (let g = start; g < start + n; g++) {
+  let g = start;
+  while (g < start + n) {
     const w = Math.floor(g / WORKOUT);
-    const i = g % WORKOUT;
-    if (!current || i === 0 || g === start) {
-      current = { sourceId: `s${w}`, rowOffset: i, batchRows: 0, last: false, hash: `b${g}`, rows: [], sourceRows: [] };
-      batches.push(current);
-    }
+    const first = g % WORKOUT;
+    const count = Math.min(WORKOUT - first, start + n - g);
     const startUs = (1772323200000 + (w % 28) * 86_400_000 + 6 * 3_600_000) * 1000;
-    const row: SampleRow = {
-      user_id: `u${w % 10000}`, exercise_id: `e${w}`, source_format: 'tcx', time_utc_us: startUs + i * 1_000_000, utc_offset_min: 60,
-      activity_index: 0, lap_index: Math.floor(i / 600), segment_index: 0, latitude_deg: 60.17 + i * 1e-5, longitude_deg: 24.94 + i * 1e-5,
-      altitude_m: i % 7 === 0 ? null : 10 + (i % 13), distance_m: i * 2.8, heart_rate_bpm: 100 + ((i * 7) % 90), cadence_rpm: 80 + (i % 9),
-      speed_mps: 2.8, power_w: null, temperature_c: null, sensor_state: i % 2 ? 'Present' : null, vertical_oscillation_mm: null,
-      stance_time_ms: null, step_length_mm: null, left_right_balance_pct: null,
+    const col = <T>(f: (i: number) => T): T[] => Array.from({ length: count }, (_, k) => f(first + k));
+    const columns: Record<string, unknown[]> = {
+      user_id: col(() => `u${w % 10000}`), exercise_id: col(() => `e${w}`), source_format: col(() => 'tcx'),
+      time_utc_us: col((i) => startUs + i * 1_000_000), utc_offset_min: col(() => 60), activity_index: col(() => 0),
+      lap_index: col((i) => Math.floor(i / 600)), segment_index: col(() => 0), latitude_deg: col((i) => 60.17 + i * 1e-5),
+      longitude_deg: col((i) => 24.94 + i * 1e-5), altitude_m: col((i) => (i % 7 === 0 ? null : 10 + (i % 13))), distance_m: col((i) => i * 2.8),
+      heart_rate_bpm: col((i) => 100 + ((i * 7) % 90)), cadence_rpm: col((i) => 80 + (i % 9)), speed_mps: col(() => 2.8),
+      power_w: col(() => null), temperature_c: col(() => null), sensor_state: col((i) => (i % 2 ? 'Present' : null)),
+      vertical_oscillation_mm: col(() => null), stance_time_ms: col(() => null), step_length_mm: col(() => null), left_right_balance_pct: col(() => null),
     };
-    current.rows.push(row);
-    current.sourceRows.push(i);
-    (current as { batchRows: number }).batchRows++;
+    batches.push({ sourceId: `s${w}`, rowOffset: first, batchRows: count, last: first + count === WORKOUT, hash: `b${g}`, count, columns, sourceRows: null });
+    g += count;
   }
   return batches;
 }
@@ -78,10 +79,7 @@ try {
     writeMs += performance.now() - t;
   }
   const files = liveFiles(lake, 'samples');
-  const size = await db.conn.runAndReadAll(`SELECT sum(total_compressed_size)::BIGINT FROM parquet_metadata([${files.map((f) => `'${f}'`).join(', ')}])`);
-  const { statSync } = await import('node:fs');
   const ourBytes = files.reduce((n, f) => n + statSync(f).size, 0);
-  void size;
 
   const python = pythonWith(['pyarrow', 'numpy']);
   const py = JSON.parse(execFileSync(python, [join(ROOT, 'bench/sink_pyarrow.py'), String(ROWS), String(FILE_ROWS), String(ROW_GROUP_ROWS), join(dir, 'pyarrow')], { encoding: 'utf8' })) as { rows: number; seconds: number; bytes: number };

@@ -1,10 +1,11 @@
 /**
- * JS rows → one Parquet file, through DuckDB.
+ * Columns of JS values → one Parquet file, through DuckDB.
  *
  * Why this path (measured by bench/sink.ts, figures in docs/lake.md): the node-api row
- * appender makes one native call per value and tops out near 0.5 M rows/s. Here each column
- * of 2048 rows is filled into a typed array in JS and copied into a DuckDB data chunk with
- * one memcpy (`copy_data_to_vector`), validity likewise, then the chunk is appended to a
+ * appender makes one native call per value and tops out near 0.5 M rows/s. Here the input is
+ * already column-wise (the bus wire form is columnar, so the sink never builds row objects);
+ * each column of 2048 rows is filled into a typed array and copied into a DuckDB data chunk
+ * with one memcpy (`copy_data_to_vector`), validity likewise, then the chunk is appended to a
  * staging table in one call. Strings never cross one by one: each string column is
  * dictionary-coded in JS (ids, user ids and formats repeat on almost every row) and staged
  * as INTEGER codes, which the COPY decodes with a constant list. Timestamps stage as DOUBLE
@@ -29,11 +30,18 @@ export interface ParquetWriteOptions {
   readonly rowGroupRows?: number;
   /** @default 'zstd' */
   readonly compression?: ParquetCompression;
+  /**
+   * Sort the file by the schema's sort key (then source_id, source_row). Streaming files
+   * may skip it (compaction sorts what it merges). @default true
+   */
+  readonly sort?: boolean;
 }
 
-/** Rows of one table plus their lineage, column-aligned by index. */
+/** Rows of one table, column-wise (row field → values), plus their lineage. */
 export interface RowsToWrite {
-  readonly rows: readonly object[];
+  readonly count: number;
+  /** Row field (`time_utc_us`, ...) → one value per row; a missing field is all NULL. */
+  readonly columns: Readonly<Record<string, readonly unknown[] | undefined>>;
   /** source_id of each row. */
   readonly sourceIds: readonly string[];
   /** source_row of each row. */
@@ -69,53 +77,47 @@ interface StagedColumn {
   readonly stager: Stager;
   readonly stageName: string;
   readonly dict: Map<string, number>;
-  readonly fill: Filler;
 }
 
-/** Fills one column of one chunk; returns the number of nulls. */
-type Filler = (
-  rows: readonly object[],
+/** Fills one column of one chunk into the typed scratch arrays; returns the number of nulls. */
+function fill(
+  col: StagedColumn,
+  values: readonly unknown[] | undefined,
   start: number,
   n: number,
   f64: Float64Array,
   i32: Int32Array,
   u8: Uint8Array,
   validity: Uint8Array,
-  dict: Map<string, number>,
-) => number;
-
-const fillers = new Map<string, Filler>();
-
-/**
- * One specialised loop per (field, stager), compiled once: `row.heart_rate_bpm` is a
- * monomorphic property load that V8 inlines, where `row[name]` is a generic keyed lookup
- * (about twice slower here). Field names come from validated schema files (^[a-z][a-z0-9_]*$).
- */
-function fillerFor(field: string, stager: Stager): Filler {
-  if (!/^[a-z][a-z0-9_]*$/.test(field)) throw new TypeError(`unsafe field name ${field}`);
-  const key = `${field}:${stager}`;
-  let fill = fillers.get(key);
-  if (fill) return fill;
-  const store = {
-    double: 'f64[i] = v;',
-    int: 'i32[i] = v;',
-    bool: 'u8[i] = v ? 1 : 0;',
-    code: 'let c = dict.get(v); if (c === undefined) { c = dict.size; dict.set(v, c); } i32[i] = c;',
-  }[stager];
-  const zero = stager === 'double' ? 'f64[i] = 0;' : stager === 'bool' ? 'u8[i] = 0;' : 'i32[i] = 0;';
-  fill = new Function(
-    'rows', 'start', 'n', 'f64', 'i32', 'u8', 'validity', 'dict',
-    `let nulls = 0;
-     for (let i = 0; i < n; i++) {
-       const v = rows[start + i].${field};
-       if (v === null || v === undefined) { nulls++; ${zero} continue; }
-       validity[i >> 3] |= 1 << (i & 7);
-       ${store}
-     }
-     return nulls;`,
-  ) as Filler;
-  fillers.set(key, fill);
-  return fill;
+): number {
+  if (!values) return n;
+  let nulls = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[start + i];
+    if (v === null || v === undefined) {
+      nulls++;
+      continue;
+    }
+    validity[i >> 3]! |= 1 << (i & 7);
+    switch (col.stager) {
+      case 'double':
+        f64[i] = v as number;
+        break;
+      case 'int':
+        i32[i] = v as number;
+        break;
+      case 'bool':
+        u8[i] = v ? 1 : 0;
+        break;
+      case 'code': {
+        let code = col.dict.get(v as string);
+        if (code === undefined) col.dict.set(v as string, (code = col.dict.size));
+        i32[i] = code;
+        break;
+      }
+    }
+  }
+  return nulls;
 }
 
 function stagerFor(spec: ColumnSpec): Stager {
@@ -151,6 +153,13 @@ export function fsyncPath(path: string): void {
   }
 }
 
+/** Row objects → columns, for callers that hold rows (tests, benches). */
+export function rowsToColumns(rows: readonly object[], fields: readonly string[]): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {};
+  for (const f of fields) out[f] = rows.map((r) => (r as Record<string, unknown>)[f] ?? null);
+  return out;
+}
+
 /**
  * Writes `input` as one Parquet file at `path` (atomically: tmp + fsync + rename). The
  * connection must have `TimeZone = 'UTC'` (see `openLakeDuckDB`); it is used alone for the
@@ -166,10 +175,7 @@ export async function writeParquet(
   const stageTable = `stage_${schema.name}_${process.pid}_${++stageCounter}`;
   const staged: StagedColumn[] = [];
   for (const spec of schema.columns) {
-    if (spec.field !== undefined) {
-      const stager = stagerFor(spec);
-      staged.push({ spec, stager, stageName: spec.field, dict: new Map(), fill: fillerFor(spec.field, stager) });
-    }
+    if (spec.field !== undefined) staged.push({ spec, stager: stagerFor(spec), stageName: spec.field, dict: new Map() });
   }
   const sourceDict = new Map<string, number>();
   const tmp = `${path}.tmp`;
@@ -183,14 +189,14 @@ export async function writeParquet(
     const i32 = new Int32Array(CHUNK_ROWS);
     const u8 = new Uint8Array(CHUNK_ROWS);
     const validity = new Uint8Array(VALIDITY_BYTES);
-    const { rows, sourceIds, sourceRows } = input;
-    for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
-      const n = Math.min(CHUNK_ROWS, rows.length - start);
+    const { count, columns, sourceIds, sourceRows } = input;
+    for (let start = 0; start < count; start += CHUNK_ROWS) {
+      const n = Math.min(CHUNK_ROWS, count - start);
       duckdb.data_chunk_reset(chunk.chunk);
       for (let c = 0; c < staged.length; c++) {
         const col = staged[c] as StagedColumn;
         validity.fill(0);
-        const nulls = col.fill(rows, start, n, f64, i32, u8, validity, col.dict);
+        const nulls = fill(col, columns[col.stageName], start, n, f64, i32, u8, validity);
         copyColumn(chunk, c, col.stager, n, f64, i32, u8, nulls > 0 ? validity : undefined);
       }
       for (let i = 0; i < n; i++) {
@@ -208,16 +214,17 @@ export async function writeParquet(
     appender.closeSync();
 
     const select = schema.columns.map((spec) => `${selectExpr(spec, staged, sourceDict)} AS ${quoteIdent(spec.name)}`);
-    const order = schema.sort_by.map(quoteIdent).join(', ');
+    // Sort by the staged columns: sorting the decoded strings would compare text, not codes.
+    const order = [...schema.sort_by, 'source_id', 'source_row'].map((name) => sortKey(name, schema, staged)).join(', ');
     mkdirSync(dirname(path), { recursive: true });
     await conn.run(
-      `COPY (SELECT * FROM (SELECT ${select.join(', ')} FROM ${stageTable}) ORDER BY ${order}, "source_id", "source_row") ` +
+      `COPY (SELECT ${select.join(', ')} FROM ${stageTable}${options.sort === false ? '' : ` ORDER BY ${order}`}) ` +
         `TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION ${options.compression ?? 'zstd'}, ROW_GROUP_SIZE ${options.rowGroupRows ?? 500_000})`,
     );
     fsyncPath(tmp);
     renameSync(tmp, path);
     fsyncPath(dirname(path));
-    return { path, rows: rows.length, bytes: statSync(path).size };
+    return { path, rows: count, bytes: statSync(path).size };
   } catch (cause) {
     if (cause instanceof TypeError) throw cause;
     throw new ParquetWriteError(`cannot write ${schema.name} Parquet file: ${(cause as Error).message}`, path, { cause });
@@ -243,6 +250,15 @@ function copyColumn(
     duckdb.vector_ensure_validity_writable(vector);
     duckdb.copy_data_to_vector_validity(vector, 0, validity.buffer as ArrayBuffer, validity.byteOffset, Math.ceil(n / 64) * 8);
   }
+}
+
+function sortKey(name: string, schema: TableSchema, staged: readonly StagedColumn[]): string {
+  if (name === 'source_id') return `${quoteIdent('__source')}`;
+  if (name === 'source_row') return `${quoteIdent('__source_row')}`;
+  const spec = schema.columns.find((c) => c.name === name);
+  const col = staged.find((c) => c.spec === spec);
+  if (!col) throw new TypeError(`sort column ${name} is not a staged column`);
+  return quoteIdent(col.stageName);
 }
 
 function dictList(dict: Map<string, number>): string {

@@ -16,14 +16,14 @@
 import { createHash } from 'node:crypto';
 import { TOPICS, type Batch, type Bus, type BusMessage, type Subscription } from '../bus/bus.ts';
 import { errorMessage, PolarLakeError } from '../errors.ts';
-import { decodeEnvelope, encodeEnvelope, type DeadLetter, type RecordBatchEnvelope } from '../records/envelope.ts';
+import { encodeEnvelope, type DeadLetter } from '../records/envelope.ts';
 import type { TableName } from '../records/rows.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { openLakeDuckDB, type LakeDuckDB } from '../lake/duckdb.ts';
 import { commitPartition, type PartitionBatch } from '../lake/partition-writer.ts';
 import { localDateField, localEpochDay, partitionOfDay } from '../lake/partition.ts';
 import { fieldColumns, loadTableSchema, TABLE_NAMES, type ColumnSpec, type TableSchema } from '../lake/schema.ts';
-import type { ParquetCompression } from '../lake/parquet-writer.ts';
+import { rowsToColumns, type ParquetCompression } from '../lake/parquet-writer.ts';
 
 /** Sink knobs; `pipelines/*.yaml` `sink:` maps onto them (snake_case keys). */
 export interface SinkOptions {
@@ -121,6 +121,52 @@ export function checkValue(spec: ColumnSpec, value: unknown): string | undefined
   }
 }
 
+/** A record batch as it travels: head fields plus columns (the wire form of envelope.ts). */
+interface ColumnarBatch {
+  readonly user_id: string;
+  readonly source_id: string;
+  readonly row_offset: number;
+  readonly last: boolean;
+  readonly count: number;
+  readonly columns: Record<string, unknown[] | undefined>;
+}
+
+/**
+ * Reads the columnar wire form without building row objects (decodeEnvelope would, and the
+ * writer would then take them apart again). Accepts the row form (`rows`) as well.
+ */
+export function decodeColumnar(value: Buffer, table: TableName): ColumnarBatch {
+  const parsed = JSON.parse(value.toString('utf8')) as Record<string, unknown>;
+  if (parsed['type'] !== 'records') throw new Error(`expected a record batch, got type ${JSON.stringify(parsed['type'])}`);
+  if (parsed['table'] !== table) throw new Error(`expected table ${table}, got ${JSON.stringify(parsed['table'])}`);
+  if (typeof parsed['source_id'] !== 'string' || !Number.isInteger(parsed['row_offset'])) throw new Error('missing source_id or row_offset');
+  let count: number;
+  let columns: Record<string, unknown[] | undefined>;
+  if (Array.isArray(parsed['rows'])) {
+    const rows = parsed['rows'] as Record<string, unknown>[];
+    count = rows.length;
+    columns = rowsToColumns(rows, [...new Set(rows.flatMap((r) => Object.keys(r)))]);
+  } else {
+    count = Number(parsed['count']);
+    columns = (parsed['columns'] ?? {}) as Record<string, unknown[]>;
+    if (!Number.isInteger(count) || count < 0) throw new Error('missing count');
+  }
+  return {
+    user_id: String(parsed['user_id']),
+    source_id: parsed['source_id'] as string,
+    row_offset: parsed['row_offset'] as number,
+    last: parsed['last'] === true,
+    count,
+    columns,
+  };
+}
+
+function pick(columns: Readonly<Record<string, readonly unknown[] | undefined>>, indices: readonly number[]): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {};
+  for (const [name, values] of Object.entries(columns)) if (values) out[name] = indices.map((i) => values[i]);
+  return out;
+}
+
 interface Buffer_ {
   batches: PartitionBatch[];
   rows: number;
@@ -193,49 +239,60 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
 
   /** Splits one message's rows by partition, dead-lettering rows that do not fit the schema. */
   async function accept(message: BusMessage, table: TableName, touched: Set<string>): Promise<void> {
-    let env: RecordBatchEnvelope;
+    let batch: ColumnarBatch;
     try {
-      const decoded = decodeEnvelope(message.value);
-      if (decoded.type !== 'records' || decoded.table !== table) throw new Error(`expected a ${table} record batch, got ${decoded.type}`);
-      env = decoded;
+      batch = decodeColumnar(message.value, table);
     } catch (cause) {
-      await deadLetter(message.key, 'unknown', new SinkMessageInvalidError(`not a record batch: ${errorMessage(cause)}`, message.topic, message.offset, { cause }));
+      await deadLetter(message.key, 'unknown', new SinkMessageInvalidError(`not a ${table} record batch: ${errorMessage(cause)}`, message.topic, message.offset, { cause }));
       return;
     }
     const schema = schemas.get(table) as TableSchema;
-    const cols = fieldColumns(schema);
-    const timeField = localDateField(schema);
+    const { count, columns } = batch;
+    // Column-wise validation: one tight loop per column, no row objects.
+    const badRows = new Map<number, SinkRowInvalidError>();
+    for (const c of fieldColumns(schema)) {
+      const values = columns[c.field as string];
+      if (values !== undefined && (!Array.isArray(values) || values.length !== count)) {
+        await deadLetter(batch.user_id, batch.source_id, new SinkMessageInvalidError(`column ${c.field} has ${Array.isArray(values) ? values.length : 'no'} values, expected ${count}`, message.topic, message.offset));
+        return;
+      }
+      for (let i = 0; i < count; i++) {
+        const why = checkValue(c, values ? values[i] : null);
+        if (why && !badRows.has(i)) badRows.set(i, new SinkRowInvalidError(`${table}.${c.name}: ${why}`, table, batch.source_id, batch.row_offset + i, c.name));
+      }
+    }
+    for (const error of [...badRows.values()].slice(0, 100)) await deadLetter(batch.user_id, batch.source_id, error);
+    if (badRows.size > 0) log.warn('sink.rows.deadlettered', { table, source_id: batch.source_id, rows: badRows.size, first: badRows.values().next().value?.message });
+
+    const times = columns[localDateField(schema)] as number[];
+    const offsets = columns['utc_offset_min'] as (number | null)[] | undefined;
+    const byDay = new Map<number, string>();
+    const rowsByPartition = new Map<string, number[]>();
+    for (let i = 0; i < count; i++) {
+      if (badRows.has(i)) continue;
+      const day = localEpochDay(times[i] as number, offsets ? (offsets[i] ?? null) : null);
+      let partition = byDay.get(day);
+      if (partition === undefined) byDay.set(day, (partition = partitionOfDay(schema, day)));
+      let list = rowsByPartition.get(partition);
+      if (!list) rowsByPartition.set(partition, (list = []));
+      list.push(i);
+    }
     const hash = createHash('sha1').update(message.value).digest('hex').slice(0, 16);
-    const parts = new Map<string, PartitionBatch>();
-    const bytesPerRow = message.value.length / Math.max(1, env.rows.length);
-    const bad: SinkRowInvalidError[] = [];
-    env.rows.forEach((row, i) => {
-      const record = row as unknown as Record<string, unknown>;
-      for (const c of cols) {
-        const why = checkValue(c, record[c.field as string]);
-        if (why) {
-          bad.push(new SinkRowInvalidError(`${table}.${c.name}: ${why}`, table, env.source_id, env.row_offset + i, c.name));
-          return;
-        }
-      }
-      const partition = partitionOfDay(schema, localEpochDay(record[timeField] as number, (record['utc_offset_min'] as number | null) ?? null));
-      let pb = parts.get(partition);
-      if (!pb) {
-        pb = { sourceId: env.source_id, rowOffset: env.row_offset, batchRows: env.rows.length, last: env.last, hash, rows: [], sourceRows: [] };
-        parts.set(partition, pb);
-      }
-      pb.rows.push(row);
-      pb.sourceRows.push(env.row_offset + i);
-    });
-    for (const error of bad.slice(0, 100)) await deadLetter(env.user_id, env.source_id, error);
-    if (bad.length > 0) log.warn('sink.rows.deadlettered', { table, source_id: env.source_id, rows: bad.length, first: bad[0]?.message });
-    for (const [partition, pb] of parts) {
+    const bytesPerRow = message.value.length / Math.max(1, count);
+    for (const [partition, indices] of rowsByPartition) {
+      const whole = indices.length === count; // the usual case: the batch stays in one partition
+      const pb: PartitionBatch = {
+        sourceId: batch.source_id, rowOffset: batch.row_offset, batchRows: count, last: batch.last, hash,
+        count: indices.length,
+        columns: whole ? columns : pick(columns, indices),
+        sourceRows: whole ? null : indices.map((i) => batch.row_offset + i),
+      };
       const key = `${table}\u0000${partition}`;
       let buf = buffers.get(key);
       if (!buf) buffers.set(key, (buf = { batches: [], rows: 0, bytes: 0, lastAppendMs: 0, waiters: [] }));
       buf.batches.push(pb);
-      buf.rows += pb.rows.length;
-      buf.bytes += pb.rows.length * bytesPerRow;
+      buf.rows += pb.count;
+      buf.bytes += pb.count * bytesPerRow;
       buf.lastAppendMs = Date.now();
       touched.add(key);
     }

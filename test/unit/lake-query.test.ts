@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLakeDuckDB, type LakeDuckDB } from '../../src/lake/duckdb.ts';
 import { commitPartition } from '../../src/lake/partition-writer.ts';
+import { rowsToColumns } from '../../src/lake/parquet-writer.ts';
 import { loadTableSchema } from '../../src/lake/schema.ts';
 import { lakeDoctor } from '../../src/lake/doctor.ts';
 import { compactLake } from '../../src/lake/compact.ts';
@@ -28,7 +29,7 @@ describe('lake > query and doctor', () => {
       const envs = envelopesFor({ user_id: `u${u}`, exercise_id: `e${u}`, start_ms: Date.UTC(2026, 5, 1 + u, 7), utc_offset_min: 120, samples: 900 }, 900);
       const s = envs.find((e) => e.table === 'samples') as RecordBatchEnvelope<'samples'>;
       await commitPartition(db.conn, lake, schema, 'year=2026/month=06', [
-        { sourceId: s.source_id, rowOffset: 0, batchRows: s.rows.length, last: true, hash: `h${u}`, rows: [...s.rows], sourceRows: s.rows.map((_, i) => i) },
+        { sourceId: s.source_id, rowOffset: 0, batchRows: s.rows.length, last: true, hash: `h${u}`, count: s.rows.length, columns: rowsToColumns(s.rows, Object.keys(s.rows[0] as object)), sourceRows: null },
       ], { rowGroupRows: 1024 });
     }
   });
