@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BusMessage } from '../../src/bus/bus.ts';
 import { EmbeddedBus } from '../../src/bus/embedded.ts';
+import { createBus } from '../../src/bus/index.ts';
+import { silentLogger } from '../../src/telemetry/log.ts';
 import { busContract, message, uniqueName } from '../contract/bus.contract.ts';
 
 const tempDirs: string[] = [];
@@ -153,4 +155,23 @@ describe('bus > embedded > usage', () => {
     expect(calls).toBe(1);
     await bus.close();
   }, 10_000);
+});
+
+describe('bus > createBus', () => {
+  it('bus > createBus > no brokers gives the embedded bus, durable in embeddedDir', async () => {
+    const dir = await tempDir();
+    const topic = uniqueName();
+    const bus = await createBus({ kafkaBrokers: [], embeddedDir: dir, logger: silentLogger });
+    expect(bus.kind).toBe('embedded');
+    await bus.publish(topic, [message('u', 'kept')]);
+    await bus.close();
+    const reopened = await createBus({ embeddedDir: dir, logger: silentLogger });
+    const received: BusMessage[] = [];
+    const sub = await reopened.consume({ topics: [topic], group: 'g' }, async (b) => {
+      received.push(...b.messages);
+    });
+    await sub.drained();
+    await reopened.close();
+    expect(received.map((m) => m.value.toString())).toEqual(['kept']);
+  });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { createBus } from '../../src/bus/index.ts';
 import { createKafkaBus } from '../../src/bus/kafka.ts';
+import { silentLogger } from '../../src/telemetry/log.ts';
 import { busContract, message, uniqueName } from '../contract/bus.contract.ts';
 import { kafkaBrokers } from '../helpers/kafka.ts';
 
@@ -30,6 +32,12 @@ describe('bus > kafka > broker', () => {
     await bus.close();
     expect(partitions.size).toBeGreaterThan(1);
     expect(Math.max(...partitions)).toBeLessThan(4);
+  });
+
+  it('bus > kafka > createBus with brokers gives the Kafka bus', async () => {
+    const bus = await createBus({ kafkaBrokers: brokers, embeddedDir: '/nonexistent-ignored', partitions: 1, logger: silentLogger });
+    expect(bus.kind).toBe('kafka');
+    await bus.close();
   });
 
   it('bus > kafka > no broker at the address is a transient PL_BUS_UNAVAILABLE error', async () => {
