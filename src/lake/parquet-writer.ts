@@ -37,15 +37,20 @@ export interface ParquetWriteOptions {
   readonly sort?: boolean;
 }
 
-/** Rows of one table, column-wise (row field → values), plus their lineage. */
-export interface RowsToWrite {
+/** Rows of one source, column-wise, with their lineage. */
+export interface RowSegment {
   readonly count: number;
   /** Row field (`time_utc_us`, ...) → one value per row; a missing field is all NULL. */
   readonly columns: Readonly<Record<string, readonly unknown[] | undefined>>;
-  /** source_id of each row. */
-  readonly sourceIds: readonly string[];
-  /** source_row of each row. */
-  readonly sourceRows: ArrayLike<number>;
+  readonly sourceId: string;
+  readonly rowOffset: number;
+  /** source_row of each row; null when they are rowOffset, rowOffset + 1, ... */
+  readonly sourceRows: readonly number[] | null;
+}
+
+/** What one file holds: segments end to end (never copied into one array). */
+export interface RowsToWrite {
+  readonly segments: readonly RowSegment[];
 }
 
 export interface WrittenFile {
@@ -79,21 +84,29 @@ interface StagedColumn {
   readonly dict: Map<string, number>;
 }
 
-/** Fills one column of one chunk into the typed scratch arrays; returns the number of nulls. */
+/**
+ * Fills `len` values of one column from `values[from...]` into the typed scratch arrays at
+ * `dst...`; returns the number of nulls. Ids repeat row after row, so a string equal to the
+ * previous one reuses its code without a Map lookup.
+ */
 function fill(
   col: StagedColumn,
   values: readonly unknown[] | undefined,
-  start: number,
-  n: number,
+  from: number,
+  len: number,
+  dst: number,
   f64: Float64Array,
   i32: Int32Array,
   u8: Uint8Array,
   validity: Uint8Array,
 ): number {
-  if (!values) return n;
+  if (!values) return len;
   let nulls = 0;
-  for (let i = 0; i < n; i++) {
-    const v = values[start + i];
+  let prev: unknown = undefined;
+  let prevCode = -1;
+  for (let k = 0; k < len; k++) {
+    const v = values[from + k];
+    const i = dst + k;
     if (v === null || v === undefined) {
       nulls++;
       continue;
@@ -110,9 +123,13 @@ function fill(
         u8[i] = v ? 1 : 0;
         break;
       case 'code': {
-        let code = col.dict.get(v as string);
-        if (code === undefined) col.dict.set(v as string, (code = col.dict.size));
-        i32[i] = code;
+        if (v !== prev) {
+          let code = col.dict.get(v as string);
+          if (code === undefined) col.dict.set(v as string, (code = col.dict.size));
+          prev = v;
+          prevCode = code;
+        }
+        i32[i] = prevCode;
         break;
       }
     }
@@ -189,24 +206,53 @@ export async function writeParquet(
     const i32 = new Int32Array(CHUNK_ROWS);
     const u8 = new Uint8Array(CHUNK_ROWS);
     const validity = new Uint8Array(VALIDITY_BYTES);
-    const { count, columns, sourceIds, sourceRows } = input;
+    const { segments } = input;
+    const count = segments.reduce((n, g) => n + g.count, 0);
+    let seg = 0;
+    let segAt = 0;
     for (let start = 0; start < count; start += CHUNK_ROWS) {
       const n = Math.min(CHUNK_ROWS, count - start);
+      // The pieces of segments this chunk covers: [segment index, offset in it, length].
+      const pieces: [number, number, number][] = [];
+      for (let left = n; left > 0; ) {
+        const g = segments[seg] as RowSegment;
+        const len = Math.min(left, g.count - segAt);
+        if (len > 0) pieces.push([seg, segAt, len]);
+        left -= len;
+        segAt += len;
+        if (segAt >= g.count) {
+          seg++;
+          segAt = 0;
+        }
+      }
       duckdb.data_chunk_reset(chunk.chunk);
       for (let c = 0; c < staged.length; c++) {
         const col = staged[c] as StagedColumn;
         validity.fill(0);
-        const nulls = fill(col, columns[col.stageName], start, n, f64, i32, u8, validity);
+        let nulls = 0;
+        let dst = 0;
+        for (const [g, from, len] of pieces) {
+          nulls += fill(col, (segments[g] as RowSegment).columns[col.stageName], from, len, dst, f64, i32, u8, validity);
+          dst += len;
+        }
         copyColumn(chunk, c, col.stager, n, f64, i32, u8, nulls > 0 ? validity : undefined);
       }
-      for (let i = 0; i < n; i++) {
-        const s = sourceIds[start + i] as string;
-        let code = sourceDict.get(s);
-        if (code === undefined) sourceDict.set(s, (code = sourceDict.size));
-        i32[i] = code;
+      let dst = 0;
+      for (const [g, , len] of pieces) {
+        const id = (segments[g] as RowSegment).sourceId;
+        let code = sourceDict.get(id);
+        if (code === undefined) sourceDict.set(id, (code = sourceDict.size));
+        i32.fill(code, dst, dst + len);
+        dst += len;
       }
       copyColumn(chunk, staged.length, 'int', n, f64, i32, u8, undefined);
-      for (let i = 0; i < n; i++) i32[i] = sourceRows[start + i] as number;
+      dst = 0;
+      for (const [g, from, len] of pieces) {
+        const segment = segments[g] as RowSegment;
+        const rows = segment.sourceRows;
+        for (let k = 0; k < len; k++) i32[dst + k] = rows ? (rows[from + k] as number) : segment.rowOffset + from + k;
+        dst += len;
+      }
       copyColumn(chunk, staged.length + 1, 'int', n, f64, i32, u8, undefined);
       chunk.rowCount = n;
       appender.appendDataChunk(chunk);

@@ -23,25 +23,18 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { withPartitionLock } from './lock.ts';
 import { MANIFEST_NAME, readManifest, writeManifest, type BatchEntry, type ManifestFile } from './manifest.ts';
-import { fsyncPath, writeParquet, type ParquetWriteOptions, type RowsToWrite } from './parquet-writer.ts';
+import { fsyncPath, writeParquet, type ParquetWriteOptions, type RowSegment } from './parquet-writer.ts';
 import { partitionDir } from './partition.ts';
-import { fieldColumns, quoteIdent, quoteLiteral, type TableSchema } from './schema.ts';
+import { quoteIdent, quoteLiteral, type TableSchema } from './schema.ts';
 
 /** The rows of one source batch that fall in one partition. */
-export interface PartitionBatch {
-  readonly sourceId: string;
-  readonly rowOffset: number;
+export interface PartitionBatch extends RowSegment {
   /** Rows in the whole batch (all partitions). */
   readonly batchRows: number;
   readonly last: boolean;
   /** Hash of the batch's content (the bus message value). */
   readonly hash: string;
-  /** Rows in this partition. */
-  readonly count: number;
-  /** Row field → values (the bus wire form is already column-wise). */
-  readonly columns: Readonly<Record<string, readonly unknown[] | undefined>>;
-  /** source_row of each row; null when they are rowOffset, rowOffset + 1, ... */
-  readonly sourceRows: readonly number[] | null;
+  /** `count`, `columns`, `sourceRows` (RowSegment): the rows that fall in this partition. */
 }
 
 export interface CommitResult {
@@ -62,37 +55,6 @@ function removeOrphans(dir: string, live: ReadonlySet<string>): void {
       unlinkSync(join(dir, name));
     }
   }
-}
-
-/** The batches' columns end to end, with the lineage of every row. */
-export function concatBatches(schema: TableSchema, batches: readonly PartitionBatch[]): RowsToWrite {
-  const count = batches.reduce((n, b) => n + b.count, 0);
-  const columns: Record<string, unknown[]> = {};
-  for (const spec of fieldColumns(schema)) {
-    const field = spec.field as string;
-    const only = batches.length === 1 ? batches[0]?.columns[field] : undefined;
-    if (only) {
-      columns[field] = only as unknown[];
-      continue;
-    }
-    const out: unknown[] = new Array(count);
-    let at = 0;
-    for (const b of batches) {
-      const values = b.columns[field];
-      for (let i = 0; i < b.count; i++) out[at++] = values ? values[i] : null;
-    }
-    columns[field] = out;
-  }
-  const sourceIds: string[] = new Array(count);
-  const sourceRows = new Int32Array(count);
-  let at = 0;
-  for (const b of batches) {
-    for (let i = 0; i < b.count; i++, at++) {
-      sourceIds[at] = b.sourceId;
-      sourceRows[at] = b.sourceRows ? (b.sourceRows[i] as number) : b.rowOffset + i;
-    }
-  }
-  return { count, columns, sourceIds, sourceRows };
 }
 
 export async function commitPartition(
@@ -168,7 +130,7 @@ export async function commitPartition(
       file = `part-${createHash('sha1').update(`${partition}|${keys.join('|')}`).digest('hex').slice(0, 24)}.parquet`;
       const sources: Record<string, BatchEntry[]> = {};
       for (const b of keep) if (b.count > 0) (sources[b.sourceId] ??= []).push([b.rowOffset, b.batchRows, b.hash]);
-      const out = await writeParquet(conn, schema, concatBatches(schema, keep), join(dir, file), writeOptions);
+      const out = await writeParquet(conn, schema, { segments: keep }, join(dir, file), writeOptions);
       files.push({ name: file, rows: out.rows, bytes: out.bytes, schema_version: schema.version, sources });
     }
 
