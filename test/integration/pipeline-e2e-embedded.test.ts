@@ -1,0 +1,3 @@
+import { pipelineE2E } from './pipeline-e2e.ts';
+
+pipelineE2E('embedded', () => null);
