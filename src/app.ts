@@ -95,6 +95,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     options: {
       tokenizer: pipeline.parse.tokenizer,
       batchRows: pipeline.parse.batch_rows,
+      timeOrder: pipeline.parse.time_order,
       limits: { maxTextChars: pipeline.parse.max_xml_text_chars, maxDepth: pipeline.parse.max_xml_depth, maxFitBytes: pipeline.parse.max_fit_bytes },
     },
   });

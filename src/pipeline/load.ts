@@ -25,6 +25,7 @@ export interface Pipeline {
   };
   readonly parse: {
     readonly tokenizer: 'saxes' | 'sax';
+    readonly time_order: 'reject' | 'keep';
     readonly batch_rows: number;
     readonly max_xml_text_chars: number;
     readonly max_xml_depth: number;

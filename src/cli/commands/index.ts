@@ -3,6 +3,7 @@ import { register as compact } from './compact.ts';
 import { register as demo } from './demo.ts';
 import { register as lake } from './lake.ts';
 import { register as lint } from './lint.ts';
+import { register as parse } from './parse.ts';
 import { register as query } from './query.ts';
 import { register as replay } from './replay.ts';
 import { register as run } from './run.ts';
@@ -10,4 +11,4 @@ import { register as simulate } from './simulate.ts';
 import { register as users } from './users.ts';
 
 /** Every CLI command, in the order `--help` lists them. */
-export const COMMANDS: readonly ((program: Command) => void)[] = [demo, run, users, replay, query, compact, lake, lint, simulate];
+export const COMMANDS: readonly ((program: Command) => void)[] = [demo, run, users, replay, parse, query, compact, lake, lint, simulate];
