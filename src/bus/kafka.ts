@@ -263,6 +263,12 @@ class KafkaSubscription implements Subscription {
         resolve();
       });
       const removeCrash = this.consumer.on(this.consumer.events.CRASH, (event) => {
+        // A retriable crash (e.g. "coordinator is loading" just after the broker starts) is
+        // followed by kafkajs's own restart: keep waiting for the join until the timeout.
+        if (event.payload.restart) {
+          this.logger.warn('bus.kafka.join_retrying', { error: event.payload.error });
+          return;
+        }
         clearTimeout(timer);
         removeJoin();
         removeCrash();
