@@ -204,17 +204,22 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
 
   /** Serialises flushes: one DuckDB connection, and partition order stays deterministic. */
   function enqueue(keys: readonly string[]): Promise<void> {
+    // Detach now: rows that arrive while these commit start a new buffer (and a new file).
+    const items: [string, Buffer_][] = [];
+    for (const key of keys) {
+      const buf = buffers.get(key);
+      if (!buf) continue;
+      buffers.delete(key);
+      items.push([key, buf]);
+    }
     const run = chain.then(async () => {
-      for (const key of keys) await flushBuffer(key);
+      for (const [key, buf] of items) await commitBuffer(key, buf);
     });
     chain = run.catch(() => undefined);
     return run;
   }
 
-  async function flushBuffer(key: string): Promise<void> {
-    const buf = buffers.get(key);
-    if (!buf || buf.batches.length === 0) return;
-    buffers.delete(key);
+  async function commitBuffer(key: string, buf: Buffer_): Promise<void> {
     const [table, partition] = key.split('\u0000') as [TableName, string];
     try {
       const result = await commitPartition((await duck()).conn, deps.lakeRoot, schemas.get(table) as TableSchema, partition, buf.batches, writeOptions);
@@ -302,15 +307,24 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
     const table = SINK_TOPICS[batch.topic];
     if (!table) throw new SinkMessageInvalidError(`the sink does not consume ${batch.topic}`, batch.topic, batch.messages[0]?.offset ?? '');
     const touched = new Set<string>();
-    for (const message of batch.messages) await accept(message, table, touched);
     const waits: Promise<void>[] = [];
-    const full: string[] = [];
-    for (const key of touched) {
+    const waitFor = (key: string) => {
       const buf = buffers.get(key) as Buffer_;
       waits.push(new Promise<void>((resolve, reject) => buf.waiters.push({ resolve, reject })));
-      if (buf.rows >= flushRows || buf.bytes >= flushBytes) full.push(key);
+    };
+    for (const message of batch.messages) {
+      await accept(message, table, touched);
+      // Roll a full buffer right away, even in the middle of a bus batch.
+      for (const key of touched) {
+        const buf = buffers.get(key) as Buffer_;
+        if (buf.rows >= flushRows || buf.bytes >= flushBytes) {
+          waitFor(key);
+          void enqueue([key]);
+          touched.delete(key);
+        }
+      }
     }
-    if (full.length > 0) void enqueue(full);
+    for (const key of touched) waitFor(key);
     schedule();
     // Resolving acknowledges the batch: only once all its rows are committed.
     await Promise.all(waits);

@@ -7,7 +7,7 @@ import { TOPICS, type Bus } from '../../src/bus/bus.ts';
 import { decodeEnvelope, encodeEnvelope, type DeadLetter, type RecordBatchEnvelope } from '../../src/records/envelope.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
 import { createSinkStage, type SinkOptions } from '../../src/stages/sink.ts';
-import { openLakeViews, liveFiles } from '../../src/lake/views.ts';
+import { openLakeViews, liveFiles, listPartitions } from '../../src/lake/views.ts';
 import { openLakeDuckDB } from '../../src/lake/duckdb.ts';
 import { compactLake } from '../../src/lake/compact.ts';
 import { TABLE_NAMES } from '../../src/lake/schema.ts';
@@ -98,6 +98,22 @@ describe('lake > sink', () => {
       expect(ex.getRows()).toEqual([['e1', '2026-03-31'], ['e2', '2026-03-31'], ['e3', '2026-04-02'], ['e4', '2026-05-04']]);
     } finally {
       db.close();
+    }
+  });
+
+  it('lake > sink > rolls a file at flush_rows even inside one large bus batch', async () => {
+    const rollBus = new EmbeddedBus({ maxBatchMessages: 100 });
+    const rollLake = join(dir, 'roll-lake');
+    try {
+      await publishAll(rollBus, envelopes);
+      await runSink(rollBus, rollLake, { flush_rows: 1000 });
+      expect(await fingerprint(rollLake)).toEqual(reference);
+      const sizes = listPartitions(rollLake, 'samples').flatMap((p) => p.manifest.files.map((f) => f.rows));
+      // Checked per message (700 rows here): a file holds flush_rows plus at most one message.
+      expect(Math.max(...sizes)).toBeLessThan(1000 + 700);
+      expect(sizes.length).toBeGreaterThanOrEqual(6);
+    } finally {
+      await rollBus.close();
     }
   });
 
