@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { PolarLakeError } from '../errors.ts';
 import { renderCsv, renderJson, renderTable, type Cell } from './format.ts';
 import { quoteLiteral } from './schema.ts';
-import { openLakeViews } from './views.ts';
+import { withLakeSnapshot } from './views.ts';
 
 export type QueryFormat = 'table' | 'csv' | 'json' | 'parquet';
 export const QUERY_FORMATS: readonly QueryFormat[] = ['table', 'csv', 'json', 'parquet'];
@@ -32,18 +32,19 @@ export class QueryFailedError extends PolarLakeError {
 export async function runLakeQuery(q: LakeQuery): Promise<string> {
   const format = q.format ?? 'table';
   if (format === 'parquet' && !q.output) throw new QueryFailedError('--format parquet needs --output FILE');
-  const db = await openLakeViews(q.lakeRoot);
+  const sql = q.sql.trim().replace(/;+$/, '');
   try {
-    const sql = q.sql.trim().replace(/;+$/, '');
-    if (format === 'parquet') {
-      await db.conn.run(`COPY (${sql}) TO ${quoteLiteral(q.output as string)} (FORMAT parquet, COMPRESSION zstd)`);
-      return '';
-    }
-    const reader = await db.conn.runAndReadAll(sql);
-    const columns = reader.columnNames();
-    const rows = reader.getRowsJson() as Cell[][];
-    const text = format === 'csv' ? renderCsv(columns, rows) : format === 'json' ? renderJson(columns, rows) : renderTable(columns, rows);
-    if (q.output) {
+    const text = await withLakeSnapshot(q.lakeRoot, async (conn) => {
+      if (format === 'parquet') {
+        await conn.run(`COPY (${sql}) TO ${quoteLiteral(q.output as string)} (FORMAT parquet, COMPRESSION zstd)`);
+        return '';
+      }
+      const reader = await conn.runAndReadAll(sql);
+      const columns = reader.columnNames();
+      const rows = reader.getRowsJson() as Cell[][];
+      return format === 'csv' ? renderCsv(columns, rows) : format === 'json' ? renderJson(columns, rows) : renderTable(columns, rows);
+    });
+    if (q.output && format !== 'parquet') {
       writeFileSync(q.output, text);
       return '';
     }
@@ -51,7 +52,5 @@ export async function runLakeQuery(q: LakeQuery): Promise<string> {
   } catch (cause) {
     if (cause instanceof PolarLakeError) throw cause;
     throw new QueryFailedError(`query failed: ${(cause as Error).message}`, { cause });
-  } finally {
-    db.close();
   }
 }

@@ -69,6 +69,28 @@ export async function createLakeViews(conn: DuckDBConnection, lakeRoot: string):
   }
 }
 
+/**
+ * Runs `fn` over a fresh snapshot of the lake's views. A snapshot lists committed files; if a
+ * commit (compaction, a re-parse) deletes one of them before the query reads it, the query
+ * fails with a missing file rather than miscounting, and is run again on a new snapshot.
+ */
+export async function withLakeSnapshot<T>(lakeRoot: string, fn: (conn: DuckDBConnection) => Promise<T>, attempts = 5): Promise<T> {
+  const db = await openLakeDuckDB();
+  try {
+    for (let attempt = 1; ; attempt++) {
+      await createLakeViews(db.conn, lakeRoot);
+      try {
+        return await fn(db.conn);
+      } catch (error) {
+        const vanished = /No such file|No files found|Cannot open file|could not open|does not exist/i.test((error as Error).message ?? '');
+        if (!vanished || attempt >= attempts) throw error;
+      }
+    }
+  } finally {
+    db.close();
+  }
+}
+
 /** An in-memory DuckDB (UTC) with the lake's views. */
 export async function openLakeViews(lakeRoot: string): Promise<LakeDuckDB> {
   const db = await openLakeDuckDB();
