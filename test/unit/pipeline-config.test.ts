@@ -11,7 +11,7 @@ const valid: { name: string; yaml: string; check: Record<string, unknown> }[] = 
 ];
 
 const invalid: { name: string; yaml: string; message: RegExp }[] = [
-  { name: 'unknown key names the allowed ones', yaml: 'version: 1\nname: p\nparse:\n  formt: tcx', message: /p\.yaml: \/parse: unknown field "formt" \(allowed: tokenizer, batch_rows, / },
+  { name: 'unknown key names the allowed ones', yaml: 'version: 1\nname: p\nparse:\n  formt: tcx', message: /p\.yaml: \/parse: unknown field "formt" \(allowed: tokenizer, time_order, batch_rows, / },
   { name: 'unknown top-level key', yaml: 'version: 1\nname: p\nsinks: {}', message: /p\.yaml: \/: unknown field "sinks"/ },
   { name: 'wrong type', yaml: 'version: 1\nname: p\nsink:\n  flush_rows: many', message: /p\.yaml: \/sink\/flush_rows: must be integer/ },
   { name: 'below minimum', yaml: 'version: 1\nname: p\nsink:\n  flush_rows: 0', message: /\/sink\/flush_rows: must be >= 1/ },
