@@ -20,8 +20,8 @@
 import type { LapRow, SampleRow } from '../records/rows.ts';
 import { ParseFault } from './errors.ts';
 import type { FormatMachine, TimeOrderPolicy } from './machine.ts';
-import { parseInstant } from './time.ts';
-import { type FileInfo, type ParseContext, SampleStats, emptyFileInfo, emptyLap, emptySample, toNumber } from './values.ts';
+import { type ParsedInstant, parseInstantInto } from './time.ts';
+import { type FileInfo, type ParseContext, SampleStats, emptyFileInfo, emptyLap, toNumber } from './values.ts';
 
 const enum F {
   None,
@@ -71,9 +71,26 @@ export function createTcxMachine(ctx: ParseContext, timeOrder: TimeOrderPolicy =
   let lapDepth = -1;
   let lapAvgHrDepth = -1;
   let lapMaxHrDepth = -1;
-  let point: SampleRow | null = null;
+  // The open Trackpoint's fields live in locals until its close builds the row in one
+  // object literal (one allocation, one hidden class for every row).
+  let inPoint = false;
   let pointDepth = -1;
   let pointHasTime = false;
+  let pTime = 0;
+  let pOffset: number | null = null;
+  let pLap: number | null = null;
+  let pLat: number | null = null;
+  let pLon: number | null = null;
+  let pAlt: number | null = null;
+  let pDist: number | null = null;
+  let pHr: number | null = null;
+  let pCad: number | null = null;
+  let pSpeed: number | null = null;
+  let pPower: number | null = null;
+  let pSensor: string | null = null;
+  const userId = ctx.userId;
+  const exerciseId = ctx.exerciseId;
+  const parsed: ParsedInstant = { utcUs: 0, offsetMin: null, zoned: false };
   let hrDepth = -1;
   let creatorDepth = -1;
   let authorDepth = -1;
@@ -87,8 +104,9 @@ export function createTcxMachine(ctx: ParseContext, timeOrder: TimeOrderPolicy =
   let workouts = false;
   let courses = false;
 
-  function instant(raw: string) {
-    return parseInstant(raw, defaultOffset);
+  function instant(raw: string): ParsedInstant {
+    parseInstantInto(raw, defaultOffset, parsed);
+    return parsed;
   }
 
   return {
@@ -97,7 +115,7 @@ export function createTcxMachine(ctx: ParseContext, timeOrder: TimeOrderPolicy =
     rootName: 'TrainingCenterDatabase',
     open(name, attributes) {
       depth++;
-      if (point !== null) {
+      if (inPoint) {
         switch (name) {
           case 'Time': field = F.Time; break;
           case 'LatitudeDegrees': field = F.Lat; break;
@@ -121,8 +139,12 @@ export function createTcxMachine(ctx: ParseContext, timeOrder: TimeOrderPolicy =
           info.ignored_point_count++;
           return;
         }
-        point = emptySample(ctx, 'tcx', activityIndex);
-        point.lap_index = lapIndex >= 0 ? lapIndex : null;
+        inPoint = true;
+        pTime = 0;
+        pOffset = null;
+        pLap = lapIndex >= 0 ? lapIndex : null;
+        pLat = pLon = pAlt = pDist = pHr = pCad = pSpeed = pPower = null;
+        pSensor = null;
         pointDepth = depth;
         pointHasTime = false;
         return;
@@ -206,42 +228,65 @@ export function createTcxMachine(ctx: ParseContext, timeOrder: TimeOrderPolicy =
     },
     close(name) {
       const d = depth--;
-      if (point !== null) {
+      if (inPoint) {
         if (d === pointDepth) {
           if (pointHasTime) {
-            if (point.time_utc_us < prevTimeUs && timeOrder === 'reject') {
-              throw new ParseFault('PL_PARSE_TIME_ORDER', `Trackpoint time goes backwards (${point.time_utc_us} µs < ${prevTimeUs} µs)`);
+            if (pTime < prevTimeUs && timeOrder === 'reject') {
+              throw new ParseFault('PL_PARSE_TIME_ORDER', `Trackpoint time goes backwards (${pTime} µs < ${prevTimeUs} µs)`);
             }
-            prevTimeUs = point.time_utc_us;
-            samples.push(point);
-            stats.add(point);
+            prevTimeUs = pTime;
+            const row: SampleRow = {
+              user_id: userId,
+              exercise_id: exerciseId,
+              source_format: 'tcx',
+              time_utc_us: pTime,
+              utc_offset_min: pOffset,
+              activity_index: activityIndex,
+              lap_index: pLap,
+              segment_index: null,
+              latitude_deg: pLat,
+              longitude_deg: pLon,
+              altitude_m: pAlt,
+              distance_m: pDist,
+              heart_rate_bpm: pHr,
+              cadence_rpm: pCad,
+              speed_mps: pSpeed,
+              power_w: pPower,
+              temperature_c: null,
+              sensor_state: pSensor,
+              vertical_oscillation_mm: null,
+              stance_time_ms: null,
+              step_length_mm: null,
+              left_right_balance_pct: null,
+            };
+            samples.push(row);
+            stats.add(row);
           } else {
             info.dropped_point_count++;
           }
-          point = null;
+          inPoint = false;
           pointDepth = -1;
           return;
         }
         if (field !== F.None) {
-          const p = point;
           switch (field) {
             case F.Time: {
               const t = instant(text);
-              p.time_utc_us = t.utcUs;
-              p.utc_offset_min = t.offsetMin ?? defaultOffset;
+              pTime = t.utcUs;
+              pOffset = t.offsetMin ?? defaultOffset;
               pointHasTime = true;
               break;
             }
-            case F.Lat: p.latitude_deg = toNumber(text, name); break;
-            case F.Lon: p.longitude_deg = toNumber(text, name); break;
-            case F.Alt: p.altitude_m = toNumber(text, name); break;
-            case F.Dist: p.distance_m = toNumber(text, name); break;
-            case F.Hr: p.heart_rate_bpm = toNumber(text, 'HeartRateBpm'); break;
-            case F.Cad: p.cadence_rpm = toNumber(text, name); break;
-            case F.Sensor: p.sensor_state = text.trim() || null; break;
-            case F.Speed: p.speed_mps = toNumber(text, name); break;
-            case F.Watts: p.power_w = toNumber(text, name); break;
-            case F.RunCad: if (p.cadence_rpm === null) p.cadence_rpm = toNumber(text, name); break;
+            case F.Lat: pLat = toNumber(text, name); break;
+            case F.Lon: pLon = toNumber(text, name); break;
+            case F.Alt: pAlt = toNumber(text, name); break;
+            case F.Dist: pDist = toNumber(text, name); break;
+            case F.Hr: pHr = toNumber(text, 'HeartRateBpm'); break;
+            case F.Cad: pCad = toNumber(text, name); break;
+            case F.Sensor: pSensor = text.trim() || null; break;
+            case F.Speed: pSpeed = toNumber(text, name); break;
+            case F.Watts: pPower = toNumber(text, name); break;
+            case F.RunCad: if (pCad === null) pCad = toNumber(text, name); break;
             default: break;
           }
           field = F.None;

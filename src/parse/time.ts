@@ -33,50 +33,74 @@ function digits(s: string, from: number, count: number): number {
 
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+function bad(s: string): never {
+  throw new ParseFault('PL_PARSE_BAD_TIME', `not an ISO 8601 date-time: ${JSON.stringify(s.slice(0, 40))}`);
+}
+
+// The last calendar day seen (yyyymmdd) and its UTC midnight: a file's trackpoints share
+// a handful of days, so the date is validated and converted once per day, not per point.
+let cachedDayKey = -1;
+let cachedDayMs = 0;
+
 /**
- * Parses one timestamp. `defaultOffsetMin` applies to zone-less strings (see above).
+ * Parses one timestamp into `out` (no allocation: the state machines call this once per
+ * point). `defaultOffsetMin` applies to zone-less strings (see above).
  * Throws ParseFault PL_PARSE_BAD_TIME on anything else.
  */
-export function parseInstant(raw: string, defaultOffsetMin: number | null): ParsedInstant {
+export function parseInstantInto(raw: string, defaultOffsetMin: number | null, out: ParsedInstant): void {
   const s = raw.length > 0 && (raw.charCodeAt(0) <= 32 || raw.charCodeAt(raw.length - 1) <= 32) ? raw.trim() : raw;
-  const bad = (): never => {
-    throw new ParseFault('PL_PARSE_BAD_TIME', `not an ISO 8601 date-time: ${JSON.stringify(s.slice(0, 40))}`);
-  };
-  if (s.length < 19 || s[4] !== '-' || s[7] !== '-' || (s[10] !== 'T' && s[10] !== ' ') || s[13] !== ':' || s[16] !== ':') bad();
+  // charCodeAt: 45 '-', 58 ':', 84 'T', 32 ' '
+  const sep = s.charCodeAt(10);
+  if (s.length < 19 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || (sep !== 84 && sep !== 32) || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) bad(s);
   const year = digits(s, 0, 4);
   const month = digits(s, 5, 2);
   const day = digits(s, 8, 2);
   const hour = digits(s, 11, 2);
   const minute = digits(s, 14, 2);
   const second = digits(s, 17, 2);
-  if (year < 0 || month < 1 || month > 12 || day < 1 || day > (DAYS_IN_MONTH[month - 1] ?? 0) || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) bad();
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) bad(s);
+  const dayKey = year * 10000 + month * 100 + day;
+  let dayMs: number;
+  if (dayKey === cachedDayKey && year >= 0 && month >= 0 && day >= 0) {
+    dayMs = cachedDayMs;
+  } else {
+    if (year < 0 || month < 1 || month > 12 || day < 1 || day > (DAYS_IN_MONTH[month - 1] ?? 0)) bad(s);
+    dayMs = Date.UTC(year, month - 1, day);
+    if (month === 2 && day === 29 && new Date(dayMs).getUTCDate() !== 29) bad(s);
+    cachedDayKey = dayKey;
+    cachedDayMs = dayMs;
+  }
   let i = 19;
   let fractionUs = 0;
-  if (s[i] === '.' || s[i] === ',') {
+  let c = s.charCodeAt(i);
+  if (c === 46 || c === 44) {
+    // '.' or ','
     i++;
     const start = i;
     let scale = 100000;
     while (i < s.length) {
-      const c = s.charCodeAt(i) - 48;
-      if (c < 0 || c > 9) break;
-      if (scale >= 1) fractionUs += c * scale;
+      const d = s.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) break;
+      if (scale >= 1) fractionUs += d * scale;
       scale /= 10;
       i++;
     }
-    if (i === start) bad();
+    if (i === start) bad(s);
     fractionUs = Math.trunc(fractionUs);
+    c = s.charCodeAt(i);
   }
   let offsetMin: number | null = null;
   let zoned = false;
   if (i < s.length) {
-    const c = s[i];
-    if (c === 'Z' && i === s.length - 1) {
+    if (c === 90 && i === s.length - 1) {
+      // 'Z'
       zoned = true;
-    } else if (c === '+' || c === '-') {
+    } else if (c === 43 || c === 45) {
+      // '+' or '-'
       const rest = s.length - i - 1;
       let oh = -1;
       let om = 0;
-      if (rest === 5 && s[i + 3] === ':') {
+      if (rest === 5 && s.charCodeAt(i + 3) === 58) {
         oh = digits(s, i + 1, 2);
         om = digits(s, i + 4, 2);
       } else if (rest === 4) {
@@ -85,16 +109,23 @@ export function parseInstant(raw: string, defaultOffsetMin: number | null): Pars
       } else if (rest === 2) {
         oh = digits(s, i + 1, 2);
       }
-      if (oh < 0 || oh > 23 || om < 0 || om > 59) bad();
-      offsetMin = (c === '-' ? -1 : 1) * (oh * 60 + om);
+      if (oh < 0 || oh > 23 || om < 0 || om > 59) bad(s);
+      offsetMin = (c === 45 ? -1 : 1) * (oh * 60 + om);
       zoned = true;
     } else {
-      bad();
+      bad(s);
     }
   }
-  const wallMs = Date.UTC(year, month - 1, day, hour, minute, second);
-  if (month === 2 && day === 29 && new Date(wallMs).getUTCDate() !== 29) bad();
+  const wallMs = dayMs + ((hour * 60 + minute) * 60 + second) * 1000;
   const shiftMin = zoned ? (offsetMin ?? 0) : (defaultOffsetMin ?? 0);
-  const utcUs = (wallMs - shiftMin * 60000) * 1000 + fractionUs;
-  return { utcUs, offsetMin, zoned };
+  out.utcUs = (wallMs - shiftMin * 60000) * 1000 + fractionUs;
+  out.offsetMin = offsetMin;
+  out.zoned = zoned;
+}
+
+/** Parses one timestamp (see parseInstantInto); allocates its result. */
+export function parseInstant(raw: string, defaultOffsetMin: number | null): ParsedInstant {
+  const out: ParsedInstant = { utcUs: 0, offsetMin: null, zoned: false };
+  parseInstantInto(raw, defaultOffsetMin, out);
+  return out;
 }

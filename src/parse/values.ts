@@ -20,6 +20,8 @@ export interface ParseContext {
  * other text must be a finite decimal number, else PL_PARSE_NOT_A_NUMBER.
  */
 export function toNumber(text: string, field: string): number | null {
+  const fast = plainDecimal(text);
+  if (fast === fast) return fast; // not NaN
   const v = Number(text);
   if (Number.isFinite(v)) {
     if (text.length === 0 || text.charCodeAt(0) <= 32 || text.charCodeAt(text.length - 1) <= 32) {
@@ -31,6 +33,44 @@ export function toNumber(text: string, field: string): number | null {
   const t = text.trim();
   if (t.length === 0 || t === 'null') return null;
   throw new ParseFault('PL_PARSE_NOT_A_NUMBER', `${field}: not a number: ${JSON.stringify(t.slice(0, 40))}`);
+}
+
+// Exact powers of ten: m / 10^k with m < 2^53 and k <= 22 is one correctly rounded IEEE
+// division, so it equals Number(text) bit for bit (Clinger's fast path).
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+/**
+ * The value of a plain decimal `-?\d+(\.\d+)?` of at most 15 digits in all, without Number()'s generic string-to-double path; NaN for anything else (the
+ * caller then takes the general path, which also handles whitespace, exponents, errors).
+ */
+function plainDecimal(text: string): number {
+  const n = text.length;
+  if (n === 0 || n > 17) return NaN;
+  let i = 0;
+  let negative = false;
+  if (text.charCodeAt(0) === 45) {
+    negative = true;
+    i = 1;
+  }
+  let mantissa = 0;
+  let digitCount = 0;
+  let fractionDigits = -1; // -1 until the '.'
+  for (; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      mantissa = mantissa * 10 + (c - 48);
+      digitCount++;
+      if (fractionDigits >= 0) fractionDigits++;
+    } else if (c === 46 && fractionDigits < 0) {
+      fractionDigits = 0;
+    } else {
+      return NaN;
+    }
+  }
+  // "5." and "-" and "." go the general way (Python's float() accepts "5.", so does DECIMAL).
+  if (digitCount === 0 || digitCount > 15 || fractionDigits === 0) return NaN;
+  const v = fractionDigits > 0 ? mantissa / POW10[fractionDigits]! : mantissa;
+  return negative ? -v : v;
 }
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;

@@ -34,4 +34,12 @@ describe('parse > time', () => {
       expect(() => parseInstant(text, null)).toThrow(ParseFault);
     },
   );
+
+  it('parse > time > the per-day cache never lets an invalid date through', () => {
+    expect(parseInstant('2024-02-29T10:00:00Z', null).utcUs).toBe(Date.UTC(2024, 1, 29, 10) * 1000);
+    expect(() => parseInstant('2023-02-29T10:00:00Z', null)).toThrow(ParseFault);
+    expect(parseInstant('2024-02-29T23:59:59.5Z', null).utcUs).toBe(Date.UTC(2024, 1, 29, 23, 59, 59, 500) * 1000);
+    expect(parseInstant('2024-03-01T00:00:00Z', null).utcUs).toBe(Date.UTC(2024, 2, 1) * 1000);
+    expect(() => parseInstant('2024-03-0xT00:00:00Z', null)).toThrow(ParseFault);
+  });
 });
