@@ -20,7 +20,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { PolarLakeError } from '../errors.ts';
-import type { PayloadKind } from '../records/envelope.ts';
+import type { DailyKind, PayloadKind } from '../records/envelope.ts';
 import { fsyncDir } from '../state/atomic-file.ts';
 
 export interface StoredObject {
@@ -77,7 +77,7 @@ export class RawZoneCorruptGzipError extends PolarLakeError {
   }
 }
 
-export const PAYLOAD_EXTENSIONS: Readonly<Record<PayloadKind, string>> = { summary: 'json', tcx: 'tcx', gpx: 'gpx', fit: 'fit' };
+export const PAYLOAD_EXTENSIONS: Readonly<Record<PayloadKind, string>> = { summary: 'json', tcx: 'tcx', gpx: 'gpx', fit: 'fit', activity: 'json', sleep: 'json' };
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Safe path segments: no `..`, no empty segment, no backslash, nothing hidden. */
@@ -95,6 +95,21 @@ export function rawKeyFor(userId: string, exerciseId: string, payload: PayloadKi
   const ext = PAYLOAD_EXTENSIONS[payload];
   if (!ext) throw new InvalidRawIdError('payload', String(payload));
   return `raw/exercises/user_id=${userId}/exercise_id=${exerciseId}/${payload}.${ext}.gz`;
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * Key of one user's daily payload for one local date. A re-sync of the same day is stored
+ * under the same key: the raw zone keeps the latest version of a day (the API itself only
+ * ever shows the latest), and the same key gives the same source_id, so the sink replaces
+ * the day's row instead of adding one.
+ */
+export function rawDailyKeyFor(userId: string, kind: DailyKind, date: string): string {
+  validateRawId('user id', userId);
+  if (kind !== 'activity' && kind !== 'sleep') throw new InvalidRawIdError('daily kind', String(kind));
+  if (!DATE.test(date)) throw new InvalidRawIdError('date', date);
+  return `raw/daily/${kind}/user_id=${userId}/date=${date}/${kind}.json.gz`;
 }
 
 function checkKey(key: string): string {

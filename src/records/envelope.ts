@@ -2,7 +2,8 @@
  * What travels on the bus between stages.
  *
  * `FetchedEvent` (topic polar.fetched): one per payload stored in the raw zone.
- * `RecordBatchEnvelope` (topics polar.samples / polar.laps / polar.exercises): a batch of
+ * `RecordBatchEnvelope` (topics polar.samples / polar.laps / polar.exercises / polar.activity /
+ *   polar.sleep): a batch of
  *   rows parsed from one raw object. `source_id` + `row_offset` identify the rows
  *   deterministically, so re-parsing the same object yields the same batches and the sink
  *   can name its files from them (replays overwrite, never double).
@@ -13,13 +14,26 @@
 import { createHash } from 'node:crypto';
 import type { TableName, TableRows } from './rows.ts';
 
-export type PayloadKind = 'summary' | 'tcx' | 'gpx' | 'fit';
+/** Exercise payloads (summary JSON, files) and daily payloads (one JSON per user and local date). */
+export type PayloadKind = 'summary' | 'tcx' | 'gpx' | 'fit' | DailyKind;
+
+/** Date-based payloads: daily activity (`/v3/users/activities`) and sleep (`/v3/users/sleep`). */
+export type DailyKind = 'activity' | 'sleep';
+
+export const DAILY_KINDS: readonly DailyKind[] = ['activity', 'sleep'];
+
+export function isDailyKind(payload: PayloadKind): payload is DailyKind {
+  return payload === 'activity' || payload === 'sleep';
+}
 
 export interface FetchedEvent {
   readonly type: 'fetched';
   readonly user_id: string;
+  /** The exercise id; for daily payloads the date (`YYYY-MM-DD`), so (user, exercise_id, payload) stays the item's key. */
   readonly exercise_id: string;
   readonly payload: PayloadKind;
+  /** Daily payloads only: the user's local date the payload is about (`YYYY-MM-DD`). */
+  readonly date?: string;
   /** Key of the object in the raw zone (gzip). */
   readonly raw_key: string;
   readonly bytes: number;

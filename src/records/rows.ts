@@ -91,10 +91,67 @@ export interface ExerciseRow {
   perceived_load: number | null;
 }
 
+/**
+ * One day of one user's daily activity (`GET /v3/users/activities`, snake_case, or the
+ * legacy hyphenated transactional summary). The day is the device's local date; AccessLink
+ * gives no offset for it, so `utc_offset_min` is null and `start_time_utc_us` /
+ * `end_time_utc_us` are the wall times AccessLink sends (documented as "UTC" without a
+ * `Z`; the observed values are local midnight to 23:59:59) read as UTC.
+ */
+export interface DailyActivityRow {
+  user_id: string;
+  /** Local midnight of the day (AccessLink's day, device-local) as a UTC instant; the offset is unknown, so midnight UTC. Carries the date into `local_date`. */
+  date_start_utc_us: number;
+  utc_offset_min: number | null;
+  start_time_utc_us: number | null;
+  end_time_utc_us: number | null;
+  active_duration_s: number | null;
+  inactive_duration_s: number | null;
+  daily_activity_pct: number | null;
+  calories_kcal: number | null;
+  active_calories_kcal: number | null;
+  steps: number | null;
+  inactivity_alert_count: number | null;
+  distance_from_steps_m: number | null;
+}
+
+/** One night of one user's sleep (`GET /v3/users/sleep[/{date}]`), keyed by the result date. */
+export interface SleepRow {
+  user_id: string;
+  /** Local midnight of the night's result date (AccessLink `date`, the wake-up day) at `utc_offset_min`, as a UTC instant: carries the date into `local_date`. */
+  date_start_utc_us: number;
+  /** Offset of `sleep_start_time` (e.g. +03:00 → 180); null when the source gives none. */
+  utc_offset_min: number | null;
+  sleep_start_utc_us: number | null;
+  sleep_end_utc_us: number | null;
+  /** Offset of `sleep_end_time`: differs from utc_offset_min across a DST change or a flight. */
+  sleep_end_utc_offset_min: number | null;
+  device_id: string | null;
+  continuity: number | null;
+  continuity_class: number | null;
+  light_sleep_s: number | null;
+  deep_sleep_s: number | null;
+  rem_sleep_s: number | null;
+  unrecognized_sleep_stage_s: number | null;
+  total_interruption_duration_s: number | null;
+  short_interruption_duration_s: number | null;
+  long_interruption_duration_s: number | null;
+  sleep_goal_s: number | null;
+  sleep_score: number | null;
+  sleep_charge: number | null;
+  sleep_rating: number | null;
+  sleep_cycles: number | null;
+  group_duration_score: number | null;
+  group_solidity_score: number | null;
+  group_regeneration_score: number | null;
+}
+
 export interface TableRows {
   samples: SampleRow;
   laps: LapRow;
   exercises: ExerciseRow;
+  daily_activity: DailyActivityRow;
+  sleep: SleepRow;
 }
 
 export type TableName = keyof TableRows;
