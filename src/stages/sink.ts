@@ -65,7 +65,9 @@ export interface SinkStage {
   close(): Promise<void>;
 }
 
-export const SINK_TOPICS: Record<string, TableName> = { [TOPICS.samples]: 'samples', [TOPICS.laps]: 'laps', [TOPICS.exercises]: 'exercises' };
+export const SINK_TOPICS: Record<string, TableName> = {
+  [TOPICS.samples]: 'samples', [TOPICS.laps]: 'laps', [TOPICS.exercises]: 'exercises', [TOPICS.activity]: 'daily_activity', [TOPICS.sleep]: 'sleep',
+};
 
 /** A row does not match its table schema: it goes to the dead-letter topic, not the lake. */
 export class SinkRowInvalidError extends PolarLakeError {
