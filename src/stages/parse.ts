@@ -1,7 +1,8 @@
 /**
  * The parse stage (a transform, in Vector's terms): consumes `polar.fetched`, streams each
  * raw object out of the raw zone through the right parser, and publishes record batches to
- * `polar.exercises`, `polar.samples` and `polar.laps`.
+ * `polar.exercises`, `polar.samples` and `polar.laps`, and for daily payloads (one JSON per
+ * user and local date) one row to `polar.activity` or `polar.sleep`.
  *
  * - Streaming all the way: batches are published as the parser yields them; no file is
  *   ever held whole (FIT excepted, see src/parse/fit.ts).
@@ -21,11 +22,14 @@ import {
   encodeEnvelope,
   sourceIdFor,
   type DeadLetter,
+  isDailyKind,
   type FetchedEvent,
   type RecordBatchEnvelope,
 } from '../records/envelope.ts';
 import type { TableName, TableRows } from '../records/rows.ts';
 import { normaliseExerciseSummary } from '../parse/exercise-summary.ts';
+import { normaliseDailyActivity } from '../parse/daily-activity.ts';
+import { normaliseSleep } from '../parse/sleep.ts';
 import { parseFile, type ParseOptions } from '../parse/index.ts';
 import type { Logger } from '../telemetry/log.ts';
 
@@ -60,6 +64,8 @@ const TOPIC_OF: Record<TableName, string> = {
   samples: TOPICS.samples,
   laps: TOPICS.laps,
   exercises: TOPICS.exercises,
+  daily_activity: TOPICS.activity,
+  sleep: TOPICS.sleep,
 };
 
 class ParseInputError extends PolarLakeError {
@@ -127,7 +133,7 @@ async function readSmall(stream: Readable, file: string): Promise<Buffer> {
 
 export function createParseStage(deps: ParseStageDeps) {
   const { bus, rawZone, logger } = deps;
-  const counters: ParseCounters = { sources: 0, rows: { samples: 0, laps: 0, exercises: 0 }, deadLettered: 0 };
+  const counters: ParseCounters = { sources: 0, rows: { samples: 0, laps: 0, exercises: 0, daily_activity: 0, sleep: 0 }, deadLettered: 0 };
 
   async function deadLetter(event: { user_id: string; raw_key: string }, error: unknown): Promise<void> {
     const letter: DeadLetter = {
@@ -156,6 +162,20 @@ export function createParseStage(deps: ParseStageDeps) {
     await out.add('exercises', [row]);
   }
 
+  /** One day (activity) or night (sleep): one row, so one batch with `last: true`. */
+  async function parseDaily(event: FetchedEvent, out: SourcePublisher): Promise<void> {
+    const bytes = await readSmall(rawZone.open(event.raw_key), event.raw_key);
+    let json: unknown;
+    try {
+      json = JSON.parse(bytes.toString('utf8'));
+    } catch (cause) {
+      throw new ParseInputError(`${event.raw_key}: ${event.payload} payload is not JSON: ${errorMessage(cause)}`, { cause });
+    }
+    const ctx = { userId: event.user_id, file: event.raw_key, date: event.date ?? null };
+    if (event.payload === 'activity') await out.add('daily_activity', [normaliseDailyActivity(json, ctx).row]);
+    else await out.add('sleep', [normaliseSleep(json, ctx).row]);
+  }
+
   async function parsePayload(event: FetchedEvent, out: SourcePublisher): Promise<void> {
     const ctx = { userId: event.user_id, exerciseId: event.exercise_id, file: event.raw_key, utcOffsetMin: event.utc_offset_min };
     for await (const output of parseFile(rawZone.openStored(event.raw_key), event.payload as 'tcx' | 'gpx' | 'fit', ctx, deps.options)) {
@@ -174,11 +194,13 @@ export function createParseStage(deps: ParseStageDeps) {
       await deadLetter({ user_id: message.key, raw_key: `${message.topic}/${message.partition}/${message.offset}` }, error);
       return;
     }
-    if (event.payload !== 'summary' && !event.feeds_samples) return; // kept in the raw zone only
+    const daily = isDailyKind(event.payload);
+    if (event.payload !== 'summary' && !daily && !event.feeds_samples) return; // kept in the raw zone only
     counters.sources++;
     const out = new SourcePublisher(bus, event, counters);
     try {
       if (event.payload === 'summary') await parseSummary(event, out);
+      else if (daily) await parseDaily(event, out);
       else await parsePayload(event, out);
     } catch (error) {
       if (!(error instanceof PolarLakeError) || error.kind !== 'terminal') throw error; // redelivered

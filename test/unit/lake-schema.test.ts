@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { ExerciseRow, LapRow, SampleRow, TableRows } from '../../src/records/rows.ts';
+import type { DailyActivityRow, ExerciseRow, LapRow, SampleRow, SleepRow, TableRows } from '../../src/records/rows.ts';
 import { fieldColumns, loadTableSchema, schemaVersions, TABLE_NAMES } from '../../src/lake/schema.ts';
 import { renderTableDocs } from '../../src/lake/table-docs.ts';
 
@@ -23,7 +23,18 @@ const exercise: Required<ExerciseRow> = {
   sport: 'RUNNING', detailed_sport_info: 'RUNNING', device: 'd', device_id: 'i', has_route: true, running_index: 1,
   fat_percentage: 1, carbohydrate_percentage: 1, protein_percentage: 1, cardio_load: 1, muscle_load: 1, perceived_load: 1,
 };
-const full: { [T in keyof TableRows]: Required<TableRows[T]> } = { samples: sample, laps: lap, exercises: exercise };
+const dailyActivity: Required<DailyActivityRow> = {
+  user_id: 'u', date_start_utc_us: 1, utc_offset_min: null, start_time_utc_us: 1, end_time_utc_us: 1, active_duration_s: 1,
+  inactive_duration_s: 1, daily_activity_pct: 1, calories_kcal: 1, active_calories_kcal: 1, steps: 1, inactivity_alert_count: 0,
+  distance_from_steps_m: 1,
+};
+const sleep: Required<SleepRow> = {
+  user_id: 'u', date_start_utc_us: 1, utc_offset_min: 60, sleep_start_utc_us: 1, sleep_end_utc_us: 1, sleep_end_utc_offset_min: 60,
+  device_id: 'd', continuity: 1, continuity_class: 1, light_sleep_s: 1, deep_sleep_s: 1, rem_sleep_s: 1, unrecognized_sleep_stage_s: 0,
+  total_interruption_duration_s: 1, short_interruption_duration_s: 1, long_interruption_duration_s: 0, sleep_goal_s: 1, sleep_score: 1,
+  sleep_charge: 1, sleep_rating: 0, sleep_cycles: 1, group_duration_score: 1, group_solidity_score: 1, group_regeneration_score: 1,
+};
+const full: { [T in keyof TableRows]: Required<TableRows[T]> } = { samples: sample, laps: lap, exercises: exercise, daily_activity: dailyActivity, sleep };
 
 describe('lake > schema', () => {
   it.each(TABLE_NAMES)('lake > schema > %s columns equal the rows.ts fields', (table) => {
