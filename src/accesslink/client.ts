@@ -91,6 +91,13 @@ export interface AccessLinkClient {
   getExerciseFile(exerciseUrl: string, kind: ExerciseFileKind, token: string): Promise<Readable | null>;
   /** PUT resource-uri: commits, and Polar deletes the transaction's data for good. */
   commitExerciseTransaction(resourceUri: string, token: string): Promise<void>;
+  /**
+   * Date-based list endpoints (bearer; the token's user), the last 28 days:
+   * `activity` → GET /v3/users/activities (a top-level array), `sleep` → GET /v3/users/sleep
+   * (`{"nights": [...]}`). No data (`[]`, 204, or a 404 for sleep) → []. Items are returned as
+   * parsed; the caller keys them by date.
+   */
+  listDaily(kind: 'activity' | 'sleep', token: string, range?: { from: string; to: string }): Promise<Record<string, unknown>[]>;
   /** Resolves when no request is queued or in flight. */
   onIdle(): Promise<void>;
 }
@@ -310,6 +317,30 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
           throw new AccessLinkResponseError('summary is not an object', { method: 'GET', path: spec.url.pathname, status: response.status });
         }
         return { raw, json: json as Record<string, unknown> };
+      });
+    },
+
+    async listDaily(kind, token, range) {
+      const url = apiUrl(kind === 'activity' ? '/v3/users/activities' : '/v3/users/sleep');
+      if (range) {
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(range.from) || !/^\d{4}-\d{2}-\d{2}$/.test(range.to)) {
+          throw new AccessLinkResponseError(`invalid date range ${JSON.stringify(range).slice(0, 80)}`, { method: 'GET', path: url.pathname, status: 0 });
+        }
+        url.searchParams.set('from', range.from);
+        url.searchParams.set('to', range.to);
+      }
+      const spec: RequestSpec = { method: 'GET', url, auth: bearer(token), accept: ACCEPT.json, ok: [200, 204], passthrough: kind === 'sleep' ? [404] : [] };
+      return request(spec, async (response) => {
+        if (response.status === 204 || response.status === 404) {
+          await response.arrayBuffer().catch(() => undefined);
+          return [];
+        }
+        const { json } = await readJson(response, spec);
+        const list = kind === 'sleep' && json && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>)['nights'] : json;
+        if (!Array.isArray(list)) {
+          throw new AccessLinkResponseError(`${kind} list is not ${kind === 'sleep' ? 'an object with nights' : 'an array'}`, { method: 'GET', path: url.pathname, status: response.status });
+        }
+        return list.filter((item): item is Record<string, unknown> => !!item && typeof item === 'object' && !Array.isArray(item));
       });
     },
 

@@ -20,6 +20,8 @@ export interface Pipeline {
   readonly fetch: {
     readonly schedule: string;
     readonly payloads: readonly PayloadKind[];
+    /** Date-based payloads swept each run. @default ['activity', 'sleep'] */
+    readonly daily: readonly ('activity' | 'sleep')[];
     readonly max_rounds_per_user: number;
     readonly request_concurrency: number;
   };

@@ -18,6 +18,7 @@ import { createHandler, type Fault, type ServerContext } from './server.ts';
 import { SimulatorState, publicExercise } from './state.ts';
 import { WebhookRegistry, type WebhookDelivery } from './webhooks.ts';
 import { hashedExerciseId } from './exercises.ts';
+import { isIsoDate, utcOffsetMinOf } from './daily.ts';
 import type { SimulatedExercise } from './exercises.ts';
 
 export type { SimulatedExercise } from './exercises.ts';
@@ -55,6 +56,22 @@ export interface SimulatorOptions {
    * @default false
    */
   fitFiles?: boolean;
+  /**
+   * Days of daily activity and sleep a user's device uploads when they register (the
+   * registration day and the days before it); one more day appears each local day after.
+   * @default 7
+   */
+  dailyDaysAtRegistration?: number;
+}
+
+/** One simulated day (activity) or night (sleep) of a user: the JSON the API serves for it. */
+export interface SimulatedDay {
+  readonly polarUserId: string;
+  /** The user's local date (activity: the day; sleep: the date the night ends). */
+  readonly date: string;
+  /** The user's fixed offset from UTC in minutes (east positive). */
+  readonly utcOffsetMin: number;
+  readonly json: Record<string, unknown>;
 }
 
 export interface Simulator {
@@ -72,6 +89,12 @@ export interface Simulator {
   /** Ground truth for tests: exercises whose transaction was committed (delivered), and those still pending. */
   committedExercises(polarUserId?: string): SimulatedExercise[];
   pendingExercises(polarUserId?: string): SimulatedExercise[];
+  /** Ground truth: the daily activity days the API serves for a user now, oldest first (all 365-day history, not only the last 28). */
+  dailyActivity(polarUserId: string): SimulatedDay[];
+  /** Ground truth: the sleep nights the API serves for a user now, oldest first. */
+  sleepNights(polarUserId: string): SimulatedDay[];
+  /** A later sync of one local day: its activity grows (steps, calories, active time) and the night's rating changes. */
+  resyncDay(polarUserId: string, date: string, kinds?: readonly ('activity' | 'sleep')[]): void;
   /** Fault injection: the next `times` requests whose path matches get this status (and optional headers/body). */
   injectFault(fault: Fault): void;
   /** Requests seen, for assertions (method, path, status; never tokens). */
@@ -100,6 +123,7 @@ function validate(options: SimulatorOptions): void {
   int('exercisesPerUser', options.exercisesPerUser, 0, 10_000);
   int('transactionTtlMs', options.transactionTtlMs, 1, 2 ** 31);
   int('seed', options.seed, 0, 2 ** 32 - 1);
+  int('dailyDaysAtRegistration', options.dailyDaysAtRegistration, 1, 365);
   const range = options.durationRangeS;
   if (range && !(range[0] >= 1 && range[1] >= range[0] && range[1] <= 14 * 86_400)) {
     throw new ConfigError(`expected \`durationRangeS\` to be [min, max] with 1 <= min <= max <= 1209600, got ${JSON.stringify(range)}`, 'simulator');
@@ -125,6 +149,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     transactionTtlMs: options.transactionTtlMs ?? 600_000,
     durationRangeS: options.durationRangeS ?? [1200, 3600],
     fitFiles: options.fitFiles ?? false,
+    dailyDaysAtRegistration: options.dailyDaysAtRegistration ?? 7,
     now: Date.now,
     onVisibleUpload: (model) => {
       const hashId = hashedExerciseId(model.exerciseId);
@@ -194,6 +219,23 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     uploadExercises(polarUserId, n) {
       requireUser(polarUserId);
       return state.upload(polarUserId, n).map(publicExercise);
+    },
+    dailyActivity(polarUserId) {
+      requireUser(polarUserId);
+      const account = state.accountById(polarUserId)!;
+      const offset = utcOffsetMinOf(account);
+      return state.daily.availableDates(account).map((date) => ({ polarUserId, date, utcOffsetMin: offset, json: state.daily.activity(account, date) }));
+    },
+    sleepNights(polarUserId) {
+      requireUser(polarUserId);
+      const account = state.accountById(polarUserId)!;
+      const offset = utcOffsetMinOf(account);
+      return state.daily.availableDates(account).map((date) => ({ polarUserId, date, utcOffsetMin: offset, json: state.daily.sleep(account, date) }));
+    },
+    resyncDay(polarUserId, date, kinds = ['activity', 'sleep']) {
+      requireUser(polarUserId);
+      if (!isIsoDate(date)) throw new SimulatorUsageError(`resyncDay: ${JSON.stringify(date)} is not a date YYYY-MM-DD`);
+      for (const kind of kinds) state.daily.resync(polarUserId, kind, date);
     },
     committedExercises: (polarUserId) => state.exercisesWithStatus('committed', polarUserId).map(publicExercise),
     pendingExercises: (polarUserId) => state.exercisesWithStatus('pending', polarUserId).map(publicExercise),

@@ -39,6 +39,7 @@ import {
 import { tcxChunks } from './tcx.ts';
 import { gpxChunks } from './gpx.ts';
 import { fitBytes } from './fit.ts';
+import { addDays, isIsoDate, localDateOf, utcOffsetMinOf } from './daily.ts';
 import { WEBHOOK_EVENTS, type Webhook, type WebhookRegistry } from './webhooks.ts';
 
 export interface Fault {
@@ -75,6 +76,10 @@ const R = {
   webhooks: route('/v3/webhooks'),
   webhookToggle: route('/v3/webhooks/(activate|deactivate)'),
   webhook: route('/v3/webhooks/([0-9A-Za-z_-]{1,64})'),
+  activities: route('/v3/users/activities'),
+  activity: route('/v3/users/activities/([0-9-]{1,12})'),
+  sleeps: route('/v3/users/sleep'),
+  sleep: route('/v3/users/sleep/([0-9-]{1,12})'),
   recentExercises: route('/v3/exercises'),
   recentExercise: route('/v3/exercises/([0-9A-Za-z]{1,32})(?:/(tcx|gpx|fit))?'),
   exercise: route(`/v3/users/${ID}/exercise-transactions/${ID}/exercises/${ID}(?:/(tcx|gpx|fit|heart-rate-zones|samples)(?:/(\\d{1,2}))?)?`),
@@ -125,6 +130,8 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
   if (R.notifications.test(path)) return method === 'GET' ? notifications(ctx, req, res) : notAllowed(res);
   if (path === '/v3/webhooks' || path.startsWith('/v3/webhooks/')) return webhookRoutes(ctx, req, res, method, path);
   if (R.users.test(path)) return method === 'POST' ? registerUser(ctx, req, res) : notAllowed(res);
+
+  if (path.startsWith('/v3/users/activities') || path.startsWith('/v3/users/sleep')) return dailyRoutes(ctx, req, res, method, url);
 
   let m = R.user.exec(path);
   if (m) {
@@ -213,6 +220,55 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
     if (sub) return sendFile(res, ex, sub);
     const flag = (name: string) => url.searchParams.get(name) === 'true';
     return sendJson(res, 200, nonTransactionalSummaryJson(ex, { apiBaseUrl: ctx.apiBaseUrl(), samples: flag('samples'), zones: flag('zones'), route: flag('route') }));
+  }
+  throw new HttpError(404, 'not found', 'NOT_FOUND');
+}
+
+/**
+ * Date-based endpoints (bearer; the token's user). Windows as the reference gives them:
+ * activities default to the last 28 days, `from`/`to` at most 28 days apart, `from` at most
+ * 365 days back, `to` defaults to today; no data is `[]` for the list and 204 by date. Sleep
+ * lists the last 28 nights as `{"nights": [...]}`; a date without a night is 404.
+ * "Today" is the user's local date (each simulated account has its own offset).
+ */
+function dailyRoutes(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, method: string, url: URL): void {
+  const path = url.pathname;
+  const userId = authorizeUser(ctx, req, null);
+  if (method !== 'GET') return notAllowed(res);
+  requireRegistered(ctx, userId);
+  const account = ctx.state.accountById(userId)!;
+  const daily = ctx.state.daily;
+  const today = localDateOf(Date.now(), utcOffsetMinOf(account));
+  const checkDate = (name: string, value: string): string => {
+    if (!isIsoDate(value)) throw new HttpError(400, `${name} must be a date YYYY-MM-DD`, 'BAD_REQUEST');
+    if (value < addDays(today, -365)) throw new HttpError(400, `${name} is more than 365 days back`, 'BAD_REQUEST');
+    return value;
+  };
+  const samples = url.searchParams.get('steps') === 'true' || url.searchParams.get('activity_zones') === 'true';
+  if (R.activities.test(path)) {
+    const toParam = url.searchParams.get('to');
+    const fromParam = url.searchParams.get('from');
+    const to = toParam === null ? today : checkDate('to', toParam);
+    const from = fromParam === null ? addDays(to, -27) : checkDate('from', fromParam);
+    if (from > to) throw new HttpError(400, 'from is after to', 'BAD_REQUEST');
+    if (addDays(from, 27) < to) throw new HttpError(400, 'the range is at most 28 days', 'BAD_REQUEST');
+    const days = daily.availableDates(account).filter((d) => d >= from && d <= to);
+    return sendJson(res, 200, days.map((d) => daily.activity(account, d, { samples })));
+  }
+  let m = R.activity.exec(path);
+  if (m) {
+    const date = checkDate('date', m[1]!);
+    return daily.has(account, date) ? sendJson(res, 200, daily.activity(account, date, { samples })) : sendEmpty(res, 204);
+  }
+  if (R.sleeps.test(path)) {
+    const days = daily.availableDates(account).filter((d) => d > addDays(today, -28));
+    return sendJson(res, 200, { nights: days.map((d) => daily.sleep(account, d)) });
+  }
+  m = R.sleep.exec(path);
+  if (m) {
+    const date = checkDate('date', m[1]!);
+    if (!daily.has(account, date)) throw new HttpError(404, 'no sleep for this date', 'NOT_FOUND');
+    return sendJson(res, 200, daily.sleep(account, date));
   }
   throw new HttpError(404, 'not found', 'NOT_FOUND');
 }

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { makeExercise, polarUserIdFor, type ExerciseModel, type SimulatedExercise } from './exercises.ts';
+import { DailyData } from './daily.ts';
 
 export interface Account {
   readonly index: number;
@@ -63,6 +64,8 @@ export interface StateOptions {
   transactionTtlMs: number;
   durationRangeS: readonly [number, number];
   fitFiles: boolean;
+  /** Days of daily activity and sleep the device uploads when the user registers (see daily.ts). @default 7 */
+  dailyDaysAtRegistration?: number;
   now: () => number;
   /** Called for each upload the partner can see (the webhook's EXERCISE event). */
   onVisibleUpload?: (model: ExerciseModel) => void;
@@ -78,6 +81,8 @@ export class SimulatorState {
   private readonly codes = new Map<string, CodeEntry>();
   private readonly tokens = new Map<string, TokenEntry>();
   private nextTransactionId: number;
+  /** Daily activity and sleep per user and local date. */
+  readonly daily: DailyData;
 
   constructor(private readonly options: StateOptions) {
     for (let i = 0; i < options.users; i++) {
@@ -95,6 +100,7 @@ export class SimulatorState {
       this.exercises.set(this.accounts[i]!.polarUserId, []);
     }
     this.nextTransactionId = 9_000 + ((options.seed >>> 0) % 1000) * 100;
+    this.daily = new DailyData(options.seed, options.dailyDaysAtRegistration ?? 7, options.now);
   }
 
   accountByLogin(login: string): Account | undefined {

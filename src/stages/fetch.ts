@@ -10,6 +10,10 @@
  * committing deletes the data at Polar for good. Any failure leaves it uncommitted; Polar
  * offers the items again later and the ledger keeps what was already stored from being
  * downloaded or published twice.
+ *
+ * After the exercise transactions, every active user's date-based data (daily activity,
+ * sleep) is swept by ./fetch-daily.ts, whether or not a notification named the user:
+ * pull notifications never announce these types.
  */
 import cron from 'node-cron';
 import { TOPICS, type Bus, type OutgoingMessage } from '../bus/bus.ts';
@@ -17,7 +21,8 @@ import { PolarLakeError } from '../errors.ts';
 import type { AccessLinkClient, ExerciseFileKind } from '../accesslink/client.ts';
 import { AccessLinkConsentRequiredError, AccessLinkNotFoundError, AccessLinkUnauthorizedError } from '../accesslink/errors.ts';
 import { rawKeyFor, validateRawId, type RawZone } from '../lake/raw-zone.ts';
-import { encodeEnvelope, type FetchedEvent, type PayloadKind } from '../records/envelope.ts';
+import { encodeEnvelope, type DailyKind, type FetchedEvent, type PayloadKind } from '../records/envelope.ts';
+import { createDailySweep } from './fetch-daily.ts';
 import type { Ledger, LedgerEntry } from '../state/ledger.ts';
 import type { UserRegistry } from '../state/users.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -38,6 +43,8 @@ export interface FetchStageOptions {
   readonly logger?: Logger;
   /** Payloads fetched per exercise. @default ['summary', 'tcx', 'gpx', 'fit'] */
   readonly payloads?: readonly PayloadKind[];
+  /** Date-based payloads swept for every active user each run; [] turns the sweep off. @default ['activity', 'sleep'] */
+  readonly daily?: readonly DailyKind[];
   /** Transactions opened per user and run (each holds at most 50 exercises). @default 10 */
   readonly maxRoundsPerUser?: number;
   /** Users worked on at once; each user's transactions stay serial. @default 2 */
@@ -58,6 +65,10 @@ export interface FetchReport {
   payloadsAbsent: number;
   bytesStored: number;
   eventsPublished: number;
+  /** Daily sweep: users swept, days (or nights) stored because new or changed, days unchanged. */
+  dailyUsersSwept: number;
+  daysStored: number;
+  daysUnchanged: number;
   errorsByCode: Record<string, number>;
 }
 
@@ -78,7 +89,8 @@ export class FetchTransactionIncompleteError extends PolarLakeError {
 function emptyReport(): FetchReport {
   return {
     usersPolled: 0, transactionsCommitted: 0, transactionsLeftOpen: 0, exercisesFetched: 0, payloadsStored: 0,
-    payloadsSkipped: 0, payloadsAbsent: 0, bytesStored: 0, eventsPublished: 0, errorsByCode: {},
+    payloadsSkipped: 0, payloadsAbsent: 0, bytesStored: 0, eventsPublished: 0,
+    dailyUsersSwept: 0, daysStored: 0, daysUnchanged: 0, errorsByCode: {},
   };
 }
 
@@ -111,6 +123,7 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
   const userConcurrency = Math.max(1, options.userConcurrency ?? 2);
   const now = options.now ?? (() => new Date());
   let running: Promise<FetchReport> | null = null;
+  const daily = createDailySweep({ client, rawZone, ledger, bus, logger, kinds: options.daily ?? ['activity', 'sleep'], now });
 
   const countError = (report: FetchReport, error: unknown) => {
     const code = codeOf(error);
@@ -295,8 +308,35 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
       }
     };
     await Promise.all(Array.from({ length: Math.min(userConcurrency, queue.length) }, worker));
+    if (daily.kinds.length > 0) await sweepDaily(report);
     logger.info('fetch.run.completed', { ...report, errorsByCode: undefined, errors_by_code: report.errorsByCode });
     return report;
+  };
+
+  /** Date-based data for every active user (see fetch-daily.ts). */
+  const sweepDaily = async (report: FetchReport): Promise<void> => {
+    const queue = users.list().map((u) => u.polarUserId).filter((id) => users.isPollable(id));
+    const counts = { daysStored: 0, daysUnchanged: 0, eventsPublished: 0, bytesStored: 0 };
+    const worker = async () => {
+      for (let userId = queue.shift(); userId !== undefined; userId = queue.shift()) {
+        try {
+          await daily.sweepUser(userId, users.accessToken(userId), counts, (error) => {
+            countError(report, error);
+            logger.warn('fetch.daily.item_skipped', { user_id: userId, error });
+          });
+          report.dailyUsersSwept++;
+        } catch (error) {
+          countError(report, error);
+          const status = isUserBlocking(error) ? await users.markFromError(userId, error).catch(() => undefined) : undefined;
+          logger.warn('fetch.daily.user_failed', { user_id: userId, error, new_status: status ?? null });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(userConcurrency, queue.length) }, worker));
+    report.daysStored += counts.daysStored;
+    report.daysUnchanged += counts.daysUnchanged;
+    report.eventsPublished += counts.eventsPublished;
+    report.bytesStored += counts.bytesStored;
   };
 
   const runOnce = (): Promise<FetchReport> => {

@@ -1,0 +1,168 @@
+/**
+ * Simulated date-based data: one daily-activity summary and one sleep night per user and
+ * local date, as `GET /v3/users/activities` and `GET /v3/users/sleep` serve them.
+ *
+ * - Each account lives in its own fixed time zone (offsets east and west of UTC, see
+ *   DAILY_OFFSETS_MIN), so the device-local date differs from the UTC date for part of the
+ *   day, and every night crosses local midnight.
+ * - Only data uploaded after registration exists: the device syncs at registration and
+ *   uploads its last `daysAtRegistration` days (including the registration day), then one
+ *   new day per local day.
+ * - Deterministic from the seed: a day's numbers are a function of (seed, user, date,
+ *   version). `resync` bumps the version, as a later sync of the same day does at Polar:
+ *   the day's steps, calories and active time grow; the night's rating changes.
+ */
+import { deriveSeed, intBetween, mulberry32, between } from './random.ts';
+
+/** Offsets (minutes east of UTC) given to accounts by index: Sydney-like, Los Angeles-like, UTC, India, Brazil. */
+export const DAILY_OFFSETS_MIN = [600, -480, 0, 330, -180] as const;
+
+export type DailyPayload = 'activity' | 'sleep';
+
+export interface DailyAccount {
+  readonly index: number;
+  readonly polarUserId: string;
+  readonly registeredAtMs: number | null;
+}
+
+const DAY_MS = 86_400_000;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+export function utcOffsetMinOf(account: { index: number }): number {
+  return DAILY_OFFSETS_MIN[account.index % DAILY_OFFSETS_MIN.length]!;
+}
+
+/** Local calendar date (`YYYY-MM-DD`) of an instant at an offset. */
+export function localDateOf(ms: number, offsetMin: number): string {
+  return new Date(ms + offsetMin * 60_000).toISOString().slice(0, 10);
+}
+
+export function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+export function isIsoDate(text: string): boolean {
+  return ISO_DATE.test(text) && new Date(Date.parse(`${text}T00:00:00Z`)).toISOString().startsWith(text);
+}
+
+function iso(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return `PT${h ? `${h}H` : ''}${m ? `${m}M` : ''}${s || (!h && !m) ? `${s}S` : ''}`;
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+/** `YYYY-MM-DDTHH:MM:SS+HH:MM` of a local wall time at an offset. */
+function withOffset(date: string, secondsOfDay: number, offsetMin: number): string {
+  const wall = new Date(Date.parse(`${date}T00:00:00Z`) + secondsOfDay * 1000).toISOString().slice(0, 19);
+  const sign = offsetMin < 0 ? '-' : '+';
+  const abs = Math.abs(offsetMin);
+  return `${wall}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+export class DailyData {
+  /** Re-sync count per `${userId}/${kind}/${date}`. */
+  private readonly versions = new Map<string, number>();
+
+  constructor(
+    private readonly seed: number,
+    private readonly daysAtRegistration: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** Local dates with data for this account, oldest first; empty when not registered. */
+  availableDates(account: DailyAccount): string[] {
+    if (account.registeredAtMs === null) return [];
+    const offset = utcOffsetMinOf(account);
+    const today = localDateOf(this.now(), offset);
+    const first = addDays(localDateOf(account.registeredAtMs, offset), -(this.daysAtRegistration - 1));
+    const out: string[] = [];
+    for (let d = first; d <= today; d = addDays(d, 1)) out.push(d);
+    return out;
+  }
+
+  has(account: DailyAccount, date: string): boolean {
+    return this.availableDates(account).includes(date);
+  }
+
+  version(userId: string, kind: DailyPayload, date: string): number {
+    return this.versions.get(`${userId}/${kind}/${date}`) ?? 0;
+  }
+
+  resync(userId: string, kind: DailyPayload, date: string): void {
+    this.versions.set(`${userId}/${kind}/${date}`, this.version(userId, kind, date) + 1);
+  }
+
+  /** The day summary as `/v3/users/activities` serves it (snake_case, no `date`: the day is start_time's). */
+  activity(account: DailyAccount, date: string, opts: { samples?: boolean } = {}): Record<string, unknown> {
+    const rng = mulberry32(deriveSeed(this.seed, 0xda1, account.index, Date.parse(`${date}T00:00:00Z`) / DAY_MS));
+    const v = this.version(account.polarUserId, 'activity', date);
+    const steps = intBetween(rng, 3000, 14000) + v * 1500;
+    const activeS = intBetween(rng, 3, 9) * 3600 + intBetween(rng, 0, 59) * 60 + v * 900;
+    const inactiveS = intBetween(rng, 5, 9) * 3600 + intBetween(rng, 0, 59) * 30;
+    const activeKcal = Math.round(steps * between(rng, 0.09, 0.12));
+    const day: Record<string, unknown> = {
+      start_time: `${date}T00:00`,
+      end_time: `${date}T23:59:59`,
+      active_duration: iso(activeS),
+      inactive_duration: iso(inactiveS),
+      daily_activity: Math.round(between(rng, 40, 140) * 100) / 100 + v * 5,
+      calories: 1650 + activeKcal,
+      active_calories: activeKcal,
+      steps,
+      inactivity_alert_count: intBetween(rng, 0, 3),
+      distance_from_steps: Math.round(steps * 0.72 * 100) / 100,
+    };
+    if (opts.samples) day['samples'] = { date, activity_zones: { samples: [{ timestamp: `${date}T00:00`, zone: 'SLEEP' }, { timestamp: `${date}T07:10`, zone: 'LIGHT' }] } };
+    return day;
+  }
+
+  /** The night that ends on `date` (local), as `/v3/users/sleep/{date}` serves it; it starts the evening before. */
+  sleep(account: DailyAccount, date: string): Record<string, unknown> {
+    const rng = mulberry32(deriveSeed(this.seed, 0x51ee9, account.index, Date.parse(`${date}T00:00:00Z`) / DAY_MS));
+    const v = this.version(account.polarUserId, 'sleep', date);
+    const offset = utcOffsetMinOf(account);
+    const startS = 22 * 3600 + intBetween(rng, 30, 119) * 60 + intBetween(rng, 0, 59); // 22:30-23:59 the evening before
+    const endS = 6 * 3600 + intBetween(rng, 0, 119) * 60 + intBetween(rng, 0, 59); // 06:00-07:59
+    const asleepS = 86_400 - startS + endS;
+    const light = Math.round(asleepS * 0.5);
+    const deep = Math.round(asleepS * 0.15);
+    const rem = Math.round(asleepS * 0.2);
+    const interruptions = asleepS - light - deep - rem;
+    const short = Math.round(interruptions * 0.6);
+    const hypnogram: Record<string, number> = {};
+    hypnogram[`${pad(Math.floor(startS / 3600))}:${pad(Math.floor((startS % 3600) / 60))}`] = 3;
+    hypnogram['00:20'] = 4;
+    hypnogram['03:10'] = 1;
+    return {
+      polar_user: `https://www.polaraccesslink.com/v3/users/${account.polarUserId}`,
+      date,
+      sleep_start_time: withOffset(addDays(date, -1), startS, offset),
+      sleep_end_time: withOffset(date, endS, offset),
+      device_id: `${(0x66a98000 + account.index).toString(16).toUpperCase()}`,
+      continuity: Math.round(between(rng, 1, 5) * 10) / 10,
+      continuity_class: intBetween(rng, 1, 5),
+      light_sleep: light,
+      deep_sleep: deep,
+      rem_sleep: rem,
+      unrecognized_sleep_stage: 0,
+      sleep_score: intBetween(rng, 40, 95),
+      total_interruption_duration: interruptions,
+      sleep_charge: intBetween(rng, 1, 5),
+      sleep_rating: (intBetween(rng, 0, 4) + v) % 6,
+      short_interruption_duration: short,
+      long_interruption_duration: interruptions - short,
+      sleep_goal: 28_800,
+      group_duration_score: Math.round(between(rng, 40, 100) * 10) / 10,
+      group_solidity_score: Math.round(between(rng, 40, 100) * 10) / 10,
+      group_regeneration_score: Math.round(between(rng, 40, 100) * 10) / 10,
+      sleep_cycles: intBetween(rng, 3, 6),
+      hypnogram,
+      heart_rate_samples: { '23:55': 58, '00:00': 56, '03:00': 52 },
+    };
+  }
+}
