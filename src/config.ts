@@ -15,6 +15,7 @@
  * | POLAR_TOKEN_URL        | OAuth2 token endpoint                              | https://polarremote.com/v2/oauth2/token |
  * | POLAR_REDIRECT_URI     | OAuth2 redirect URI registered for the client      | http://127.0.0.1:8765/callback  |
  * | POLAR_LAKE_PIPELINE    | pipeline file                                      | pipelines/default.yaml          |
+ * | POLAR_WEBHOOK_LISTEN   | host:port for the webhook receiver (fetch process) | (unset: no receiver)            |
  */
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
@@ -36,6 +37,8 @@ export interface RuntimeConfig {
   readonly kafkaBrokers: readonly string[] | null;
   readonly pipelineFile: string;
   readonly accesslink: AccessLinkSettings | null;
+  /** Where the webhook receiver listens, or null when webhooks are off. */
+  readonly webhookListen: { readonly host: string; readonly port: number } | null;
 }
 
 function url(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
@@ -57,7 +60,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
   if (Boolean(clientId) !== Boolean(clientSecret)) {
     throw new ConfigError('set both POLAR_CLIENT_ID and POLAR_CLIENT_SECRET, or neither', 'POLAR_CLIENT_ID');
   }
+  const listen = env['POLAR_WEBHOOK_LISTEN'];
+  const listenMatch = listen ? /^([\w.-]+):(\d{1,5})$/.exec(listen) : null;
+  if (listen && !listenMatch) throw new ConfigError(`expected host:port, got ${JSON.stringify(listen)}`, 'POLAR_WEBHOOK_LISTEN');
   return Object.freeze({
+    webhookListen: listenMatch ? Object.freeze({ host: listenMatch[1] as string, port: Number(listenMatch[2]) }) : null,
     lakeDir: resolve(env['POLAR_LAKE_DIR'] ?? 'lake'),
     stateDir: resolve(env['POLAR_LAKE_STATE_DIR'] ?? 'state'),
     kafkaBrokers: brokers.length > 0 ? Object.freeze(brokers) : null,

@@ -17,6 +17,8 @@ export const TOPICS = {
   activity: 'polar.activity',
   sleep: 'polar.sleep',
   deadletter: 'polar.deadletter',
+  /** AccessLink webhook events, accepted by the receiver; the fetch process acts on them. */
+  webhooks: 'polar.webhooks',
 } as const;
 
 export type Topic = string;

@@ -9,6 +9,7 @@ import { register as replay } from './replay.ts';
 import { register as run } from './run.ts';
 import { register as simulate } from './simulate.ts';
 import { register as users } from './users.ts';
+import { register as webhook } from './webhook.ts';
 
 /** Every CLI command, in the order `--help` lists them. */
-export const COMMANDS: readonly ((program: Command) => void)[] = [demo, run, users, replay, parse, query, compact, lake, lint, simulate];
+export const COMMANDS: readonly ((program: Command) => void)[] = [demo, run, users, webhook, replay, parse, query, compact, lake, lint, simulate];

@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
-import { createApp, type StageName } from '../../app.ts';
+import { createApp, type App, type StageName } from '../../app.ts';
 import { ConfigError } from '../../errors.ts';
 import { commandContext } from '../context.ts';
+import type { Logger } from '../../telemetry/log.ts';
+import { startWebhookReceiver } from '../../webhooks/receiver.ts';
+import { loadWebhookSigningKey } from '../../webhooks/registration.ts';
+import { publishWebhookEvent, startWebhookTrigger } from '../../webhooks/trigger.ts';
 
 const STAGES: readonly StageName[] = ['fetch', 'parse', 'sink'];
 
@@ -40,6 +44,7 @@ export function register(program: Command): void {
         return;
       }
       const schedule = stages.includes('fetch') ? app.fetch!.startSchedule(pipeline.fetch.schedule) : null;
+      const webhooks = stages.includes('fetch') && config.webhookListen ? await startWebhooks(app, config.stateDir, config.webhookListen, logger) : null;
       logger.info('PipelineStarted', { stages, bus: app.bus.kind, schedule: pipeline.fetch.schedule, lake: config.lakeDir });
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
@@ -47,7 +52,32 @@ export function register(program: Command): void {
         process.once('SIGTERM', stop);
       });
       schedule?.stop();
+      await webhooks?.close();
       await app.close(); // the sink flushes its buffers and acknowledges before it closes
       logger.info('PipelineStopped', {});
     });
+}
+
+/**
+ * The receiver answers Polar once the event is on the bus; the trigger (same consumer group
+ * in every fetch process) turns events into fetch sweeps. The signing key is read lazily:
+ * `polar-lake webhook create` runs while this process already answers Polar's PING.
+ */
+async function startWebhooks(app: App, stateDir: string, listen: { host: string; port: number }, logger: Logger) {
+  let key: string | null = null;
+  const receiver = await startWebhookReceiver({
+    host: listen.host,
+    port: listen.port,
+    signingKey: async () => (key ??= await loadWebhookSigningKey(stateDir)),
+    accept: (event) => publishWebhookEvent(app.bus, event),
+    logger,
+  });
+  const trigger = await startWebhookTrigger({ bus: app.bus, group: 'polar-lake-webhooks', logger, run: () => app.fetch!.runOnce() });
+  logger.info('WebhookReceiverStarted', { url: receiver.url });
+  return {
+    async close() {
+      await trigger.stop();
+      await receiver.close();
+    },
+  };
 }
