@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { enrolUser } from '../../accesslink/enrol.ts';
+import { ConfigError } from '../../errors.ts';
 import { createApp } from '../../app.ts';
 import { openLakeViews } from '../../lake/views.ts';
 import { DEFAULT_PIPELINE_FILE, loadPipeline } from '../../pipeline/load.ts';
@@ -29,7 +30,7 @@ export function register(program: Command): void {
       const dir = resolve(opts.dir);
       if (existsSync(dir)) {
         if (!existsSync(join(dir, MARKER)) && readdirSync(dir).length > 0) {
-          throw new Error(`${dir} exists and is not a previous demo; pass --dir to use another folder`);
+          throw new ConfigError('exists and is not a previous demo; pass --dir to use another folder', dir);
         }
         rmSync(dir, { recursive: true, force: true });
       }
