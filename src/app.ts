@@ -13,7 +13,7 @@ import { TOPICS, type Bus, type Subscription } from './bus/bus.ts';
 import type { AccessLinkSettings } from './config.ts';
 import { createRawZone, type RawZone } from './lake/raw-zone.ts';
 import type { Pipeline } from './pipeline/load.ts';
-import { encodeEnvelope, type FetchedEvent, type PayloadKind } from './records/envelope.ts';
+import { encodeEnvelope, type DailyKind, type FetchedEvent, type PayloadKind } from './records/envelope.ts';
 import { createFetchStage, type FetchReport, type FetchStage } from './stages/fetch.ts';
 import { createParseStage, type ParseStage } from './stages/parse.ts';
 import { createSinkStage, type SinkStage } from './stages/sink.ts';
@@ -134,6 +134,19 @@ export async function createApp(options: AppOptions): Promise<App> {
       exercises.set(id, entry);
     }
     let published = 0;
+    // Daily payloads: one object per (kind, user, date), each its own event.
+    for await (const key of rawZone.list('raw/daily/')) {
+      const m = /^raw\/daily\/(activity|sleep)\/user_id=([^/]+)\/date=(\d{4}-\d{2}-\d{2})\/[a-z]+\.json\.gz$/.exec(key);
+      if (!m) continue;
+      const [, payload, userId, date] = m as unknown as [string, DailyKind, string, string];
+      if (filter.payloads && !filter.payloads.includes(payload)) continue;
+      const event: FetchedEvent = {
+        type: 'fetched', user_id: userId, exercise_id: date, payload, date, raw_key: key, bytes: 0, sha256: '',
+        fetched_at_utc: new Date().toISOString(), utc_offset_min: null, feeds_samples: false,
+      };
+      await bus.publish(TOPICS.fetched, [{ key: userId, value: encodeEnvelope(event) }]);
+      published++;
+    }
     for (const { userId, exerciseId, keys } of exercises.values()) {
       const feed = SAMPLE_FEED_ORDER.find((p) => keys.has(p));
       const offset = await summaryOffset(rawZone, keys.get('summary'));
