@@ -18,9 +18,10 @@
  */
 import type { SampleRow } from '../records/rows.ts';
 import { ParseFault } from './errors.ts';
-import type { FormatMachine, TimeOrderPolicy } from './machine.ts';
-import { parseInstant } from './time.ts';
-import { type FileInfo, type ParseContext, SampleStats, emptyFileInfo, emptySample, toNumber } from './values.ts';
+import { type FormatMachine, type MachineOptions, tooDeep, wrongRoot } from './machine.ts';
+import { DEFAULT_LIMITS } from './xml/limits.ts';
+import { type ParsedInstant, parseInstantInto } from './time.ts';
+import { type FileInfo, type ParseContext, PRESENT as P, SampleStats, emptyFileInfo, toNumber } from './values.ts';
 
 const enum F {
   None,
@@ -36,7 +37,10 @@ const enum F {
   MetaAuthorName,
 }
 
-export function createGpxMachine(ctx: ParseContext, timeOrder: TimeOrderPolicy = 'reject'): FormatMachine {
+const ROOT = 'gpx';
+
+export function createGpxMachine(ctx: ParseContext, options: MachineOptions = { timeOrder: 'reject', maxDepth: DEFAULT_LIMITS.maxDepth }): FormatMachine {
+  const { timeOrder, maxDepth } = options;
   const samples: SampleRow[] = [];
   const info = emptyFileInfo(ctx, 'gpx');
   const stats = new SampleStats();
@@ -47,9 +51,27 @@ export function createGpxMachine(ctx: ParseContext, timeOrder: TimeOrderPolicy =
   let trkIndex = -1;
   let trkDepth = -1;
   let segIndex = -1;
-  let point: SampleRow | null = null;
+  // The open trkpt's fields live in locals until its close builds the row in one object
+  // literal (one allocation, one hidden class for every row).
+  let inPoint = false;
   let pointDepth = -1;
   let pointHasTime = false;
+  let pTime = 0;
+  let pOffset: number | null = null;
+  let pSeg: number | null = null;
+  let pLat: number | null = null;
+  let pLon: number | null = null;
+  let pEle: number | null = null;
+  let pDist: number | null = null;
+  let pHr: number | null = null;
+  let pCad: number | null = null;
+  let pSpeed: number | null = null;
+  let pPower: number | null = null;
+  let pTemp: number | null = null;
+  let fieldName = '';
+  const userId = ctx.userId;
+  const exerciseId = ctx.exerciseId;
+  const parsed: ParsedInstant = { utcUs: 0, offsetMin: null, zoned: false };
   let metadataDepth = -1;
   let authorDepth = -1;
   let prevTimeUs = -Infinity;
@@ -63,10 +85,11 @@ export function createGpxMachine(ctx: ParseContext, timeOrder: TimeOrderPolicy =
   return {
     samples,
     laps: [],
-    rootName: 'gpx',
     open(name, attributes) {
-      depth++;
-      if (point !== null) {
+      if (++depth > maxDepth) tooDeep(maxDepth);
+      if (depth === 1 && name !== ROOT) wrongRoot(name, ROOT);
+      if (inPoint) {
+        fieldName = name;
         switch (name) {
           case 'time': field = depth === pointDepth + 1 ? F.Time : F.None; break;
           case 'ele': field = F.Ele; break;
@@ -97,10 +120,13 @@ export function createGpxMachine(ctx: ParseContext, timeOrder: TimeOrderPolicy =
           break;
         case 'trkpt':
           if (trkDepth < 0) break;
-          point = emptySample(ctx, 'gpx', trkIndex);
-          point.segment_index = segIndex >= 0 ? segIndex : null;
-          point.latitude_deg = coord(attributes['lat'], 'lat');
-          point.longitude_deg = coord(attributes['lon'], 'lon');
+          inPoint = true;
+          pTime = 0;
+          pOffset = null;
+          pSeg = segIndex >= 0 ? segIndex : null;
+          pLat = coord(attributes['lat'], 'lat');
+          pLon = coord(attributes['lon'], 'lon');
+          pEle = pDist = pHr = pCad = pSpeed = pPower = pTemp = null;
           pointDepth = depth;
           pointHasTime = false;
           break;
@@ -128,41 +154,70 @@ export function createGpxMachine(ctx: ParseContext, timeOrder: TimeOrderPolicy =
     text(t) {
       if (field !== F.None) text += t;
     },
-    close(name) {
+    close() {
       const d = depth--;
-      if (point !== null) {
+      if (inPoint) {
         if (d === pointDepth) {
           if (pointHasTime) {
-            if (point.time_utc_us < prevTimeUs && timeOrder === 'reject') {
-              throw new ParseFault('PL_PARSE_TIME_ORDER', `trkpt time goes backwards (${point.time_utc_us} µs < ${prevTimeUs} µs)`);
+            if (pTime < prevTimeUs && timeOrder === 'reject') {
+              throw new ParseFault('PL_PARSE_TIME_ORDER', `trkpt time goes backwards (${pTime} µs < ${prevTimeUs} µs)`);
             }
-            prevTimeUs = point.time_utc_us;
-            samples.push(point);
-            stats.add(point);
+            prevTimeUs = pTime;
+            const row: SampleRow = {
+              user_id: userId,
+              exercise_id: exerciseId,
+              source_format: 'gpx',
+              time_utc_us: pTime,
+              utc_offset_min: pOffset,
+              activity_index: trkIndex,
+              lap_index: null,
+              segment_index: pSeg,
+              latitude_deg: pLat,
+              longitude_deg: pLon,
+              altitude_m: pEle,
+              distance_m: pDist,
+              heart_rate_bpm: pHr,
+              cadence_rpm: pCad,
+              speed_mps: pSpeed,
+              power_w: pPower,
+              temperature_c: pTemp,
+              sensor_state: null,
+              vertical_oscillation_mm: null,
+              stance_time_ms: null,
+              step_length_mm: null,
+              left_right_balance_pct: null,
+            };
+            samples.push(row);
+            stats.addPoint(
+              pTime,
+              pOffset,
+              (pLat === null ? 0 : P.latitude_deg) | (pLon === null ? 0 : P.longitude_deg) | (pEle === null ? 0 : P.altitude_m) |
+                (pDist === null ? 0 : P.distance_m) | (pHr === null ? 0 : P.heart_rate_bpm) | (pCad === null ? 0 : P.cadence_rpm) |
+                (pSpeed === null ? 0 : P.speed_mps) | (pPower === null ? 0 : P.power_w) | (pTemp === null ? 0 : P.temperature_c),
+            );
           } else {
             info.dropped_point_count++;
           }
-          point = null;
+          inPoint = false;
           pointDepth = -1;
           return;
         }
         if (field !== F.None) {
-          const p = point;
           switch (field) {
             case F.Time: {
-              const t = parseInstant(text, defaultOffset);
-              p.time_utc_us = t.utcUs;
-              p.utc_offset_min = t.offsetMin ?? defaultOffset;
+              parseInstantInto(text, defaultOffset, parsed);
+              pTime = parsed.utcUs;
+              pOffset = parsed.offsetMin ?? defaultOffset;
               pointHasTime = true;
               break;
             }
-            case F.Ele: if (p.altitude_m === null) p.altitude_m = toNumber(text, name); break;
-            case F.Hr: if (p.heart_rate_bpm === null) p.heart_rate_bpm = toNumber(text, name); break;
-            case F.Cad: if (p.cadence_rpm === null) p.cadence_rpm = toNumber(text, name); break;
-            case F.Temp: if (p.temperature_c === null) p.temperature_c = toNumber(text, name); break;
-            case F.Power: if (p.power_w === null) p.power_w = toNumber(text, name); break;
-            case F.Speed: if (p.speed_mps === null) p.speed_mps = toNumber(text, name); break;
-            case F.Dist: if (p.distance_m === null) p.distance_m = toNumber(text, name); break;
+            case F.Ele: if (pEle === null) pEle = toNumber(text, fieldName); break;
+            case F.Hr: if (pHr === null) pHr = toNumber(text, fieldName); break;
+            case F.Cad: if (pCad === null) pCad = toNumber(text, fieldName); break;
+            case F.Temp: if (pTemp === null) pTemp = toNumber(text, fieldName); break;
+            case F.Power: if (pPower === null) pPower = toNumber(text, fieldName); break;
+            case F.Speed: if (pSpeed === null) pSpeed = toNumber(text, fieldName); break;
+            case F.Dist: if (pDist === null) pDist = toNumber(text, fieldName); break;
             default: break;
           }
           field = F.None;

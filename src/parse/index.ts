@@ -157,6 +157,7 @@ export async function* parseFile(
 
   const { encoding, bomBytes } = sniffEncoding(head);
   const timeOrder = options.timeOrder ?? 'reject';
-  const machine = resolved === 'tcx' ? createTcxMachine(ctx, timeOrder) : createGpxMachine(ctx, timeOrder);
+  const machineOptions = { timeOrder, maxDepth: limits.maxDepth };
+  const machine = resolved === 'tcx' ? createTcxMachine(ctx, machineOptions) : createGpxMachine(ctx, machineOptions);
   yield* driveXml(rest, machine, { file: ctx.file, encoding, bomBytes, limits, batchRows, createTokenizer });
 }

@@ -19,9 +19,10 @@
  */
 import type { LapRow, SampleRow } from '../records/rows.ts';
 import { ParseFault } from './errors.ts';
-import type { FormatMachine, TimeOrderPolicy } from './machine.ts';
+import { type FormatMachine, type MachineOptions, tooDeep, wrongRoot } from './machine.ts';
+import { DEFAULT_LIMITS } from './xml/limits.ts';
 import { type ParsedInstant, parseInstantInto } from './time.ts';
-import { type FileInfo, type ParseContext, SampleStats, emptyFileInfo, emptyLap, toNumber } from './values.ts';
+import { type FileInfo, type ParseContext, PRESENT as P, SampleStats, emptyFileInfo, emptyLap, toNumber } from './values.ts';
 
 const enum F {
   None,
@@ -53,9 +54,34 @@ const enum F {
   BuildMajor,
   BuildMinor,
   AuthorName,
+  /** Not a field: the HeartRateBpm element whose Value child is one. */
+  HrParent,
 }
 
-export function createTcxMachine(ctx: ParseContext, timeOrder: TimeOrderPolicy = 'reject'): FormatMachine {
+const ROOT = 'TrainingCenterDatabase';
+
+/**
+ * Trackpoint child → field, by first character then one compare (a 12-way string switch
+ * compares up to 12 times, and this runs for every element of every point).
+ */
+function trackpointField(name: string): F {
+  switch (name.charCodeAt(0)) {
+    case 84: return name === 'Time' ? F.Time : F.None; // T
+    case 76: return name === 'LatitudeDegrees' ? F.Lat : name === 'LongitudeDegrees' ? F.Lon : F.None; // L
+    case 65: return name === 'AltitudeMeters' ? F.Alt : F.None; // A
+    case 68: return name === 'DistanceMeters' ? F.Dist : F.None; // D
+    case 72: return name === 'HeartRateBpm' ? F.HrParent : F.None; // H
+    case 86: return name === 'Value' ? F.Hr : F.None; // V
+    case 67: return name === 'Cadence' ? F.Cad : F.None; // C
+    case 83: return name === 'SensorState' ? F.Sensor : name === 'Speed' ? F.Speed : F.None; // S
+    case 87: return name === 'Watts' ? F.Watts : F.None; // W
+    case 82: return name === 'RunCadence' ? F.RunCad : F.None; // R
+    default: return F.None;
+  }
+}
+
+export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { timeOrder: 'reject', maxDepth: DEFAULT_LIMITS.maxDepth }): FormatMachine {
+  const { timeOrder, maxDepth } = options;
   const samples: SampleRow[] = [];
   const laps: LapRow[] = [];
   const info = emptyFileInfo(ctx, 'tcx');
@@ -112,25 +138,15 @@ export function createTcxMachine(ctx: ParseContext, timeOrder: TimeOrderPolicy =
   return {
     samples,
     laps,
-    rootName: 'TrainingCenterDatabase',
     open(name, attributes) {
-      depth++;
+      if (++depth > maxDepth) tooDeep(maxDepth);
+      if (depth === 1 && name !== ROOT) wrongRoot(name, ROOT);
       if (inPoint) {
-        switch (name) {
-          case 'Time': field = F.Time; break;
-          case 'LatitudeDegrees': field = F.Lat; break;
-          case 'LongitudeDegrees': field = F.Lon; break;
-          case 'AltitudeMeters': field = F.Alt; break;
-          case 'DistanceMeters': field = F.Dist; break;
-          case 'HeartRateBpm': hrDepth = depth; break;
-          case 'Value': if (hrDepth === depth - 1) field = F.Hr; break;
-          case 'Cadence': field = F.Cad; break;
-          case 'SensorState': field = F.Sensor; break;
-          case 'Speed': field = F.Speed; break;
-          case 'Watts': field = F.Watts; break;
-          case 'RunCadence': field = F.RunCad; break;
-          default: break;
-        }
+        const f = trackpointField(name);
+        if (f === F.HrParent) hrDepth = depth;
+        else if (f === F.Hr) {
+          if (hrDepth === depth - 1) field = F.Hr;
+        } else if (f !== F.None) field = f;
         text = '';
         return;
       }
@@ -226,7 +242,7 @@ export function createTcxMachine(ctx: ParseContext, timeOrder: TimeOrderPolicy =
     text(t) {
       if (field !== F.None) text += t;
     },
-    close(name) {
+    close() {
       const d = depth--;
       if (inPoint) {
         if (d === pointDepth) {
@@ -260,7 +276,13 @@ export function createTcxMachine(ctx: ParseContext, timeOrder: TimeOrderPolicy =
               left_right_balance_pct: null,
             };
             samples.push(row);
-            stats.add(row);
+            stats.addPoint(
+              pTime,
+              pOffset,
+              (pLat === null ? 0 : P.latitude_deg) | (pLon === null ? 0 : P.longitude_deg) | (pAlt === null ? 0 : P.altitude_m) |
+                (pDist === null ? 0 : P.distance_m) | (pHr === null ? 0 : P.heart_rate_bpm) | (pCad === null ? 0 : P.cadence_rpm) |
+                (pSpeed === null ? 0 : P.speed_mps) | (pPower === null ? 0 : P.power_w) | (pSensor === null ? 0 : P.sensor_state),
+            );
           } else {
             info.dropped_point_count++;
           }
@@ -277,16 +299,16 @@ export function createTcxMachine(ctx: ParseContext, timeOrder: TimeOrderPolicy =
               pointHasTime = true;
               break;
             }
-            case F.Lat: pLat = toNumber(text, name); break;
-            case F.Lon: pLon = toNumber(text, name); break;
-            case F.Alt: pAlt = toNumber(text, name); break;
-            case F.Dist: pDist = toNumber(text, name); break;
+            case F.Lat: pLat = toNumber(text, 'LatitudeDegrees'); break;
+            case F.Lon: pLon = toNumber(text, 'LongitudeDegrees'); break;
+            case F.Alt: pAlt = toNumber(text, 'AltitudeMeters'); break;
+            case F.Dist: pDist = toNumber(text, 'DistanceMeters'); break;
             case F.Hr: pHr = toNumber(text, 'HeartRateBpm'); break;
-            case F.Cad: pCad = toNumber(text, name); break;
+            case F.Cad: pCad = toNumber(text, 'Cadence'); break;
             case F.Sensor: pSensor = text.trim() || null; break;
-            case F.Speed: pSpeed = toNumber(text, name); break;
-            case F.Watts: pPower = toNumber(text, name); break;
-            case F.RunCad: if (pCad === null) pCad = toNumber(text, name); break;
+            case F.Speed: pSpeed = toNumber(text, 'Speed'); break;
+            case F.Watts: pPower = toNumber(text, 'Watts'); break;
+            case F.RunCad: if (pCad === null) pCad = toNumber(text, 'RunCadence'); break;
             default: break;
           }
           field = F.None;
@@ -305,17 +327,17 @@ export function createTcxMachine(ctx: ParseContext, timeOrder: TimeOrderPolicy =
         if (field !== F.None) {
           const l = lap;
           switch (field) {
-            case F.LapTotalTime: l.total_time_s = toNumber(text, name); break;
-            case F.LapDist: l.distance_m = toNumber(text, name); break;
-            case F.LapMaxSpeed: l.max_speed_mps = toNumber(text, name); break;
-            case F.LapCalories: l.calories_kcal = toNumber(text, name); break;
+            case F.LapTotalTime: l.total_time_s = toNumber(text, 'TotalTimeSeconds'); break;
+            case F.LapDist: l.distance_m = toNumber(text, 'DistanceMeters'); break;
+            case F.LapMaxSpeed: l.max_speed_mps = toNumber(text, 'MaximumSpeed'); break;
+            case F.LapCalories: l.calories_kcal = toNumber(text, 'Calories'); break;
             case F.LapAvgHr: l.avg_heart_rate_bpm = toNumber(text, 'AverageHeartRateBpm'); break;
             case F.LapMaxHr: l.max_heart_rate_bpm = toNumber(text, 'MaximumHeartRateBpm'); break;
             case F.LapIntensity: l.intensity = text.trim() || null; break;
-            case F.LapCadence: l.avg_cadence_rpm = toNumber(text, name); break;
+            case F.LapCadence: l.avg_cadence_rpm = toNumber(text, 'Cadence'); break;
             case F.LapTrigger: l.trigger_method = text.trim() || null; break;
-            case F.LapAvgWatts: l.avg_power_w = toNumber(text, name); break;
-            case F.LapAvgRunCad: if (l.avg_cadence_rpm === null) l.avg_cadence_rpm = toNumber(text, name); break;
+            case F.LapAvgWatts: l.avg_power_w = toNumber(text, 'AvgWatts'); break;
+            case F.LapAvgRunCad: if (l.avg_cadence_rpm === null) l.avg_cadence_rpm = toNumber(text, 'AvgRunCadence'); break;
             default: break;
           }
           field = F.None;

@@ -196,6 +196,11 @@ const OPTIONAL_SAMPLE_FIELDS = [
   'left_right_balance_pct',
 ] as const satisfies readonly (keyof SampleRow)[];
 
+/** Bit of each optional sample column in SampleStats.addPoint's `presentBits`. */
+export const PRESENT = Object.freeze(Object.fromEntries(OPTIONAL_SAMPLE_FIELDS.map((f, i) => [f, 1 << i]))) as Readonly<
+  Record<(typeof OPTIONAL_SAMPLE_FIELDS)[number], number>
+>;
+
 /** Tracks which optional sample columns were ever non-null, and the time span. */
 export class SampleStats {
   private present = 0;
@@ -212,6 +217,15 @@ export class SampleStats {
     for (let i = 0; i < OPTIONAL_SAMPLE_FIELDS.length; i++) {
       if ((this.present & (1 << i)) === 0 && row[OPTIONAL_SAMPLE_FIELDS[i]!] !== null) this.present |= 1 << i;
     }
+  }
+
+  /** add() for a state machine that already knows which columns its row has (no row walk). */
+  addPoint(timeUs: number, offsetMin: number | null, presentBits: number): void {
+    this.count++;
+    if (this.first === null || timeUs < this.first) this.first = timeUs;
+    if (this.last === null || timeUs > this.last) this.last = timeUs;
+    if (this.offset === null) this.offset = offsetMin;
+    this.present |= presentBits;
   }
 
   fill(info: FileInfo): void {

@@ -142,6 +142,30 @@ describe('parse > tolerated quirks', () => {
     expect((await collect(bytes(beWithBom), 'auto', 'be.tcx')).samples).toEqual(expected);
   });
 
+  it('parse > tolerated > non-ASCII text split across chunks at every byte, BOM and U+FEFF inside the text', async () => {
+    // The driver turns all-ASCII chunks into strings without the UTF-8 decoder and hands
+    // other chunks to it: a character cut between chunks, and a U+FEFF that lands at the
+    // start of a chunk, must come out the same whichever path each chunk took.
+    const text = GOOD_TCX.toString('utf8').replace('<Name>Polar Vantage V2</Name>', '<Name>P\uFEFFölar Vänt€ge 😀 V2</Name>');
+    const whole = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]);
+    const expected = await collect(bytes(whole), 'auto', 'x.tcx');
+    expect(expected.error).toBeNull();
+    expect(expected.info!.creator_name).toBe('P\uFEFFölar Vänt€ge 😀 V2');
+    const nameAt = whole.indexOf('<Name>P\uFEFF');
+    for (let cut = nameAt; cut < nameAt + 40; cut++) {
+      for (const size of [1, 3, 4096]) {
+        const parts: Buffer[] = [whole.subarray(0, cut)];
+        for (let i = cut; i < whole.length; i += size) parts.push(whole.subarray(i, Math.min(whole.length, i + size)));
+        const r = await collect(bytes(...parts), 'auto', 'x.tcx');
+        expect(r.error, `cut ${cut} size ${size}`).toBeNull();
+        expect(r.info!.creator_name, `cut ${cut} size ${size}`).toBe(expected.info!.creator_name);
+        expect(r.samples).toEqual(expected.samples);
+      }
+    }
+    const bad = Buffer.concat([whole.subarray(0, nameAt + 6), Buffer.from([0xc3]), whole.subarray(nameAt + 6)]);
+    expect((await collect(bytes(bad.subarray(0, nameAt + 7), bad.subarray(nameAt + 7)), 'auto', 'bad.tcx')).error?.code).toBe('PL_PARSE_ENCODING');
+  });
+
   it('parse > tolerated > out-of-order instants kept with timeOrder keep; repeats always kept', async () => {
     const r = await collectFile(resolve(FIX, 'hostile/out-of-order.gpx'), 'auto', { timeOrder: 'keep' });
     expect(r.error).toBeNull();

@@ -4,6 +4,7 @@
  * the tokenizer buffers anything, turns every failure into a positioned ParseError, and
  * hands out rows in batches as it goes. Memory holds one input chunk and one batch.
  */
+import { isAscii } from 'node:buffer';
 import type { LapRow, SampleRow } from '../../records/rows.ts';
 import { ParseError, ParseFault, type ParseErrorCode } from '../errors.ts';
 import type { FormatMachine } from '../machine.ts';
@@ -24,15 +25,21 @@ export interface DriveOptions {
 }
 
 const MAX_PIECE_CHARS = 65536;
+const ELEMENT_START = /<[^?!]/;
 
 export async function* driveXml(chunks: AsyncIterable<Buffer>, machine: FormatMachine, options: DriveOptions): AsyncGenerator<XmlOutput> {
   const { limits, batchRows, file } = options;
-  const decoder = new TextDecoder(options.encoding, { fatal: true, ignoreBOM: false });
+  // The BOM is skipped by byte count (bomBytes), not by the decoder: the decoder may first
+  // see the stream mid-way (after ASCII chunks took the fast path) and must not eat a U+FEFF there.
+  const decoder = new TextDecoder(options.encoding, { fatal: true, ignoreBOM: true });
+  const utf8 = options.encoding === 'utf-8';
+  let bomToSkip = options.bomBytes;
+  let decoderClean = true; // the decoder holds no partial character
+  let textAscii = false; // the text being fed is ASCII: one byte per character
   const bytesPerUnit = options.encoding === 'utf-8' ? 0 : 2;
   const pieceChars = Math.max(1, Math.min(MAX_PIECE_CHARS, limits.maxTextChars));
 
-  let depth = 0;
-  let rootSeen = false;
+  let rootSeen = false; // the DOCTYPE prescan runs until the first element
   let started = false; // first non-whitespace character seen
   let skippedLines = 0; // newlines dropped with leading whitespace (Polar quirk), for line numbers
   let runChars = 0; // characters since the last '<'
@@ -43,24 +50,8 @@ export async function* driveXml(chunks: AsyncIterable<Buffer>, machine: FormatMa
   let fedChars = 0;
   let fedBytes = options.bomBytes;
 
-  const guarded = {
-    open(name: string, attributes: Readonly<Record<string, string>>) {
-      if (++depth > limits.maxDepth) throw new ParseFault('PL_PARSE_TOO_DEEP', `elements nest deeper than ${limits.maxDepth}`);
-      if (!rootSeen) {
-        rootSeen = true;
-        if (name !== machine.rootName) throw new ParseFault('PL_PARSE_WRONG_ROOT', `root element is <${name}>, expected <${machine.rootName}>`);
-      }
-      machine.open(name, attributes);
-    },
-    text(text: string) {
-      machine.text(text);
-    },
-    close(name: string) {
-      depth--;
-      machine.close(name);
-    },
-  };
-  const tokenizer = options.createTokenizer(guarded, (body) => {
+  // The machine is the tokenizer's handler: it checks depth and the root name itself.
+  const tokenizer = options.createTokenizer(machine, (body) => {
     if (isRefusedDoctype(body)) throw new ParseFault('PL_PARSE_DOCTYPE_REFUSED', 'DOCTYPE with an internal subset or external id refused');
   });
 
@@ -102,7 +93,7 @@ export async function* driveXml(chunks: AsyncIterable<Buffer>, machine: FormatMa
         from++;
       }
       const skipped = text.slice(0, from);
-      fedBytes += bytesPerUnit === 0 ? Buffer.byteLength(skipped) : skipped.length * bytesPerUnit;
+      fedBytes += textAscii ? skipped.length : bytesPerUnit === 0 ? Buffer.byteLength(skipped) : skipped.length * bytesPerUnit;
       if (from === text.length) return;
       started = true;
     }
@@ -129,17 +120,34 @@ export async function* driveXml(chunks: AsyncIterable<Buffer>, machine: FormatMa
       } catch (error) {
         throw classify(error, false);
       }
+      // An element start ends the prolog (a DOCTYPE after it is the tokenizer's error); a '<'
+      // inside a prolog comment can end the prescan early, and then the tokenizer's doctype
+      // callback still refuses the DOCTYPE, at its end rather than its start.
+      if (!rootSeen && ELEMENT_START.test(piece)) rootSeen = true;
       fedChars += piece.length;
-      fedBytes += bytesPerUnit === 0 ? Buffer.byteLength(piece) : piece.length * bytesPerUnit;
+      fedBytes += textAscii ? piece.length : bytesPerUnit === 0 ? Buffer.byteLength(piece) : piece.length * bytesPerUnit;
     }
   }
 
-  for await (const chunk of chunks) {
+  for await (let chunk of chunks) {
+    if (bomToSkip > 0) {
+      const skip = Math.min(bomToSkip, chunk.length);
+      chunk = chunk.subarray(skip);
+      bomToSkip -= skip;
+    }
     let text: string;
-    try {
-      text = decoder.decode(chunk, { stream: true });
-    } catch (error) {
-      throw new ParseError('PL_PARSE_ENCODING', `not valid ${options.encoding}`, file, { byteOffset: fedBytes }, { cause: error });
+    // Fast path: an all-ASCII UTF-8 chunk (nearly every chunk of a workout file) becomes a
+    // one-byte string directly, with no UTF-8 validation and no byte counting.
+    textAscii = utf8 && decoderClean && isAscii(chunk);
+    if (textAscii) {
+      text = chunk.toString('latin1');
+    } else {
+      try {
+        text = decoder.decode(chunk, { stream: true });
+      } catch (error) {
+        throw new ParseError('PL_PARSE_ENCODING', `not valid ${options.encoding}`, file, { byteOffset: fedBytes }, { cause: error });
+      }
+      decoderClean = utf8 && endsOnCharacter(chunk);
     }
     if (text.length > 0) feed(text);
     if (machine.samples.length >= batchRows) {
@@ -155,6 +163,7 @@ export async function* driveXml(chunks: AsyncIterable<Buffer>, machine: FormatMa
   } catch (error) {
     throw new ParseError('PL_PARSE_TRUNCATED', `input ends inside a ${options.encoding} character`, file, { byteOffset: fedBytes }, { cause: error });
   }
+  textAscii = false;
   if (tail.length > 0) feed(tail);
   if (!started) throw new ParseError('PL_PARSE_EMPTY', 'no XML content', file, { byteOffset: fedBytes });
   try {
@@ -169,4 +178,21 @@ export async function* driveXml(chunks: AsyncIterable<Buffer>, machine: FormatMa
   }
   while (machine.laps.length > 0) yield { table: 'laps', rows: machine.laps.splice(0, batchRows) };
   yield { table: 'file', info };
+}
+
+/**
+ * True when a UTF-8 chunk ends on a character boundary, so the streaming decoder holds no
+ * partial character after decoding it (then the next chunk may take the ASCII fast path).
+ * Conservative: false when unsure.
+ */
+function endsOnCharacter(chunk: Buffer): boolean {
+  const n = chunk.length;
+  for (let k = 1; k <= 4 && k <= n; k++) {
+    const c = chunk[n - k]!;
+    if ((c & 0xc0) !== 0x80) {
+      const length = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+      return length === k;
+    }
+  }
+  return false;
 }

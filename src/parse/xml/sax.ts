@@ -7,7 +7,7 @@ export function createSaxTokenizer(handler: XmlHandler, onDoctype: (body: string
   const options = { position: true, trim: false, normalize: false, xmlns: false, strictEntities: true } as sax.SAXOptions;
   const parser = sax.parser(true, options);
   parser.onopentag = (node) => handler.open(localName(node.name), node.attributes as Record<string, string>);
-  parser.onclosetag = (name) => handler.close(localName(name));
+  parser.onclosetag = () => handler.close();
   parser.ontext = (text) => handler.text(text);
   parser.oncdata = (text) => handler.text(text);
   parser.ondoctype = (body) => onDoctype(body);

@@ -5,9 +5,10 @@ import { type XmlHandler, type XmlTokenizer, localName } from './tokenizer.ts';
 export function createSaxesTokenizer(handler: XmlHandler, onDoctype: (body: string) => void): XmlTokenizer {
   const parser = new SaxesParser({ xmlns: false, position: true });
   parser.on('opentag', (node) => handler.open(localName(node.name), node.attributes as Record<string, string>));
-  parser.on('closetag', (node) => handler.close(localName(node.name)));
-  parser.on('text', (text) => handler.text(text));
-  parser.on('cdata', (text) => handler.text(text));
+  parser.on('closetag', () => handler.close());
+  const text = (t: string): void => handler.text(t);
+  parser.on('text', text);
+  parser.on('cdata', text);
   parser.on('doctype', (body) => onDoctype(body));
   // No 'error' handler: saxes then throws from write()/close(), which is what we want.
   return {

@@ -5,6 +5,11 @@
  *
  * Names are local names: the namespace prefix is stripped (`ns3:TPX` → `TPX`), because real
  * files use any prefix, or none, for the same Garmin extensions.
+ *
+ * The handler is set once when the tokenizer is made, and the tokenizer calls the state
+ * machine's methods straight from its own callbacks: no event objects, no wrapper in
+ * between (the hot path runs a million times per 24-hour file). A close carries no name: the
+ * tokenizer has already matched it to its open tag, and the machines track depth.
  */
 import type { ParseErrorCode } from '../errors.ts';
 
@@ -12,7 +17,8 @@ export interface XmlHandler {
   open(localName: string, attributes: Readonly<Record<string, string>>): void;
   /** Character data of the current element; may arrive in several pieces. */
   text(text: string): void;
-  close(localName: string): void;
+  /** The innermost open element ends. */
+  close(): void;
 }
 
 export interface XmlPosition {
