@@ -42,7 +42,9 @@ export function addDays(date: string, days: number): string {
 }
 
 export function isIsoDate(text: string): boolean {
-  return ISO_DATE.test(text) && new Date(Date.parse(`${text}T00:00:00Z`)).toISOString().startsWith(text);
+  if (!ISO_DATE.test(text)) return false;
+  const ms = Date.parse(`${text}T00:00:00Z`);
+  return Number.isFinite(ms) && new Date(ms).toISOString().startsWith(text);
 }
 
 function iso(seconds: number): string {
