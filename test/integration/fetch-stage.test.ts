@@ -12,8 +12,9 @@ afterEach(async () => {
   rig = undefined;
 });
 
+// These tests are about the exercise transactions; the daily sweep has its own (fetch-daily.test.ts).
 const stageFor = (r: FetchRig, rawZone: RawZone = r.rawZone) =>
-  createFetchStage({ client: r.client, users: r.users, rawZone, ledger: r.ledger, bus: r.bus, logger: r.logger });
+  createFetchStage({ client: r.client, users: r.users, rawZone, ledger: r.ledger, bus: r.bus, logger: r.logger, daily: [] });
 
 const countTrackpoints = (xml: string) => (xml.match(/<Trackpoint>/g) ?? []).length;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
