@@ -57,6 +57,25 @@ function removeOrphans(dir: string, live: ReadonlySet<string>): void {
   }
 }
 
+/**
+ * Batches reach a commit in bus order. A source parsed again (a re-synced day, a parser fix)
+ * starts over at a lower row offset, so a later batch supersedes every earlier batch of the
+ * same source at or after its offset: only the newest parse's rows go on to the manifest
+ * check. Without this, an old and a new version meeting in one commit (a topic replay from
+ * offset 0, two sweeps before one flush) would both be written.
+ */
+export function latestParse(batches: readonly PartitionBatch[]): PartitionBatch[] {
+  const out: PartitionBatch[] = [];
+  for (const b of batches) {
+    for (let i = out.length - 1; i >= 0; i--) {
+      const earlier = out[i] as PartitionBatch;
+      if (earlier.sourceId === b.sourceId && earlier.rowOffset >= b.rowOffset) out.splice(i, 1);
+    }
+    out.push(b);
+  }
+  return out;
+}
+
 export async function commitPartition(
   conn: DuckDBConnection,
   lakeRoot: string,
@@ -76,7 +95,7 @@ export async function commitPartition(
     const removeFrom = new Map<string, number>();
     const keep: PartitionBatch[] = [];
     let skipped = 0;
-    for (const b of batches) {
+    for (const b of latestParse(batches)) {
       const entry: BatchEntry = [b.rowOffset, b.batchRows, b.hash];
       if (recorded.has(entryKey(b.sourceId, entry))) {
         skipped += b.count;

@@ -97,13 +97,20 @@ describe('lake > daily tables', () => {
     expect((await rows('sleep', 'sleep_rating')).map((r) => r['sleep_rating'])).toEqual([5, 4]);
   });
 
-  // Known limitation of the sink (src/lake/partition-writer.ts), reported to its owners: when a
-  // day's old and new batch reach ONE commit (a topic replay, or two sweeps before a flush),
-  // both are written, or, if the new one is already in the lake, the old one wins. Separate
-  // commits (above) are right. `it.fails` turns red once the writer keeps only the latest.
-  it.fails('lake > daily > old and new version of a day in one commit keep only the latest (known sink limitation)', async () => {
+  // A day's old and new batch in ONE commit (a topic replay from offset 0, or two sweeps before
+  // a flush): the later batch on the bus supersedes the earlier one (latestParse in
+  // src/lake/partition-writer.ts).
+  it('lake > daily > old and new version of a day in one commit keep only the latest', async () => {
     await publish(dayBatch('7', '2026-06-01', 1000), dayBatch('7', '2026-06-01', 2000));
     await runSink();
     expect(await rows('daily_activity', 'steps')).toEqual([{ user_id: '7', local_date: '2026-06-01', year: 2026, steps: 2000 }]);
+  });
+
+  it('lake > daily > replaying old and new in one commit after the new one is stored keeps the new one', async () => {
+    await publish(dayBatch('7', '2026-06-02', 2000));
+    await runSink();
+    await publish(dayBatch('7', '2026-06-02', 1000), dayBatch('7', '2026-06-02', 2000));
+    await runSink();
+    expect(await rows('daily_activity', 'steps')).toEqual([{ user_id: '7', local_date: '2026-06-02', year: 2026, steps: 2000 }]);
   });
 });
