@@ -149,14 +149,18 @@ export function createParseStage(deps: ParseStageDeps) {
     logger.warn('ParseRecordDeadLettered', { raw_key: event.raw_key, code: letter.error['code'], error: letter.error['message'] });
   }
 
-  async function parseSummary(event: FetchedEvent, out: SourcePublisher): Promise<void> {
+  /** Summaries and daily payloads are small JSON documents, read whole (with a size cap). */
+  async function readJson(event: FetchedEvent): Promise<unknown> {
     const bytes = await readSmall(rawZone.open(event.raw_key), event.raw_key);
-    let json: unknown;
     try {
-      json = JSON.parse(bytes.toString('utf8'));
+      return JSON.parse(bytes.toString('utf8'));
     } catch (cause) {
-      throw new ParseInputError(`${event.raw_key}: summary is not JSON: ${errorMessage(cause)}`, { cause });
+      throw new ParseInputError(`${event.raw_key}: ${event.payload} payload is not JSON: ${errorMessage(cause)}`, { cause });
     }
+  }
+
+  async function parseSummary(event: FetchedEvent, out: SourcePublisher): Promise<void> {
+    const json = await readJson(event);
     const { row, unknownKeys } = normaliseExerciseSummary(json, { userId: event.user_id, file: event.raw_key });
     if (unknownKeys.length > 0) logger.debug('ParseSummaryKeysDiscarded', { raw_key: event.raw_key, keys: unknownKeys });
     await out.add('exercises', [row]);
@@ -164,13 +168,7 @@ export function createParseStage(deps: ParseStageDeps) {
 
   /** One day (activity) or night (sleep): one row, so one batch with `last: true`. */
   async function parseDaily(event: FetchedEvent, out: SourcePublisher): Promise<void> {
-    const bytes = await readSmall(rawZone.open(event.raw_key), event.raw_key);
-    let json: unknown;
-    try {
-      json = JSON.parse(bytes.toString('utf8'));
-    } catch (cause) {
-      throw new ParseInputError(`${event.raw_key}: ${event.payload} payload is not JSON: ${errorMessage(cause)}`, { cause });
-    }
+    const json = await readJson(event);
     const ctx = { userId: event.user_id, file: event.raw_key, date: event.date ?? null };
     if (event.payload === 'activity') await out.add('daily_activity', [normaliseDailyActivity(json, ctx).row]);
     else await out.add('sleep', [normaliseSleep(json, ctx).row]);
