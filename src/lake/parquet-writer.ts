@@ -19,7 +19,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import duckdb from '@duckdb/node-bindings';
-import { BOOLEAN, DOUBLE, DuckDBDataChunk, INTEGER, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
+import { BOOLEAN, DOUBLE, DuckDBTableFunction, INTEGER, type DuckDBConnection, type DuckDBDataChunk, type DuckDBType } from '@duckdb/node-api';
 import { PolarLakeError } from '../errors.ts';
 import { quoteIdent, quoteLiteral, type ColumnSpec, type TableSchema } from './schema.ts';
 
@@ -31,8 +31,10 @@ export interface ParquetWriteOptions {
   /** @default 'zstd' */
   readonly compression?: ParquetCompression;
   /**
-   * Sort the file by the schema's sort key (then source_id, source_row). Streaming files
-   * may skip it (compaction sorts what it merges). @default true
+   * Sort the file's rows by the schema's sort key (then source_id, source_row). false keeps
+   * arrival order (each source's rows together, in recording order), which costs nothing;
+   * the sink writes streaming files that way and compaction sorts what it merges.
+   * @default true
    */
   readonly sort?: boolean;
 }
@@ -156,7 +158,6 @@ function stagerFor(spec: ColumnSpec): Stager {
 }
 
 const STAGE_TYPE: Record<Stager, DuckDBType> = { double: DOUBLE, int: INTEGER, bool: BOOLEAN, code: INTEGER };
-const STAGE_SQL: Record<Stager, string> = { double: 'DOUBLE', int: 'INTEGER', bool: 'BOOLEAN', code: 'INTEGER' };
 
 let stageCounter = 0;
 
@@ -189,76 +190,22 @@ export async function writeParquet(
   path: string,
   options: ParquetWriteOptions = {},
 ): Promise<WrittenFile> {
-  const stageTable = `stage_${schema.name}_${process.pid}_${++stageCounter}`;
   const staged: StagedColumn[] = [];
   for (const spec of schema.columns) {
     if (spec.field !== undefined) staged.push({ spec, stager: stagerFor(spec), stageName: spec.field, dict: new Map() });
   }
   const sourceDict = new Map<string, number>();
   const tmp = `${path}.tmp`;
+  const { segments } = input;
+  const count = segments.reduce((n, g) => n + g.count, 0);
+  const stageId = ++stageCounter;
   try {
-    const ddl = [...staged.map((c) => `${quoteIdent(c.stageName)} ${STAGE_SQL[c.stager]}`), '"__source" INTEGER', '"__source_row" INTEGER'];
-    await conn.run(`CREATE TEMP TABLE ${stageTable} (${ddl.join(', ')})`);
-    const appender = await conn.createAppender(stageTable, 'main', 'temp');
-    const types = [...staged.map((c) => STAGE_TYPE[c.stager]), INTEGER, INTEGER];
-    const chunk = DuckDBDataChunk.create(types);
-    const f64 = new Float64Array(CHUNK_ROWS);
-    const i32 = new Int32Array(CHUNK_ROWS);
-    const u8 = new Uint8Array(CHUNK_ROWS);
-    const validity = new Uint8Array(VALIDITY_BYTES);
-    const { segments } = input;
-    const count = segments.reduce((n, g) => n + g.count, 0);
-    let seg = 0;
-    let segAt = 0;
-    for (let start = 0; start < count; start += CHUNK_ROWS) {
-      const n = Math.min(CHUNK_ROWS, count - start);
-      // The pieces of segments this chunk covers: [segment index, offset in it, length].
-      const pieces: [number, number, number][] = [];
-      for (let left = n; left > 0; ) {
-        const g = segments[seg] as RowSegment;
-        const len = Math.min(left, g.count - segAt);
-        if (len > 0) pieces.push([seg, segAt, len]);
-        left -= len;
-        segAt += len;
-        if (segAt >= g.count) {
-          seg++;
-          segAt = 0;
-        }
-      }
-      duckdb.data_chunk_reset(chunk.chunk);
-      for (let c = 0; c < staged.length; c++) {
-        const col = staged[c] as StagedColumn;
-        validity.fill(0);
-        let nulls = 0;
-        let dst = 0;
-        for (const [g, from, len] of pieces) {
-          nulls += fill(col, (segments[g] as RowSegment).columns[col.stageName], from, len, dst, f64, i32, u8, validity);
-          dst += len;
-        }
-        copyColumn(chunk, c, col.stager, n, f64, i32, u8, nulls > 0 ? validity : undefined);
-      }
-      let dst = 0;
-      for (const [g, , len] of pieces) {
-        const id = (segments[g] as RowSegment).sourceId;
-        let code = sourceDict.get(id);
-        if (code === undefined) sourceDict.set(id, (code = sourceDict.size));
-        i32.fill(code, dst, dst + len);
-        dst += len;
-      }
-      copyColumn(chunk, staged.length, 'int', n, f64, i32, u8, undefined);
-      dst = 0;
-      for (const [g, from, len] of pieces) {
-        const segment = segments[g] as RowSegment;
-        const rows = segment.sourceRows;
-        for (let k = 0; k < len; k++) i32[dst + k] = rows ? (rows[from + k] as number) : segment.rowOffset + from + k;
-        dst += len;
-      }
-      copyColumn(chunk, staged.length + 1, 'int', n, f64, i32, u8, undefined);
-      chunk.rowCount = n;
-      appender.appendDataChunk(chunk);
-    }
-    appender.closeSync();
-
+    // Strings are coded while the chunks are produced, and the COPY's SELECT needs the code
+    // lists: so code every string column first (one pass, cheap), then scan.
+    const source = prepareSource(staged, segments, count, sourceDict);
+    registerStageFunction(conn);
+    STAGE_SOURCES.set(stageId, source);
+    const stageTable = `${STAGE_FUNCTION}(${stageId})`;
     const select = schema.columns.map((spec) => `${selectExpr(spec, staged, sourceDict)} AS ${quoteIdent(spec.name)}`);
     // Sort by the staged columns: sorting the decoded strings would compare text, not codes.
     const order = [...schema.sort_by, 'source_id', 'source_row'].map((name) => sortKey(name, schema, staged)).join(', ');
@@ -275,7 +222,187 @@ export async function writeParquet(
     if (cause instanceof TypeError) throw cause;
     throw new ParquetWriteError(`cannot write ${schema.name} Parquet file: ${(cause as Error).message}`, path, { cause });
   } finally {
-    await conn.run(`DROP TABLE IF EXISTS temp.${stageTable}`).catch(() => undefined);
+    STAGE_SOURCES.delete(stageId);
+  }
+}
+
+const STAGE_FUNCTION = 'polar_lake_stage';
+
+/** One file's rows as the stage table function serves them, chunk by chunk. */
+interface StageSource {
+  readonly staged: readonly StagedColumn[];
+  readonly segments: readonly RowSegment[];
+  readonly count: number;
+  /** Per chunk: the pieces of segments it covers, [segment index, offset in it, length]. */
+  readonly chunks: readonly (readonly [number, number, number][])[];
+  /** String columns (and the source id), coded before the scan: index in staged → codes. */
+  readonly codes: ReadonlyMap<number, { readonly values: Int32Array; readonly validity: Uint8Array | null }>;
+  readonly sourceCodes: Int32Array;
+  readonly sourceRows: Int32Array;
+  readonly f64: Float64Array;
+  readonly i32: Int32Array;
+  readonly u8: Uint8Array;
+  readonly validity: Uint8Array;
+}
+
+const STAGE_SOURCES = new Map<number, StageSource>();
+
+interface ChunkRange {
+  next: number;
+  readonly end: number;
+}
+interface ScanState {
+  readonly ranges: ChunkRange[];
+  threads: number;
+}
+const STAGE_SCANS = new WeakMap<StageSource, ScanState>();
+/** Scanning threads of the stage function; DuckDB uses at most its `threads` setting. */
+const SCAN_THREADS = 2;
+const REGISTERED = new WeakSet<DuckDBConnection>();
+
+function prepareSource(staged: readonly StagedColumn[], segments: readonly RowSegment[], count: number, sourceDict: Map<string, number>): StageSource {
+  const chunks: [number, number, number][][] = [];
+  let seg = 0;
+  let segAt = 0;
+  for (let start = 0; start < count; start += CHUNK_ROWS) {
+    const pieces: [number, number, number][] = [];
+    for (let left = Math.min(CHUNK_ROWS, count - start); left > 0; ) {
+      const g = segments[seg] as RowSegment;
+      const len = Math.min(left, g.count - segAt);
+      if (len > 0) pieces.push([seg, segAt, len]);
+      left -= len;
+      segAt += len;
+      if (segAt >= g.count) {
+        seg++;
+        segAt = 0;
+      }
+    }
+    chunks.push(pieces);
+  }
+  const codes = new Map<number, { values: Int32Array; validity: Uint8Array | null }>();
+  const scratch = new Float64Array(0);
+  const u8 = new Uint8Array(0);
+  staged.forEach((col, c) => {
+    if (col.stager !== 'code') return;
+    const values = new Int32Array(count);
+    const validity = new Uint8Array(Math.ceil(count / 64) * 8);
+    let nulls = 0;
+    let dst = 0;
+    for (const g of segments) {
+      // Chunk-aligned validity: fill() sets bits at dst, which is a global row index here.
+      nulls += fill(col, g.columns[col.stageName], 0, g.count, dst, scratch, values, u8, validity);
+      dst += g.count;
+    }
+    codes.set(c, { values, validity: nulls > 0 ? validity : null });
+  });
+  const sourceCodes = new Int32Array(count);
+  const sourceRows = new Int32Array(count);
+  let dst = 0;
+  for (const g of segments) {
+    let code = sourceDict.get(g.sourceId);
+    if (code === undefined) sourceDict.set(g.sourceId, (code = sourceDict.size));
+    sourceCodes.fill(code, dst, dst + g.count);
+    const rows = g.sourceRows;
+    for (let k = 0; k < g.count; k++) sourceRows[dst + k] = rows ? (rows[k] as number) : g.rowOffset + k;
+    dst += g.count;
+  }
+  return {
+    staged, segments, count, chunks, codes, sourceCodes, sourceRows,
+    f64: new Float64Array(CHUNK_ROWS), i32: new Int32Array(CHUNK_ROWS), u8: new Uint8Array(CHUNK_ROWS), validity: new Uint8Array(VALIDITY_BYTES),
+  };
+}
+
+/**
+ * Registers, once per connection, the table function the COPY scans: DuckDB pulls chunks
+ * straight from the JS columns (no staging table, no second copy of the rows inside DuckDB),
+ * and with two scanning threads the JS fill of one chunk overlaps DuckDB's encoding of another.
+ */
+function registerStageFunction(conn: DuckDBConnection): void {
+  if (REGISTERED.has(conn)) return;
+  const fn = DuckDBTableFunction.create({
+    name: STAGE_FUNCTION,
+    parameterTypes: [INTEGER],
+    bindFunction(info) {
+      const id = Number(info.getParameter(0));
+      const source = STAGE_SOURCES.get(id);
+      if (!source) {
+        info.setError(`no staged rows with id ${id}`);
+        return;
+      }
+      for (const col of source.staged) info.addResultColumn(col.stageName, STAGE_TYPE[col.stager]);
+      info.addResultColumn('__source', INTEGER);
+      info.addResultColumn('__source_row', INTEGER);
+      info.setBindData({ source });
+      info.setCardinality(source.count, true);
+    },
+    initFunction(info) {
+      const { source } = info.getBindData() as { source: StageSource };
+      // One contiguous range of chunks per scanning thread: DuckDB's parallel Parquet write
+      // builds row groups per thread, so contiguous ranges keep each row group a run of the
+      // (clustered) input instead of an interleave of both halves. A thread done with its
+      // range helps with the other one.
+      const total = source.chunks.length;
+      const half = Math.ceil(total / SCAN_THREADS);
+      const ranges: ChunkRange[] = [];
+      for (let r = 0; r < SCAN_THREADS; r++) ranges.push({ next: Math.min(r * half, total), end: Math.min((r + 1) * half, total) });
+      const scan: ScanState = { ranges, threads: 0 };
+      STAGE_SCANS.set(source, scan);
+      info.setInitData(scan);
+      info.setMaxThreads(SCAN_THREADS);
+    },
+    localInitFunction(info) {
+      const { source } = info.getBindData() as { source: StageSource };
+      const scan = STAGE_SCANS.get(source) as ScanState;
+      info.setInitData({ range: scan.threads++ % scan.ranges.length });
+    },
+    mainFunction(info, output) {
+      const { source } = info.getBindData() as { source: StageSource };
+      const scan = info.getInitData() as ScanState;
+      const local = info.getLocalInitData() as { range: number };
+      let range = scan.ranges[local.range] as ChunkRange;
+      if (range.next >= range.end) range = scan.ranges.find((r) => r.next < r.end) ?? range;
+      if (range.next >= range.end) {
+        output.rowCount = 0;
+        return;
+      }
+      const k = range.next++;
+      const pieces = source.chunks[k] as [number, number, number][];
+      const start = k * CHUNK_ROWS;
+      const n = Math.min(CHUNK_ROWS, source.count - start);
+      output.rowCount = n;
+      const { f64, i32, u8, validity, staged, segments } = source;
+      for (let c = 0; c < staged.length; c++) {
+        const col = staged[c] as StagedColumn;
+        const coded = source.codes.get(c);
+        if (coded) {
+          copyTyped(output, c, coded.values, start, n, coded.validity, start);
+          continue;
+        }
+        validity.fill(0);
+        let nulls = 0;
+        let dst = 0;
+        for (const [g, from, len] of pieces) {
+          nulls += fill(col, (segments[g] as RowSegment).columns[col.stageName], from, len, dst, f64, i32, u8, validity);
+          dst += len;
+        }
+        copyColumn(output, c, col.stager, n, f64, i32, u8, nulls > 0 ? validity : undefined);
+      }
+      copyTyped(output, staged.length, source.sourceCodes, start, n, null, 0);
+      copyTyped(output, staged.length + 1, source.sourceRows, start, n, null, 0);
+    },
+  });
+  conn.registerTableFunction(fn);
+  REGISTERED.add(conn);
+}
+
+/** Copies rows [start, start + n) of a whole-file typed array into a chunk's vector. */
+function copyTyped(chunk: DuckDBDataChunk, index: number, values: Int32Array, start: number, n: number, validity: Uint8Array | null, bitStart: number): void {
+  const vector = duckdb.data_chunk_get_vector(chunk.chunk, index);
+  duckdb.copy_data_to_vector(vector, 0, values.buffer as ArrayBuffer, values.byteOffset + start * 4, n * 4);
+  if (validity) {
+    // Chunks start at multiples of 2048 rows, so their validity starts on a byte (and word) boundary.
+    duckdb.vector_ensure_validity_writable(vector);
+    duckdb.copy_data_to_vector_validity(vector, 0, validity.buffer as ArrayBuffer, validity.byteOffset + bitStart / 8, Math.ceil(n / 64) * 8);
   }
 }
 

@@ -184,7 +184,9 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
   const flushBytes = opts.flush_bytes ?? 134_217_728;
   const idleMs = (opts.idle_flush_secs ?? 30) * 1000;
   const ackDelayMs = Math.min(opts.max_ack_delay_ms ?? 50, idleMs);
-  const writeOptions = { rowGroupRows: opts.row_group_rows ?? 500_000, compression: opts.compression ?? 'zstd' } as const;
+  // Streaming files keep arrival order (each source's rows together, in recording order):
+  // sorting in DuckDB halves the write rate, and compaction sorts what it merges.
+  const writeOptions = { rowGroupRows: opts.row_group_rows ?? 500_000, compression: opts.compression ?? 'zstd', sort: false } as const;
   const log = deps.logger.child({ stage: 'sink' });
   const schemas = new Map<TableName, TableSchema>(TABLE_NAMES.map((t) => [t, loadTableSchema(t)]));
   const buffers = new Map<string, Buffer_>(); // key: `${table}\u0000${partition}`
