@@ -3,10 +3,11 @@
  *
  * Generates (once) under bench/out/ a 1 h, a 24 h and a ~250 MB multi-day TCX, and a 24 h
  * GPX, with the simulator's streaming generators; then measures on the same files in the
- * same run, each in its own process: each tokenizer bare (no handlers), polar-lake's parser
+ * same run, each in its own process: each tokenizer bare (no-op handlers), polar-lake's parser
  * on each tokenizer, Python's ElementTree and lxml iterparse (extracting trackpoints) and
  * tcxreader (TCX up to 24 h: it builds everything in memory). Prints MB/s (median of the
- * runs), points/s, peak RSS and the ratios the issue sets as goals.
+ * runs), points/s, peak RSS (and its growth over an empty worker's) and the ratios the
+ * issue sets as goals.
  */
 import { execFileSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
@@ -98,7 +99,11 @@ const node = process.execPath;
 const worker = (mode: string, file: string) => measure(node, ['bin/run-ts.mjs', 'bench/parse-worker.ts', mode, file]);
 const py = (script: string, file: string) => measure(PYTHON, ['-c', script, file]);
 
+const baseline = Array.from({ length: 3 }, () => worker('empty', files[0]!.path).max_rss_mb);
+const baselineRss = median(baseline);
 console.log(`node ${process.version}, python ${execFileSync(PYTHON, ['--version'], { encoding: 'utf8' }).trim()}, runs per cell: ${RUNS} (1 on files over 100 MB)`);
+console.log(`baseline: an empty worker (node + tsx + the parser modules loaded, nothing read) peaks at ${baselineRss.toFixed(0)} MB RSS`);
+const summary: string[] = [];
 for (const f of files) {
   const mb = statSync(f.path).size / 1e6;
   const runs = mb > 100 ? 1 : RUNS;
@@ -107,24 +112,35 @@ for (const f of files) {
     ['sax bare', () => worker('sax-bare', f.path)],
     ['polar-lake (saxes)', () => worker('parse-saxes', f.path)],
     ['polar-lake (sax)', () => worker('parse-sax', f.path)],
+    ['polar-lake (saxes, batchRows 512)', () => worker('parse-saxes-b512', f.path)],
     ['python ElementTree iterparse', () => py(PY_ET, f.path)],
     ['python lxml iterparse', () => py(PY_LXML, f.path)],
   ];
   if (f.format === 'tcx' && mb < 100) cells.push(['python tcxreader', () => py(PY_TCXREADER, f.path)]);
   const results = new Map<string, { mbps: number; pps: number; rss: number; points: number }>();
-  for (const [label, fn] of cells) {
-    const ms = Array.from({ length: runs }, fn);
-    const secs = median(ms.map((m) => m.seconds));
-    results.set(label, { mbps: mb / secs, pps: ms[0]!.points / secs, rss: Math.max(...ms.map((m) => m.max_rss_mb)), points: ms[0]!.points });
+  // Interleaved rounds (cell A, B, C, ..., then again) so a burst of load from other work
+  // on the machine does not land on one cell's runs only.
+  const ms = new Map<string, Measure[]>(cells.map(([label]) => [label, []]));
+  for (let r = 0; r < runs; r++) for (const [label, fn] of cells) ms.get(label)!.push(fn());
+  for (const [label, m] of ms) {
+    const secs = median(m.map((x) => x.seconds));
+    results.set(label, { mbps: mb / secs, pps: m[0]!.points / secs, rss: Math.max(...m.map((x) => x.max_rss_mb)), points: m[0]!.points });
   }
   console.log(`\n${f.name}: ${mb.toFixed(1)} MB`);
-  console.log('| reader | MB/s | points/s | points | peak RSS MB |\n|---|---:|---:|---:|---:|');
-  for (const [label, r] of results) console.log(`| ${label} | ${r.mbps.toFixed(1)} | ${r.pps > 0 ? Math.round(r.pps).toLocaleString('en') : '-'} | ${r.points || '-'} | ${r.rss.toFixed(0)} |`);
+  console.log('| reader | MB/s | points/s | points | peak RSS MB | RSS over baseline MB |\n|---|---:|---:|---:|---:|---:|');
+  for (const [label, r] of results) {
+    const growth = label.startsWith('python') ? '-' : (r.rss - baselineRss).toFixed(0);
+    console.log(`| ${label} | ${r.mbps.toFixed(1)} | ${r.pps > 0 ? Math.round(r.pps).toLocaleString('en') : '-'} | ${r.points || '-'} | ${r.rss.toFixed(0)} | ${growth} |`);
+  }
   const get = (k: string) => results.get(k)?.mbps ?? NaN;
   const ours = get('polar-lake (saxes)');
-  console.log(
-    `ratios: polar-lake(saxes)/saxes bare ${(ours / get('saxes bare')).toFixed(2)} (goal ≥ 0.8); polar-lake(sax)/sax bare ${(get('polar-lake (sax)') / get('sax bare')).toFixed(2)}; ` +
-      `vs ElementTree ${(ours / get('python ElementTree iterparse')).toFixed(2)}x, vs lxml ${(ours / get('python lxml iterparse')).toFixed(2)}x (goal ≥ 2)` +
-      (results.has('python tcxreader') ? `, vs tcxreader ${(ours / get('python tcxreader')).toFixed(1)}x (goal ≥ 8)` : ''),
-  );
+  const rss = results.get('polar-lake (saxes)')!.rss;
+  const line =
+    `${f.name}: polar-lake(saxes)/saxes bare ${(ours / get('saxes bare')).toFixed(2)} (goal ≥ 0.8); polar-lake(sax)/sax bare ${(get('polar-lake (sax)') / get('sax bare')).toFixed(2)}; ` +
+    `vs ElementTree ${(ours / get('python ElementTree iterparse')).toFixed(2)}x, vs lxml ${(ours / get('python lxml iterparse')).toFixed(2)}x (goal ≥ 2)` +
+    (results.has('python tcxreader') ? `, vs tcxreader ${(ours / get('python tcxreader')).toFixed(1)}x (goal ≥ 8)` : '') +
+    `; peak RSS ${rss.toFixed(0)} MB, ${(rss - baselineRss).toFixed(0)} MB over the empty worker${mb > 200 ? ' (goal < 120 MB)' : ''}`;
+  console.log('ratios: ' + line);
+  summary.push(line);
 }
+console.log('\nsummary:\n' + summary.map((l) => '- ' + l).join('\n'));
