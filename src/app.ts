@@ -85,7 +85,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     ? createOAuth({ authorizeUrl: al.authorizeUrl, tokenUrl: al.tokenUrl, clientId: al.clientId, clientSecret: al.clientSecret, redirectUri: al.redirectUri, logger })
     : null;
   const fetch = client
-    ? createFetchStage({ client, users, rawZone, ledger, bus, logger, payloads: pipeline.fetch.payloads, daily: pipeline.fetch.daily, maxRoundsPerUser: pipeline.fetch.max_rounds_per_user })
+    ? createFetchStage({
+        client, users, rawZone, ledger, bus, logger, payloads: pipeline.fetch.payloads, daily: pipeline.fetch.daily, maxRoundsPerUser: pipeline.fetch.max_rounds_per_user,
+        exerciseChannel: pipeline.fetch.exercise_channel,
+      })
     : null;
   const parse = createParseStage({
     bus,

@@ -1,6 +1,6 @@
 /**
- * The AccessLink v3 client for the transactional exercise channel, users and pull
- * notifications. Every request goes through one p-queue per client (bounded concurrency),
+ * The AccessLink v3 client for the exercise channels (transactional, and the `/v3/exercises`
+ * listing), users, pull notifications and the date-based lists. Every request goes through one p-queue per client (bounded concurrency),
  * one rate-limit gate (obeys RateLimit-* headers and holds everything after a 429) and one
  * retrier (back-off with jitter, transient errors only). Statuses resolve to typed errors
  * through the table in `errors.ts`.
@@ -66,6 +66,20 @@ export interface ExerciseSummary {
   readonly json: Record<string, unknown>;
 }
 
+/** One item of `GET /v3/exercises`. */
+export interface ListedExercise extends ExerciseSummary {
+  /** The hashed id (e.g. `ymeoBNZw`), checked to be a safe path segment. */
+  readonly id: string;
+  /** `{origin}/v3/exercises/{id}`: its files are under this URL (`/tcx`, `/gpx`, `/fit`). */
+  readonly url: string;
+}
+
+export interface ExerciseListing {
+  readonly exercises: ListedExercise[];
+  /** Items that are not an object with a usable id: skipped, the rest still flows. */
+  readonly rejected: AccessLinkResponseError[];
+}
+
 export type RegisterResult =
   | { readonly status: 'registered'; readonly user: Record<string, unknown> }
   | { readonly status: 'already_registered' };
@@ -89,6 +103,13 @@ export interface AccessLinkClient {
   getExerciseSummary(exerciseUrl: string, token: string): Promise<ExerciseSummary | null>;
   /** GET {exerciseUrl}/{kind} → the body as a stream; 204 (no such file) → null; 404 throws. */
   getExerciseFile(exerciseUrl: string, kind: ExerciseFileKind, token: string): Promise<Readable | null>;
+  /**
+   * GET /v3/exercises (bearer; the token's user): exercises uploaded in the last 30 days, as
+   * a top-level array of snake_case summaries with hashed ids. Each item's `raw` is its bytes
+   * exactly as received (a slice of the body), so the raw zone keeps what the API said.
+   * 204 or an empty body → no exercises.
+   */
+  listExercises(token: string): Promise<ExerciseListing>;
   /** PUT resource-uri: commits, and Polar deletes the transaction's data for good. */
   commitExerciseTransaction(resourceUri: string, token: string): Promise<void>;
   /**
@@ -344,6 +365,37 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
       });
     },
 
+    async listExercises(token) {
+      const url = apiUrl('/v3/exercises');
+      const spec: RequestSpec = { method: 'GET', url, auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
+      return request(spec, async (response): Promise<ExerciseListing> => {
+        const context = { method: 'GET', path: url.pathname, status: response.status };
+        if (response.status === 204) {
+          await response.body?.cancel();
+          return { exercises: [], rejected: [] };
+        }
+        const { raw, json } = await readJson(response, spec);
+        if (!Array.isArray(json)) throw new AccessLinkResponseError('exercise list is not an array', context);
+        const slices = splitJsonArray(raw);
+        if (slices.length !== json.length) throw new AccessLinkResponseError('exercise list could not be split into items', context);
+        const exercises: ListedExercise[] = [];
+        const rejected: AccessLinkResponseError[] = [];
+        json.forEach((item: unknown, i) => {
+          if (!item || typeof item !== 'object' || Array.isArray(item)) {
+            rejected.push(new AccessLinkResponseError(`exercise list item ${i} is not an object`, context));
+            return;
+          }
+          const id = (item as Record<string, unknown>)['id'];
+          if (typeof id !== 'string' || !PATH_ID.test(id)) {
+            rejected.push(new AccessLinkResponseError(`exercise list item ${i} has no valid hashed id`, context));
+            return;
+          }
+          exercises.push({ id, url: apiUrl(`/v3/exercises/${id}`).href, raw: slices[i]!, json: item as Record<string, unknown> });
+        });
+        return { exercises, rejected };
+      });
+    },
+
     async getExerciseFile(exerciseUrl, kind, token) {
       const base = followUrl('GET', exerciseUrl);
       const url = new URL(base.pathname.replace(/\/+$/, '') + '/' + kind + base.search, apiOrigin);
@@ -374,6 +426,50 @@ function idString(value: unknown, spec: RequestSpec): string {
   if (typeof value === 'string' && PATH_ID.test(value)) return value;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);
   throw new AccessLinkResponseError('missing or invalid id in the response', { method: spec.method, path: spec.url.pathname, status: 200 });
+}
+
+/**
+ * The byte slices of a top-level JSON array's elements, whitespace trimmed. The body has
+ * already parsed as JSON, so a scan of brackets outside strings is enough; UTF-8 continuation
+ * bytes are all >= 0x80 and never look like a bracket, comma or quote.
+ */
+export function splitJsonArray(raw: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let i = 0;
+  const isSpace = (b: number | undefined) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+  if (raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) i = 3; // a UTF-8 BOM
+  while (isSpace(raw[i])) i++;
+  if (raw[i] !== 0x5b) return out;
+  i++;
+  let depth = 0;
+  let inString = false;
+  let start = -1;
+  const close = (end: number) => {
+    if (start < 0) return;
+    let e = end;
+    while (e > start && isSpace(raw[e - 1])) e--;
+    if (e > start) out.push(raw.subarray(start, e));
+    start = -1;
+  };
+  for (; i < raw.length; i++) {
+    const b = raw[i]!;
+    if (inString) {
+      if (b === 0x5c) i++; // backslash: skip the escaped byte
+      else if (b === 0x22) inString = false;
+      continue;
+    }
+    if (start < 0 && !isSpace(b) && !(depth === 0 && (b === 0x2c || b === 0x5d))) start = i;
+    if (b === 0x22) inString = true;
+    else if (b === 0x7b || b === 0x5b) depth++;
+    else if (b === 0x7d || b === 0x5d) {
+      if (depth === 0) {
+        close(i); // the array's own closing bracket
+        break;
+      }
+      depth--;
+    } else if (b === 0x2c && depth === 0) close(i);
+  }
+  return out;
 }
 
 async function readCapped(response: Response): Promise<string> {

@@ -22,6 +22,8 @@ export interface Pipeline {
     readonly payloads: readonly PayloadKind[];
     /** Date-based payloads swept each run. @default ['activity', 'sleep'] */
     readonly daily: readonly ('activity' | 'sleep')[];
+    /** How exercises are read: `listing` (GET /v3/exercises, what Polar recommends) or the legacy `transactional` walk. @default 'transactional' */
+    readonly exercise_channel: 'transactional' | 'listing';
     readonly max_rounds_per_user: number;
     readonly request_concurrency: number;
   };

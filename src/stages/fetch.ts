@@ -1,8 +1,15 @@
 /**
- * The fetch stage (the source, in Vector's terms): AccessLink's transactional exercise
- * channel → raw zone → `polar.fetched`.
+ * The fetch stage (the source, in Vector's terms): AccessLink exercises and date-based data
+ * → raw zone → `polar.fetched`.
  *
- * Per run: poll the pull notifications; for each active user with EXERCISE data, one user
+ * Exercises come through one of two channels (`exerciseChannel`):
+ * - `listing` (what Polar recommends): `GET /v3/exercises` for every active user; see
+ *   ./fetch-listing.ts. Nothing is committed; the ledger makes each item fetched once.
+ * - `transactional` (the default for now; deprecated by Polar on 18.08.2025, kept as the
+ *   legacy fallback behind this flag), described below.
+ * Both store, publish and decide `feeds_samples` the same way (./fetch-exercise.ts).
+ *
+ * Transactional, per run: poll the pull notifications; for each active user with EXERCISE data, one user
  * at a time per user (never two open transactions for one user): create a transaction,
  * list it, and for every exercise store each payload (summary JSON, TCX, GPX, FIT) in the
  * raw zone, then publish one FetchedEvent per payload and await the bus. Only when every
@@ -16,22 +23,28 @@
  * pull notifications never announce these types.
  */
 import cron from 'node-cron';
-import { TOPICS, type Bus, type OutgoingMessage } from '../bus/bus.ts';
+import type { Bus } from '../bus/bus.ts';
 import { PolarLakeError } from '../errors.ts';
-import type { AccessLinkClient, ExerciseFileKind } from '../accesslink/client.ts';
-import { AccessLinkConsentRequiredError, AccessLinkNotFoundError, AccessLinkUnauthorizedError } from '../accesslink/errors.ts';
-import { rawKeyFor, validateRawId, type RawZone } from '../lake/raw-zone.ts';
-import { encodeEnvelope, type DailyKind, type FetchedEvent, type PayloadKind } from '../records/envelope.ts';
+import type { AccessLinkClient } from '../accesslink/client.ts';
+import { AccessLinkConsentRequiredError, AccessLinkUnauthorizedError } from '../accesslink/errors.ts';
+import { validateRawId, type RawZone } from '../lake/raw-zone.ts';
+import type { DailyKind, PayloadKind } from '../records/envelope.ts';
 import { createDailySweep } from './fetch-daily.ts';
-import type { Ledger, LedgerEntry } from '../state/ledger.ts';
+import { ALL_PAYLOADS, createExerciseFetcher, type ExerciseSource } from './fetch-exercise.ts';
+import { createListingSweep, type ListingCounts } from './fetch-listing.ts';
+import type { Ledger } from '../state/ledger.ts';
 import type { UserRegistry } from '../state/users.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { silentLogger } from '../telemetry/log.ts';
 
-export const ALL_PAYLOADS: readonly PayloadKind[] = ['summary', 'tcx', 'gpx', 'fit'];
+export { ALL_PAYLOADS };
 
-/** Which payload feeds the samples and laps tables: FIT, else TCX, else GPX (see FetchedEvent). */
-const SAMPLE_FEED_ORDER: readonly PayloadKind[] = ['fit', 'tcx', 'gpx'];
+/**
+ * How exercises are read. `listing`: `GET /v3/exercises` (what Polar recommends since
+ * 18.08.2025; nothing to commit, the ledger makes each item fetched once). `transactional`:
+ * the deprecated create → list → get → commit walk, kept as the legacy fallback.
+ */
+export type ExerciseChannel = 'transactional' | 'listing';
 
 export interface FetchStageOptions {
   readonly client: AccessLinkClient;
@@ -43,6 +56,10 @@ export interface FetchStageOptions {
   readonly logger?: Logger;
   /** Payloads fetched per exercise. @default ['summary', 'tcx', 'gpx', 'fit'] */
   readonly payloads?: readonly PayloadKind[];
+  /** How exercises are read (see ExerciseChannel). @default 'transactional' */
+  readonly exerciseChannel?: ExerciseChannel;
+  /** Listing channel: upload age (days) after which a still-failing exercise is alerted on. @default 25 */
+  readonly windowAlertDays?: number;
   /** Date-based payloads swept for every active user each run; [] turns the sweep off. @default ['activity', 'sleep'] */
   readonly daily?: readonly DailyKind[];
   /** Transactions opened per user and run (each holds at most 50 exercises). @default 10 */
@@ -65,6 +82,12 @@ export interface FetchReport {
   payloadsAbsent: number;
   bytesStored: number;
   eventsPublished: number;
+  /** Listing channel: users whose `/v3/exercises` was read. */
+  listingUsersSwept: number;
+  /** Listing channel: listed exercises already complete in the ledger (no request made). */
+  exercisesSkipped: number;
+  /** Listing channel: exercises that failed this sweep (tried again on the next). */
+  exercisesFailed: number;
   /** Daily sweep: users swept, days (or nights) stored because new or changed, days unchanged. */
   dailyUsersSwept: number;
   daysStored: number;
@@ -90,6 +113,7 @@ function emptyReport(): FetchReport {
   return {
     usersPolled: 0, transactionsCommitted: 0, transactionsLeftOpen: 0, exercisesFetched: 0, payloadsStored: 0,
     payloadsSkipped: 0, payloadsAbsent: 0, bytesStored: 0, eventsPublished: 0,
+    listingUsersSwept: 0, exercisesSkipped: 0, exercisesFailed: 0,
     dailyUsersSwept: 0, daysStored: 0, daysUnchanged: 0, errorsByCode: {},
   };
 }
@@ -108,21 +132,16 @@ function exerciseIdFromUrl(url: string): string {
   return validateRawId('exercise id', segments[segments.length - 1] ?? '');
 }
 
-function utcOffsetOf(summary: Record<string, unknown>): number | null {
-  const value = summary['start-time-utc-offset'] ?? summary['start_time_utc_offset'];
-  return typeof value === 'number' && Number.isInteger(value) ? value : null;
-}
-
-type Outcome = { readonly kind: 'stored'; readonly entry: LedgerEntry } | { readonly kind: 'absent' };
-
 export function createFetchStage(options: FetchStageOptions): FetchStage {
   const { client, users, rawZone, ledger, bus } = options;
   const logger = (options.logger ?? silentLogger).child({ stage: 'fetch' });
-  const payloads = [...(options.payloads ?? ALL_PAYLOADS)].sort((a, b) => ALL_PAYLOADS.indexOf(a) - ALL_PAYLOADS.indexOf(b));
+  const channel = options.exerciseChannel ?? 'transactional';
   const maxRounds = options.maxRoundsPerUser ?? 10;
   const userConcurrency = Math.max(1, options.userConcurrency ?? 2);
   const now = options.now ?? (() => new Date());
   let running: Promise<FetchReport> | null = null;
+  const exercises = createExerciseFetcher({ rawZone, ledger, bus, logger, payloads: options.payloads ?? ALL_PAYLOADS, now });
+  const listing = createListingSweep({ client, exercises, logger, now, ...(options.windowAlertDays === undefined ? {} : { windowAlertDays: options.windowAlertDays }) });
   const daily = createDailySweep({ client, rawZone, ledger, bus, logger, kinds: options.daily ?? ['activity', 'sleep'], now });
 
   const countError = (report: FetchReport, error: unknown) => {
@@ -130,105 +149,14 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
     report.errorsByCode[code] = (report.errorsByCode[code] ?? 0) + 1;
   };
 
-  /** Downloads one payload (or reuses the ledger's record of it) and stores it. */
-  const fetchPayload = async (
-    userId: string, token: string, exerciseUrl: string, exerciseId: string, kind: PayloadKind, utcOffsetMin: number | null, report: FetchReport,
-  ): Promise<{ outcome: Outcome; utcOffsetMin: number | null }> => {
-    const prior = ledger.get(userId, exerciseId, kind);
-    if (prior?.state === 'absent') {
-      report.payloadsSkipped++;
-      return { outcome: { kind: 'absent' }, utcOffsetMin };
-    }
-    if (prior && prior.rawKey && (await rawZone.exists(prior.rawKey))) {
-      report.payloadsSkipped++;
-      return { outcome: { kind: 'stored', entry: prior }, utcOffsetMin: kind === 'summary' ? prior.utcOffsetMin : utcOffsetMin };
-    }
-    const rawKey = rawKeyFor(userId, exerciseId, kind);
-    let body;
-    let offset = utcOffsetMin;
-    if (kind === 'summary') {
-      // A 404 here propagates: the item is gone from this transaction (it may have
-      // expired), so the exercise is not complete and the transaction must stay open.
-      const summary = await client.getExerciseSummary(exerciseUrl, token);
-      if (summary) offset = utcOffsetOf(summary.json);
-      body = summary?.raw ?? null;
-    } else {
-      try {
-        body = await client.getExerciseFile(exerciseUrl, kind as ExerciseFileKind, token);
-      } catch (error) {
-        // 404 on a file: that file does not exist for this exercise, like a 204. Not written
-        // to the ledger as absent, though: an expired transaction also answers 404, and a
-        // later offer must be allowed to fetch the file.
-        if (!(error instanceof AccessLinkNotFoundError)) throw error;
-        report.payloadsAbsent++;
-        return { outcome: { kind: 'absent' }, utcOffsetMin: offset };
-      }
-    }
-    if (body === null) {
-      report.payloadsAbsent++;
-      await ledger.record([{ userId, exerciseId, payload: kind, state: 'absent', rawKey: null, sha256: null, bytes: null, utcOffsetMin: null, atUtc: now().toISOString() }]);
-      return { outcome: { kind: 'absent' }, utcOffsetMin: offset };
-    }
-    const stored = await rawZone.put(rawKey, body);
-    report.payloadsStored++;
-    report.bytesStored += stored.bytes;
-    logger.debug('fetch.payload.stored', { user_id: userId, exercise_id: exerciseId, payload: kind, bytes: stored.bytes });
-    const entry: LedgerEntry = {
-      userId, exerciseId, payload: kind, state: 'stored', rawKey: stored.key, sha256: stored.sha256, bytes: stored.bytes,
-      utcOffsetMin: kind === 'summary' ? offset : null, atUtc: now().toISOString(),
-    };
-    // Recorded at once, so a later failure in this exercise does not cost this download again.
-    await ledger.record([entry]);
-    return { outcome: { kind: 'stored', entry }, utcOffsetMin: offset };
-  };
-
-  /** Stores every payload of one exercise, then publishes its events. Throws when anything failed. */
-  const fetchExercise = async (userId: string, token: string, exerciseUrl: string, report: FetchReport): Promise<void> => {
-    const exerciseId = exerciseIdFromUrl(exerciseUrl);
-    const outcomes = new Map<PayloadKind, Outcome>();
-    let utcOffsetMin: number | null = null;
-    // Payloads of one exercise are fetched in order: the summary first, for the UTC offset.
-    for (const kind of payloads) {
-      const result = await fetchPayload(userId, token, exerciseUrl, exerciseId, kind, utcOffsetMin, report);
-      utcOffsetMin = result.utcOffsetMin;
-      outcomes.set(kind, result.outcome);
-    }
-
-    // Only now is it known which files exist, so feeds_samples is decided once per exercise.
-    // A feeder published by an earlier run keeps the role: a file that shows up later (after
-    // a 404 from an expiring transaction) must not make a second one, or samples would double.
-    const earlierFeeder = SAMPLE_FEED_ORDER.find((k) => {
-      const o = outcomes.get(k);
-      return o?.kind === 'stored' && o.entry.state === 'published' && o.entry.feedsSamples === true;
-    });
-    const feeder = earlierFeeder ?? SAMPLE_FEED_ORDER.find((k) => outcomes.get(k)?.kind === 'stored');
-    const messages: OutgoingMessage[] = [];
-    const published: LedgerEntry[] = [];
-    const at = now().toISOString();
-    for (const [kind, outcome] of outcomes) {
-      if (outcome.kind !== 'stored' || outcome.entry.state === 'published' || !outcome.entry.rawKey || !outcome.entry.sha256) continue;
-      const event: FetchedEvent = {
-        type: 'fetched',
-        user_id: userId,
-        exercise_id: exerciseId,
-        payload: kind,
-        raw_key: outcome.entry.rawKey,
-        bytes: outcome.entry.bytes ?? 0,
-        sha256: outcome.entry.sha256,
-        fetched_at_utc: at,
-        utc_offset_min: utcOffsetMin,
-        feeds_samples: kind === feeder,
-      };
-      messages.push({ key: userId, value: encodeEnvelope(event) });
-      published.push({ ...outcome.entry, state: 'published', utcOffsetMin: kind === 'summary' ? utcOffsetMin : null, feedsSamples: event.feeds_samples, atUtc: at });
-    }
-    if (messages.length > 0) {
-      await bus.publish(TOPICS.fetched, messages);
-      report.eventsPublished += messages.length;
-      await ledger.record(published);
-    }
-    report.exercisesFetched++;
-  };
+  /** The transactional channel: the exercise URL as the transaction lists it. */
+  const transactionalSource = (token: string, exerciseUrl: string): ExerciseSource => ({
+    exerciseId: exerciseIdFromUrl(exerciseUrl),
+    summary: () => client.getExerciseSummary(exerciseUrl, token),
+    file: (kind) => client.getExerciseFile(exerciseUrl, kind, token),
+    // An expired transaction also answers 404: a later offer must be allowed to fetch the file.
+    notFoundIsFinal: false,
+  });
 
   const fetchUser = async (userId: string, report: FetchReport): Promise<void> => {
     report.usersPolled++;
@@ -242,7 +170,7 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
         exerciseUrls = await client.listTransactionExercises(transaction.resourceUri, token);
         for (const url of exerciseUrls) {
           try {
-            await fetchExercise(userId, token, url, report);
+            await exercises.fetchExercise(userId, transactionalSource(token, url), report);
           } catch (error) {
             if (isUserBlocking(error)) throw error;
             failed++;
@@ -281,6 +209,36 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
   const runOnceInner = async (): Promise<FetchReport> => {
     const report = emptyReport();
     await users.reload();
+    if (channel === 'listing') await sweepListing(report);
+    else await walkTransactions(report);
+    if (daily.kinds.length > 0) await sweepDaily(report);
+    logger.info('fetch.run.completed', { exercise_channel: channel, ...report, errorsByCode: undefined, errors_by_code: report.errorsByCode });
+    return report;
+  };
+
+  /** Listing channel: every active user's `/v3/exercises`, whether or not anything is announced. */
+  const sweepListing = async (report: FetchReport): Promise<void> => {
+    const queue = users.list().map((u) => u.polarUserId).filter((id) => users.isPollable(id));
+    const worker = async () => {
+      for (let userId = queue.shift(); userId !== undefined; userId = queue.shift()) {
+        try {
+          await listing.sweepUser(userId, users.accessToken(userId), report satisfies ListingCounts, (error) => {
+            countError(report, error);
+            logger.warn('fetch.exercise.failed', { user_id: userId, error });
+          });
+          report.listingUsersSwept++;
+        } catch (error) {
+          countError(report, error);
+          const status = await users.markFromError(userId, error).catch(() => undefined);
+          logger.warn('fetch.user.failed', { user_id: userId, error, new_status: status ?? null });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(userConcurrency, queue.length) }, worker));
+  };
+
+  /** Transactional channel (legacy): users named by a pull notification, one transaction at a time each. */
+  const walkTransactions = async (report: FetchReport): Promise<void> => {
     const notifications = await client.listNotifications();
     const userIds = [...new Set(notifications.filter((n) => n.dataType === 'EXERCISE').map((n) => n.userId))];
     const queue: string[] = [];
@@ -308,9 +266,6 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
       }
     };
     await Promise.all(Array.from({ length: Math.min(userConcurrency, queue.length) }, worker));
-    if (daily.kinds.length > 0) await sweepDaily(report);
-    logger.info('fetch.run.completed', { ...report, errorsByCode: undefined, errors_by_code: report.errorsByCode });
-    return report;
   };
 
   /** Date-based data for every active user (see fetch-daily.ts). */

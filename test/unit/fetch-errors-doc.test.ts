@@ -10,6 +10,7 @@ const SOURCES = [
   'src/state/ledger.ts',
   'src/lake/raw-zone.ts',
   'src/stages/fetch.ts',
+  'src/stages/fetch-listing.ts',
 ];
 
 describe('fetch > errors > docs', () => {
