@@ -19,7 +19,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import duckdb from '@duckdb/node-bindings';
-import { BOOLEAN, DOUBLE, DuckDBTableFunction, INTEGER, type DuckDBConnection, type DuckDBDataChunk, type DuckDBType } from '@duckdb/node-api';
+import { BOOLEAN, DOUBLE, DuckDBTableFunction, ENUM, INTEGER, type DuckDBConnection, type DuckDBDataChunk, type DuckDBType } from '@duckdb/node-api';
 import { PolarLakeError } from '../errors.ts';
 import { quoteIdent, quoteLiteral, type ColumnSpec, type TableSchema } from './schema.ts';
 
@@ -235,9 +235,11 @@ interface StageSource {
   readonly count: number;
   /** Per chunk: the pieces of segments it covers, [segment index, offset in it, length]. */
   readonly chunks: readonly (readonly [number, number, number][])[];
-  /** String columns (and the source id), coded before the scan: index in staged → codes. */
-  readonly codes: ReadonlyMap<number, { readonly values: Int32Array; readonly validity: Uint8Array | null }>;
-  readonly sourceCodes: Int32Array;
+  /** Scan column types: staged columns, then __source and __source_row. */
+  readonly types: readonly DuckDBType[];
+  /** String columns, coded before the scan: index in staged → ENUM codes. */
+  readonly codes: ReadonlyMap<number, { readonly values: EnumCodes; readonly validity: Uint8Array | null }>;
+  readonly sourceCodes: EnumCodes;
   readonly sourceRows: Int32Array;
   readonly f64: Float64Array;
   readonly i32: Int32Array;
@@ -279,7 +281,7 @@ function prepareSource(staged: readonly StagedColumn[], segments: readonly RowSe
     }
     chunks.push(pieces);
   }
-  const codes = new Map<number, { values: Int32Array; validity: Uint8Array | null }>();
+  const codes = new Map<number, { values: EnumCodes; validity: Uint8Array | null }>();
   const scratch = new Float64Array(0);
   const u8 = new Uint8Array(0);
   staged.forEach((col, c) => {
@@ -293,7 +295,7 @@ function prepareSource(staged: readonly StagedColumn[], segments: readonly RowSe
       nulls += fill(col, g.columns[col.stageName], 0, g.count, dst, scratch, values, u8, validity);
       dst += g.count;
     }
-    codes.set(c, { values, validity: nulls > 0 ? validity : null });
+    codes.set(c, { values: narrowCodes(values, col.dict.size), validity: nulls > 0 ? validity : null });
   });
   const sourceCodes = new Int32Array(count);
   const sourceRows = new Int32Array(count);
@@ -306,8 +308,13 @@ function prepareSource(staged: readonly StagedColumn[], segments: readonly RowSe
     for (let k = 0; k < g.count; k++) sourceRows[dst + k] = rows ? (rows[k] as number) : g.rowOffset + k;
     dst += g.count;
   }
+  const types = [
+    ...staged.map((col) => (col.stager === 'code' && col.dict.size > 0 ? ENUM([...col.dict.keys()]) : STAGE_TYPE[col.stager])),
+    sourceDict.size > 0 ? ENUM([...sourceDict.keys()]) : INTEGER,
+    INTEGER,
+  ];
   return {
-    staged, segments, count, chunks, codes, sourceCodes, sourceRows,
+    staged, segments, count, chunks, types, codes, sourceCodes: narrowCodes(sourceCodes, sourceDict.size), sourceRows,
     f64: new Float64Array(CHUNK_ROWS), i32: new Int32Array(CHUNK_ROWS), u8: new Uint8Array(CHUNK_ROWS), validity: new Uint8Array(VALIDITY_BYTES),
   };
 }
@@ -329,9 +336,8 @@ function registerStageFunction(conn: DuckDBConnection): void {
         info.setError(`no staged rows with id ${id}`);
         return;
       }
-      for (const col of source.staged) info.addResultColumn(col.stageName, STAGE_TYPE[col.stager]);
-      info.addResultColumn('__source', INTEGER);
-      info.addResultColumn('__source_row', INTEGER);
+      const names = [...source.staged.map((col) => col.stageName), '__source', '__source_row'];
+      names.forEach((name, c) => info.addResultColumn(name, source.types[c] as DuckDBType));
       info.setBindData({ source });
       info.setCardinality(source.count, true);
     },
@@ -395,10 +401,25 @@ function registerStageFunction(conn: DuckDBConnection): void {
   REGISTERED.add(conn);
 }
 
+/**
+ * String codes as the ENUM vector stores them: DuckDB's ENUM is 8-bit under 256 members,
+ * 16-bit under 65,536, else 32-bit (the same rule as node-api's ENUM()). An empty dictionary
+ * (an all-NULL column) stays INTEGER.
+ */
+type EnumCodes = Uint8Array | Uint16Array | Uint32Array | Int32Array;
+
+function narrowCodes(codes: Int32Array, members: number): EnumCodes {
+  if (members === 0) return codes;
+  const out = members < 256 ? new Uint8Array(codes.length) : members < 65_536 ? new Uint16Array(codes.length) : new Uint32Array(codes.length);
+  out.set(codes);
+  return out;
+}
+
 /** Copies rows [start, start + n) of a whole-file typed array into a chunk's vector. */
-function copyTyped(chunk: DuckDBDataChunk, index: number, values: Int32Array, start: number, n: number, validity: Uint8Array | null, bitStart: number): void {
+function copyTyped(chunk: DuckDBDataChunk, index: number, values: EnumCodes | Int32Array, start: number, n: number, validity: Uint8Array | null, bitStart: number): void {
   const vector = duckdb.data_chunk_get_vector(chunk.chunk, index);
-  duckdb.copy_data_to_vector(vector, 0, values.buffer as ArrayBuffer, values.byteOffset + start * 4, n * 4);
+  const width = values.BYTES_PER_ELEMENT;
+  duckdb.copy_data_to_vector(vector, 0, values.buffer as ArrayBuffer, values.byteOffset + start * width, n * width);
   if (validity) {
     // Chunks start at multiples of 2048 rows, so their validity starts on a byte (and word) boundary.
     duckdb.vector_ensure_validity_writable(vector);
@@ -434,13 +455,10 @@ function sortKey(name: string, schema: TableSchema, staged: readonly StagedColum
   return quoteIdent(col.stageName);
 }
 
-function dictList(dict: Map<string, number>): string {
-  // Map iteration follows insertion order, which is code order.
-  return `CAST([${[...dict.keys()].map(quoteLiteral).join(', ')}] AS VARCHAR[])`;
-}
-
 function selectExpr(spec: ColumnSpec, staged: readonly StagedColumn[], sourceDict: Map<string, number>): string {
-  if (spec.derive === 'source_id') return `list_extract(${dictList(sourceDict)}, "__source" + 1)`;
+  // Strings are ENUM columns of the scan: DuckDB writes them to Parquet as dictionary-coded
+  // strings straight from the codes (no string is built per row); readers see plain strings.
+  if (spec.derive === 'source_id') return sourceDict.size === 0 ? 'CAST(NULL AS VARCHAR)' : '"__source"';
   if (spec.derive === 'source_row') return '"__source_row"';
   if (spec.derive?.startsWith('local_date:')) {
     const from = spec.derive.slice('local_date:'.length);
@@ -460,7 +478,7 @@ function selectExpr(spec: ColumnSpec, staged: readonly StagedColumn[], sourceDic
     case 'SMALLINT':
       return `CAST(${ref} AS SMALLINT)`;
     case 'VARCHAR':
-      return col.dict.size === 0 ? 'CAST(NULL AS VARCHAR)' : `list_extract(${dictList(col.dict)}, ${ref} + 1)`;
+      return col.dict.size === 0 ? 'CAST(NULL AS VARCHAR)' : ref;
     default:
       return ref;
   }

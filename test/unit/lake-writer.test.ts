@@ -66,4 +66,40 @@ describe('lake > parquet writer', () => {
       [false, null, '2026-07-02 00:00:00.000123+00', '2026-07-02'],
     ]);
   });
+  it('lake > parquet writer > strings with 8, 16 and 32-bit dictionaries round-trip in arrival order (sort: false)', async () => {
+    const schema = loadTableSchema('samples');
+    const fields = fieldColumns(schema).map((c) => c.field as string);
+    // 70,000 distinct exercise ids (over 65,536: 32-bit codes), 300 users (16-bit), a
+    // nullable state (8-bit); two segments.
+    const n = 70_000;
+    const rows = sampleRows({ user_id: 'u', exercise_id: 'e', start_ms: Date.UTC(2026, 2, 1), utc_offset_min: 60, samples: n });
+    rows.forEach((r, i) => {
+      r.user_id = `user-${i % 300}`;
+      r.exercise_id = `ex-${i}`;
+      r.sensor_state = i % 3 === 0 ? null : i % 3 === 1 ? 'Present' : 'Absent';
+    });
+    const columns = rowsToColumns(rows, fields);
+    const half = 40_000;
+    const slice = (from: number, to: number) => Object.fromEntries(Object.entries(columns).map(([f, v]) => [f, v.slice(from, to)]));
+    const segments: RowSegment[] = [
+      { count: half, columns: slice(0, half), sourceId: 'a', rowOffset: 0, sourceRows: null },
+      { count: n - half, columns: slice(half, n), sourceId: 'b', rowOffset: half, sourceRows: null },
+    ];
+    const path = join(dir, 'strings.parquet');
+    await writeParquet(db.conn, schema, { segments }, path, { sort: false, rowGroupRows: 16_384 });
+    const r = await db.conn.runAndReadAll(`SELECT source_row, source_id, user_id, exercise_id, sensor_state, power_w FROM read_parquet('${path}')`);
+    const got = r.getRows();
+    expect(got.length).toBe(n);
+    for (const [row, source, user, exercise, state, power] of got) {
+      const i = Number(row);
+      expect([source, user, exercise, state, power]).toEqual([i < half ? 'a' : 'b', `user-${i % 300}`, `ex-${i}`, rows[i]?.sensor_state ?? null, null]);
+    }
+    // Row-group statistics must not prune rows that are there.
+    for (const user of ['user-0', 'user-299', 'user-150']) {
+      const c = await db.conn.runAndReadAll(`SELECT count(*)::INTEGER FROM read_parquet('${path}') WHERE user_id = '${user}'`);
+      expect(c.getRows()[0]?.[0]).toBe(rows.filter((x) => x.user_id === user).length);
+    }
+    const types = await db.conn.runAndReadAll(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('${path}')) WHERE column_name IN ('user_id', 'exercise_id', 'sensor_state', 'source_id') ORDER BY 1`);
+    expect(types.getRows().map((t) => t[1])).toEqual(['VARCHAR', 'VARCHAR', 'VARCHAR', 'VARCHAR']);
+  });
 });
