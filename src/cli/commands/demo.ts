@@ -85,6 +85,8 @@ export function register(program: Command): void {
         const expected = delivered.reduce((sum, e) => sum + e.trackpoints, 0);
         const ok = total === expected;
         console.log(`\nsamples in the lake: ${total}; trackpoints the simulator delivered: ${expected} ${ok ? '(exactly once)' : '(MISMATCH)'}`);
+        const daily = (await db.conn.runAndReadAll('SELECT (SELECT count(*) FROM daily_activity) AS days, (SELECT count(*) FROM sleep) AS nights')).getRowObjectsJS()[0];
+        console.log(`daily tables: ${String(daily?.['days'])} daily_activity days, ${String(daily?.['nights'])} sleep nights (one row per user and local date)`);
         console.log(`lake: ${join(dir, 'lake')}  (try: node bin/polar-lake.mjs query --lake ${opts.dir}/lake "select * from exercises")`);
         console.log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
         if (!ok) process.exitCode = 1;
