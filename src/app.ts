@@ -9,14 +9,15 @@ import { createAccessLinkClient, type AccessLinkClient } from './accesslink/clie
 import { createOAuth, type OAuth } from './accesslink/oauth.ts';
 import { createBus } from './bus/index.ts';
 import { namespacedBus } from './bus/namespace.ts';
-import { TOPICS, type Bus, type Subscription } from './bus/bus.ts';
+import type { Bus, Subscription } from './bus/bus.ts';
 import type { AccessLinkSettings } from './config.ts';
 import { createRawZone, type RawZone } from './lake/raw-zone.ts';
 import type { Pipeline } from './pipeline/load.ts';
-import { encodeEnvelope, type DailyKind, type FetchedEvent, type PayloadKind } from './records/envelope.ts';
 import { createFetchStage, type FetchReport, type FetchStage } from './stages/fetch.ts';
 import { createParseStage, type ParseStage } from './stages/parse.ts';
+import { replayRawZone, type ReplayFilter } from './stages/replay.ts';
 import { createSinkStage, type SinkStage } from './stages/sink.ts';
+import { ConfigError } from './errors.ts';
 import { openLedger, type Ledger } from './state/ledger.ts';
 import { openUserRegistry, type UserRegistry } from './state/users.ts';
 import type { Logger } from './telemetry/log.ts';
@@ -55,14 +56,12 @@ export interface App {
   /** One sweep: fetch, then wait until parse and sink have acknowledged everything it produced. */
   runOnce(): Promise<FetchReport>;
   /** Publishes a `fetched` event for every raw object, so parse and sink rebuild the tables. */
-  replayRawZone(filter?: { payloads?: readonly PayloadKind[] }): Promise<number>;
+  replayRawZone(filter?: ReplayFilter): Promise<number>;
   /** Waits until the consumers have acknowledged everything published so far. */
   drain(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Samples come from one payload per exercise: FIT, else TCX, else GPX (as the fetch stage decides). */
-const SAMPLE_FEED_ORDER: readonly PayloadKind[] = ['fit', 'tcx', 'gpx'];
 
 export async function createApp(options: AppOptions): Promise<App> {
   const { pipeline, logger } = options;
@@ -124,56 +123,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     for (const subscription of subscriptions) await subscription.drained();
   }
 
-  async function replayRawZone(filter: { payloads?: readonly PayloadKind[] } = {}): Promise<number> {
-    // Group the raw objects per exercise so the samples source follows the same rule as fetch.
-    const exercises = new Map<string, { userId: string; exerciseId: string; keys: Map<PayloadKind, string> }>();
-    for await (const key of rawZone.list('raw/exercises/')) {
-      const m = /user_id=([^/]+)\/exercise_id=([^/]+)\/(summary|tcx|gpx|fit)\./.exec(key);
-      if (!m) continue;
-      const [, userId, exerciseId, payload] = m as unknown as [string, string, string, PayloadKind];
-      const id = `${userId}/${exerciseId}`;
-      const entry = exercises.get(id) ?? { userId, exerciseId, keys: new Map() };
-      entry.keys.set(payload, key);
-      exercises.set(id, entry);
-    }
-    let published = 0;
-    // Daily payloads: one object per (kind, user, date), each its own event.
-    for await (const key of rawZone.list('raw/daily/')) {
-      const m = /^raw\/daily\/(activity|sleep)\/user_id=([^/]+)\/date=(\d{4}-\d{2}-\d{2})\/[a-z]+\.json\.gz$/.exec(key);
-      if (!m) continue;
-      const [, payload, userId, date] = m as unknown as [string, DailyKind, string, string];
-      if (filter.payloads && !filter.payloads.includes(payload)) continue;
-      const event: FetchedEvent = {
-        type: 'fetched', user_id: userId, exercise_id: date, payload, date, raw_key: key, bytes: 0, sha256: '',
-        fetched_at_utc: new Date().toISOString(), utc_offset_min: null, feeds_samples: false,
-      };
-      await bus.publish(TOPICS.fetched, [{ key: userId, value: encodeEnvelope(event) }]);
-      published++;
-    }
-    for (const { userId, exerciseId, keys } of exercises.values()) {
-      const feed = SAMPLE_FEED_ORDER.find((p) => keys.has(p));
-      const offset = await summaryOffset(rawZone, keys.get('summary'));
-      const events: FetchedEvent[] = [];
-      for (const [payload, rawKey] of keys) {
-        if (filter.payloads && !filter.payloads.includes(payload)) continue;
-        events.push({
-          type: 'fetched', user_id: userId, exercise_id: exerciseId, payload, raw_key: rawKey, bytes: 0, sha256: '',
-          fetched_at_utc: new Date().toISOString(), utc_offset_min: offset, feeds_samples: payload === feed,
-        });
-      }
-      await bus.publish(TOPICS.fetched, events.map((e) => ({ key: userId, value: encodeEnvelope(e) })));
-      published += events.length;
-    }
-    return published;
-  }
-
   return {
     bus, rawZone, users, ledger, client, oauth, fetch, parse, sink, lakeDir: options.lakeDir,
     startConsumers,
     drain,
-    replayRawZone,
+    replayRawZone: (filter) => replayRawZone(rawZone, bus, filter),
     async runOnce() {
-      if (!fetch) throw new Error('runOnce needs AccessLink settings (POLAR_CLIENT_ID / POLAR_CLIENT_SECRET)');
+      if (!fetch) throw new ConfigError('a fetch run needs AccessLink settings: set POLAR_CLIENT_ID and POLAR_CLIENT_SECRET', 'POLAR_CLIENT_ID');
       const report = await fetch.runOnce();
       await drain();
       return report;
@@ -184,18 +140,4 @@ export async function createApp(options: AppOptions): Promise<App> {
       await bus.close();
     },
   };
-}
-
-/** The summary's local offset, so file parsers can give local times where the file has none. */
-async function summaryOffset(rawZone: RawZone, key: string | undefined): Promise<number | null> {
-  if (!key) return null;
-  try {
-    const chunks: Buffer[] = [];
-    for await (const chunk of rawZone.open(key)) chunks.push(chunk as Buffer);
-    const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-    const value = json['start-time-utc-offset'] ?? json['start_time_utc_offset'];
-    return typeof value === 'number' ? value : null;
-  } catch {
-    return null; // a broken summary is dead-lettered by the parse stage; the files still parse
-  }
 }

@@ -112,6 +112,22 @@ export function rawDailyKeyFor(userId: string, kind: DailyKind, date: string): s
   return `raw/daily/${kind}/user_id=${userId}/date=${date}/${kind}.json.gz`;
 }
 
+export type ParsedRawKey =
+  | { readonly area: 'exercises'; readonly userId: string; readonly exerciseId: string; readonly payload: PayloadKind }
+  | { readonly area: 'daily'; readonly userId: string; readonly date: string; readonly payload: DailyKind };
+
+const EXERCISE_KEY = /^raw\/exercises\/user_id=([A-Za-z0-9_-]{1,64})\/exercise_id=([A-Za-z0-9_-]{1,64})\/(summary|tcx|gpx|fit)\.[a-z]+\.gz$/;
+const DAILY_KEY = /^raw\/daily\/(activity|sleep)\/user_id=([A-Za-z0-9_-]{1,64})\/date=(\d{4}-\d{2}-\d{2})\/[a-z]+\.json\.gz$/;
+
+/** The inverse of rawKeyFor / rawDailyKeyFor; null for a key of neither shape. */
+export function parseRawKey(key: string): ParsedRawKey | null {
+  const e = EXERCISE_KEY.exec(key);
+  if (e) return { area: 'exercises', userId: e[1] as string, exerciseId: e[2] as string, payload: e[3] as PayloadKind };
+  const d = DAILY_KEY.exec(key);
+  if (d) return { area: 'daily', userId: d[2] as string, date: d[3] as string, payload: d[1] as DailyKind };
+  return null;
+}
+
 function checkKey(key: string): string {
   if (!KEY.test(key) || key.includes('..') || key.includes(TMP_MARK)) throw new InvalidRawKeyError(key);
   return key;

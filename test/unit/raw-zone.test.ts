@@ -101,3 +101,14 @@ describe('raw zone > ids and keys', () => {
     await expect(zone.put(bad, Buffer.from('x'))).rejects.toBeInstanceOf(InvalidRawKeyError);
   });
 });
+
+describe('raw zone > key layout', () => {
+  it('parseRawKey inverts rawKeyFor and rawDailyKeyFor, and refuses other shapes', async () => {
+    const { parseRawKey, rawKeyFor, rawDailyKeyFor } = await import('../../src/lake/raw-zone.ts');
+    expect(parseRawKey(rawKeyFor('475', 'aB3xYz9Q', 'tcx'))).toEqual({ area: 'exercises', userId: '475', exerciseId: 'aB3xYz9Q', payload: 'tcx' });
+    expect(parseRawKey(rawKeyFor('475', '56', 'summary'))).toMatchObject({ payload: 'summary' });
+    expect(parseRawKey(rawDailyKeyFor('475', 'sleep', '2026-01-31'))).toEqual({ area: 'daily', userId: '475', date: '2026-01-31', payload: 'sleep' });
+    expect(parseRawKey('raw/exercises/user_id=1/exercise_id=2/notes.txt.gz')).toBeNull();
+    expect(parseRawKey('raw/exercises/user_id=1/exercise_id=../tcx.tcx.gz')).toBeNull();
+  });
+});
