@@ -62,6 +62,8 @@ export interface Subscription {
    * acknowledged by this group. Used by one-shot runs (demo, backfill) and tests.
    */
   drained(): Promise<void>;
+  /** Messages published to the subscribed topics and not yet acknowledged by this group (consumer lag). */
+  lag(): Promise<number>;
 }
 
 export interface Bus {

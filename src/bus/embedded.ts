@@ -259,6 +259,10 @@ class EmbeddedSubscription implements Subscription {
     });
   }
 
+  lag(): Promise<number> {
+    return Promise.resolve(this.cursors.reduce((behind, c) => behind + Math.max(0, c.log.endOffset - c.position), 0));
+  }
+
   private async run(): Promise<void> {
     let failures = 0;
     while (!this.stopped) {

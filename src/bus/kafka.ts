@@ -349,6 +349,21 @@ class KafkaSubscription implements Subscription {
     }
   }
 
+  async lag(): Promise<number> {
+    const { topics, group } = this.options;
+    const committed = await this.admin.fetchOffsets({ groupId: group, topics: [...topics] });
+    let behind = 0n;
+    for (const topic of topics) {
+      for (const p of await this.admin.fetchTopicOffsets(topic)) {
+        const offset = committed.find((t) => t.topic === topic)?.partitions.find((c) => c.partition === p.partition)?.offset;
+        // -1: nothing committed yet, so everything still in the log is behind.
+        const next = offset === undefined || offset === '-1' ? BigInt(p.low) : BigInt(offset);
+        if (BigInt(p.high) > next) behind += BigInt(p.high) - next;
+      }
+    }
+    return Number(behind);
+  }
+
   private async handleBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0 || !isRunning() || isStale() || this.stopped) return;
     const messages: BusMessage[] = batch.messages.map((m) => ({

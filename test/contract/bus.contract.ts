@@ -197,6 +197,27 @@ export function busContract(name: string, makeBus: MakeBus): void {
       expect(ackedWhenDrained).toBe(5);
     });
 
+    it(`bus > ${name} > lag() counts what is published and not yet acknowledged`, async () => {
+      const bus = await openBus();
+      const topic = uniqueName();
+      await bus.publish(topic, Array.from({ length: 4 }, (_, i) => message('u', `m${i}`)));
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let handling = false;
+      const sub = await bus.consume({ topics: [topic], group: uniqueName('group') }, async () => {
+        handling = true;
+        await gate;
+      });
+      cleanup.push(() => sub.stop());
+      await waitFor('the first batch to be in the handler', () => handling);
+      expect(await sub.lag()).toBe(4); // in flight is not acknowledged
+      await bus.publish(topic, [message('u', 'm4')]);
+      expect(await sub.lag()).toBe(5);
+      release();
+      await sub.drained();
+      expect(await sub.lag()).toBe(0);
+    });
+
     it(`bus > ${name} > stop() then a new consume in the same group resumes at the committed offset`, async () => {
       const bus = await openBus();
       const topic = uniqueName();
