@@ -51,6 +51,8 @@ export interface App {
   readonly parse: ParseStage;
   readonly sink: SinkStage;
   readonly lakeDir: string;
+  /** The consuming stages started so far, for metrics (lag per stage). */
+  consumers(): readonly { readonly stage: StageName; readonly subscription: Subscription }[];
   /** Starts consuming stages (parse, sink, or both); the fetch stage is driven by runOnce or a schedule. */
   startConsumers(stages?: readonly StageName[]): Promise<Subscription[]>;
   /** One sweep: fetch, then wait until parse and sink have acknowledged everything it produced. */
@@ -108,23 +110,24 @@ export async function createApp(options: AppOptions): Promise<App> {
     options: { ...pipeline.sink, group: `${prefix}-sink`, ...(options.sinkBeforeAck ? { beforeAck: options.sinkBeforeAck } : {}) },
   });
 
-  const subscriptions: Subscription[] = [];
+  const consumers: { stage: StageName; subscription: Subscription }[] = [];
 
   async function startConsumers(stages: readonly StageName[] = ['parse', 'sink']): Promise<Subscription[]> {
-    const started: Subscription[] = [];
-    if (stages.includes('parse')) started.push(await parse.start());
-    if (stages.includes('sink')) started.push(await sink.start());
-    subscriptions.push(...started);
-    return started;
+    const started: { stage: StageName; subscription: Subscription }[] = [];
+    if (stages.includes('parse')) started.push({ stage: 'parse', subscription: await parse.start() });
+    if (stages.includes('sink')) started.push({ stage: 'sink', subscription: await sink.start() });
+    consumers.push(...started);
+    return started.map((c) => c.subscription);
   }
 
   async function drain(): Promise<void> {
     // Stage order matters: parse publishes what the sink consumes, so wait in flow order.
-    for (const subscription of subscriptions) await subscription.drained();
+    for (const { subscription } of consumers) await subscription.drained();
   }
 
   return {
     bus, rawZone, users, ledger, client, oauth, fetch, parse, sink, lakeDir: options.lakeDir,
+    consumers: () => consumers,
     startConsumers,
     drain,
     replayRawZone: (filter) => replayRawZone(rawZone, bus, filter),
@@ -135,7 +138,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       return report;
     },
     async close() {
-      for (const subscription of subscriptions.splice(0)) await subscription.stop();
+      for (const { subscription } of consumers.splice(0)) await subscription.stop();
       await sink.close();
       await bus.close();
     },

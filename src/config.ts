@@ -16,6 +16,7 @@
  * | POLAR_REDIRECT_URI     | OAuth2 redirect URI registered for the client      | http://127.0.0.1:8765/callback  |
  * | POLAR_LAKE_PIPELINE    | pipeline file                                      | pipelines/default.yaml          |
  * | POLAR_WEBHOOK_LISTEN   | host:port for the webhook receiver (fetch process) | (unset: no receiver)            |
+ * | POLAR_LAKE_METRICS_LISTEN | host:port serving /metrics (Prometheus text)    | (unset: no endpoint)            |
  */
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
@@ -31,6 +32,19 @@ export interface AccessLinkSettings {
   readonly clientSecret: string;
 }
 
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+function hostPort(env: NodeJS.ProcessEnv, name: string): HostPort | null {
+  const value = env[name];
+  if (!value) return null;
+  const m = /^([\w.-]+):(\d{1,5})$/.exec(value);
+  if (!m) throw new ConfigError(`expected host:port, got ${JSON.stringify(value)}`, name);
+  return Object.freeze({ host: m[1] as string, port: Number(m[2]) });
+}
+
 export interface RuntimeConfig {
   readonly lakeDir: string;
   readonly stateDir: string;
@@ -38,7 +52,9 @@ export interface RuntimeConfig {
   readonly pipelineFile: string;
   readonly accesslink: AccessLinkSettings | null;
   /** Where the webhook receiver listens, or null when webhooks are off. */
-  readonly webhookListen: { readonly host: string; readonly port: number } | null;
+  readonly webhookListen: HostPort | null;
+  /** Where /metrics is served, or null. */
+  readonly metricsListen: HostPort | null;
 }
 
 function url(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
@@ -60,11 +76,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
   if (Boolean(clientId) !== Boolean(clientSecret)) {
     throw new ConfigError('set both POLAR_CLIENT_ID and POLAR_CLIENT_SECRET, or neither', 'POLAR_CLIENT_ID');
   }
-  const listen = env['POLAR_WEBHOOK_LISTEN'];
-  const listenMatch = listen ? /^([\w.-]+):(\d{1,5})$/.exec(listen) : null;
-  if (listen && !listenMatch) throw new ConfigError(`expected host:port, got ${JSON.stringify(listen)}`, 'POLAR_WEBHOOK_LISTEN');
   return Object.freeze({
-    webhookListen: listenMatch ? Object.freeze({ host: listenMatch[1] as string, port: Number(listenMatch[2]) }) : null,
+    webhookListen: hostPort(env, 'POLAR_WEBHOOK_LISTEN'),
+    metricsListen: hostPort(env, 'POLAR_LAKE_METRICS_LISTEN'),
     lakeDir: resolve(env['POLAR_LAKE_DIR'] ?? 'lake'),
     stateDir: resolve(env['POLAR_LAKE_STATE_DIR'] ?? 'state'),
     kafkaBrokers: brokers.length > 0 ? Object.freeze(brokers) : null,

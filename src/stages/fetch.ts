@@ -95,8 +95,16 @@ export interface FetchReport {
   errorsByCode: Record<string, number>;
 }
 
+export interface FetchTotals extends FetchReport {
+  runs: number;
+  /** When the last run ended (epoch ms), for a "last successful sweep" alert; 0 before the first. */
+  lastRunEndedAtMs: number;
+}
+
 export interface FetchStage {
   runOnce(): Promise<FetchReport>;
+  /** Every run's report added up since start (the metrics endpoint reads it). */
+  totals(): Readonly<FetchTotals>;
   /** Runs on a cron expression; a tick while a run is still going is skipped, never overlapped. */
   startSchedule(cronExpression: string): { stop(): void };
 }
@@ -206,6 +214,16 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
     logger.info('fetch.user.round_limit_reached', { user_id: userId, max_rounds: maxRounds });
   };
 
+  const totals: FetchTotals = { ...emptyReport(), runs: 0, lastRunEndedAtMs: 0 };
+  const addToTotals = (report: FetchReport) => {
+    for (const [k, v] of Object.entries(report)) {
+      if (typeof v === 'number') (totals as unknown as Record<string, number>)[k] = ((totals as unknown as Record<string, number>)[k] ?? 0) + v;
+    }
+    for (const [code, n] of Object.entries(report.errorsByCode)) totals.errorsByCode[code] = (totals.errorsByCode[code] ?? 0) + n;
+    totals.runs++;
+    totals.lastRunEndedAtMs = Date.now();
+  };
+
   const runOnceInner = async (): Promise<FetchReport> => {
     const report = emptyReport();
     await users.reload();
@@ -213,6 +231,7 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
     else await walkTransactions(report);
     if (daily.kinds.length > 0) await sweepDaily(report);
     logger.info('fetch.run.completed', { exercise_channel: channel, ...report, errorsByCode: undefined, errors_by_code: report.errorsByCode });
+    addToTotals(report);
     return report;
   };
 
@@ -304,6 +323,7 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
 
   return {
     runOnce,
+    totals: () => totals,
     startSchedule(cronExpression) {
       if (!cron.validate(cronExpression)) throw new FetchScheduleInvalidError(cronExpression);
       const task = cron.schedule(cronExpression, async () => {

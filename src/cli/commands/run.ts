@@ -3,6 +3,7 @@ import { createApp, type App, type StageName } from '../../app.ts';
 import { ConfigError } from '../../errors.ts';
 import { commandContext } from '../context.ts';
 import type { Logger } from '../../telemetry/log.ts';
+import { collectAppMetrics, startMetricsServer } from '../../telemetry/metrics.ts';
 import { startWebhookReceiver } from '../../webhooks/receiver.ts';
 import { loadWebhookSigningKey } from '../../webhooks/registration.ts';
 import { publishWebhookEvent, startWebhookTrigger } from '../../webhooks/trigger.ts';
@@ -45,6 +46,7 @@ export function register(program: Command): void {
       }
       const schedule = stages.includes('fetch') ? app.fetch!.startSchedule(pipeline.fetch.schedule) : null;
       const webhooks = stages.includes('fetch') && config.webhookListen ? await startWebhooks(app, config.stateDir, config.webhookListen, logger) : null;
+      const metrics = config.metricsListen ? await startMetricsServer({ ...config.metricsListen, collect: () => collectAppMetrics(app), logger }) : null;
       logger.info('PipelineStarted', { stages, bus: app.bus.kind, schedule: pipeline.fetch.schedule, lake: config.lakeDir });
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
@@ -53,6 +55,7 @@ export function register(program: Command): void {
       });
       schedule?.stop();
       await webhooks?.close();
+      await metrics?.close();
       await app.close(); // the sink flushes its buffers and acknowledges before it closes
       logger.info('PipelineStopped', {});
     });

@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enrolUser } from '../../src/accesslink/enrol.ts';
+import { createApp, type App } from '../../src/app.ts';
+import { pipelineFromObject } from '../../src/pipeline/load.ts';
+import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
+import { silentLogger } from '../../src/telemetry/log.ts';
+import { collectAppMetrics, renderPrometheus, startMetricsServer } from '../../src/telemetry/metrics.ts';
+
+describe('telemetry > metrics', () => {
+  let sim: Simulator;
+  let app: App;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'polar-lake-metrics-'));
+    sim = await startSimulator({ seed: 9, users: 2, exercisesPerUser: 2, durationRangeS: [300, 600] });
+    app = await createApp({
+      lakeDir: join(dir, 'lake'), stateDir: join(dir, 'state'), pipeline: pipelineFromObject({ version: 1, name: 'm' }, 'm'), logger: silentLogger,
+      accesslink: { apiBaseUrl: sim.apiBaseUrl, authorizeUrl: sim.authorizeUrl, tokenUrl: sim.tokenUrl, redirectUri: sim.redirectUri, clientId: sim.clientId, clientSecret: sim.clientSecret },
+    });
+    for (const a of sim.accounts) {
+      const { code } = await sim.approve(a.login, 's');
+      await enrolUser({ oauth: app.oauth!, client: app.client!, users: app.users, code, memberId: a.login });
+    }
+    await app.startConsumers();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await sim?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('renders the Prometheus text format with escaped labels', () => {
+    const text = renderPrometheus([{ name: 'x_total', help: 'h', type: 'counter', samples: [{ labels: { a: 'q"\\' }, value: 2 }, { value: Number.NaN }] }]);
+    expect(text).toBe('# HELP x_total h\n# TYPE x_total counter\nx_total{a="q\\"\\\\"} 2\nx_total 0\n');
+  });
+
+  it('reports what a sweep did, per-stage lag, and users per status, over HTTP', async () => {
+    const report = await app.runOnce();
+    const server = await startMetricsServer({ host: '127.0.0.1', port: 0, collect: () => collectAppMetrics(app), logger: silentLogger });
+    try {
+      const text = await (await fetch(server.url)).text();
+      const value = (line: string) => Number(new RegExp(`^${line.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1]);
+      expect(value('polar_fetch_runs_total')).toBe(1);
+      expect(value('polar_fetch_payloads_stored_total')).toBe(report.payloadsStored);
+      expect(value('polar_fetch_transactions_committed_total')).toBe(report.transactionsCommitted);
+      expect(value('polar_parse_rows_total{table="samples"}')).toBe(sim.committedExercises().reduce((s, e) => s + e.trackpoints, 0));
+      expect(value('polar_consumer_lag_messages{stage="parse"}')).toBe(0);
+      expect(value('polar_consumer_lag_messages{stage="sink"}')).toBe(0);
+      expect(value('polar_users{status="active"}')).toBe(2);
+      expect(value('polar_fetch_last_run_end_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
+      expect((await fetch(server.url.replace('/metrics', '/other'))).status).toBe(404);
+    } finally {
+      await server.close();
+    }
+  });
+});
