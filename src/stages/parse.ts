@@ -74,6 +74,23 @@ class ParseInputError extends PolarLakeError {
 }
 
 /**
+ * The event names a raw object that is not in the raw zone (a topic replayed against another
+ * lake, a raw zone restored without it). Retrying cannot help and would block the partition
+ * behind it, so it is dead-lettered like bad input.
+ */
+class RawObjectMissingError extends PolarLakeError {
+  readonly code = 'PL_PARSE_RAW_MISSING';
+  readonly kind = 'terminal';
+  constructor(readonly rawKey: string, options: { cause: unknown }) {
+    super(`${rawKey}: not in the raw zone`, options);
+  }
+}
+
+function isMissingFile(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+/**
  * Publishes one source's rows per table, holding back the latest batch so the final one
  * can carry `last: true` without knowing the row count in advance.
  */
@@ -200,7 +217,8 @@ export function createParseStage(deps: ParseStageDeps) {
       if (event.payload === 'summary') await parseSummary(event, out);
       else if (daily) await parseDaily(event, out);
       else await parsePayload(event, out);
-    } catch (error) {
+    } catch (caught) {
+      const error = isMissingFile(caught) ? new RawObjectMissingError(event.raw_key, { cause: caught }) : caught;
       if (!(error instanceof PolarLakeError) || error.kind !== 'terminal') throw error; // redelivered
       await out.finish(); // keep the rows before the damage, marked complete for the sink
       await deadLetter(event, error);
