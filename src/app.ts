@@ -32,7 +32,7 @@ export interface AppOptions {
   readonly logger: Logger;
   /** Needed by the fetch stage and enrolment only. */
   readonly accesslink?: AccessLinkSettings | null;
-  /** Consumer group prefix, so two pipelines (or tests) on one broker never share offsets. @default pipeline name */
+  /** Consumer group prefix, so two pipelines (or tests) on one broker never share offsets. @default `<topicPrefix>polar-lake-<pipeline name>` */
   readonly groupPrefix?: string;
   /** Prefix of every topic name, so pipelines sharing a Kafka cluster stay apart. @default '' */
   readonly topicPrefix?: string;
@@ -67,7 +67,7 @@ export interface App {
 
 export async function createApp(options: AppOptions): Promise<App> {
   const { pipeline, logger } = options;
-  const prefix = options.groupPrefix ?? `polar-lake-${pipeline.name}`;
+  const prefix = options.groupPrefix ?? `${options.topicPrefix ?? ''}polar-lake-${pipeline.name}`;
   const sharedBus = await createBus({
     kafkaBrokers: options.kafkaBrokers ?? [],
     embeddedDir: join(options.stateDir, 'bus'),

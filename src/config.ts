@@ -8,6 +8,7 @@
  * | POLAR_LAKE_DIR         | lake root (raw zone under raw/, tables beside it)  | ./lake                          |
  * | POLAR_LAKE_STATE_DIR   | users, encrypted tokens, ledger, embedded bus log  | ./state                         |
  * | KAFKA_BROKERS          | comma-separated brokers; unset = embedded bus      | (unset)                         |
+ * | POLAR_LAKE_TOPIC_PREFIX | prefix of topic and group names (shared clusters) | (none)                          |
  * | POLAR_CLIENT_ID        | AccessLink client id                               | (required for real AccessLink)  |
  * | POLAR_CLIENT_SECRET    | AccessLink client secret (never logged)            | (required for real AccessLink)  |
  * | POLAR_API_BASE_URL     | AccessLink API origin                              | https://www.polaraccesslink.com |
@@ -49,6 +50,8 @@ export interface RuntimeConfig {
   readonly lakeDir: string;
   readonly stateDir: string;
   readonly kafkaBrokers: readonly string[] | null;
+  /** Prefix of every topic and consumer group name, so deployments can share a Kafka cluster. */
+  readonly topicPrefix: string;
   readonly pipelineFile: string;
   readonly accesslink: AccessLinkSettings | null;
   /** Where the webhook receiver listens, or null when webhooks are off. */
@@ -64,6 +67,12 @@ function url(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   } catch (cause) {
     throw new ConfigError(`not a URL: ${JSON.stringify(value)}`, name, { cause });
   }
+}
+
+function topicPrefix(env: NodeJS.ProcessEnv): string {
+  const value = env['POLAR_LAKE_TOPIC_PREFIX'] ?? '';
+  if (!/^[A-Za-z0-9._-]{0,100}$/.test(value)) throw new ConfigError('only letters, digits, ".", "_" and "-" (Kafka topic name characters)', 'POLAR_LAKE_TOPIC_PREFIX');
+  return value;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
@@ -82,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     lakeDir: resolve(env['POLAR_LAKE_DIR'] ?? 'lake'),
     stateDir: resolve(env['POLAR_LAKE_STATE_DIR'] ?? 'state'),
     kafkaBrokers: brokers.length > 0 ? Object.freeze(brokers) : null,
+    topicPrefix: topicPrefix(env),
     pipelineFile: env['POLAR_LAKE_PIPELINE'] ? resolve(env['POLAR_LAKE_PIPELINE']) : DEFAULT_PIPELINE_FILE,
     accesslink:
       clientId && clientSecret

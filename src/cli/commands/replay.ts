@@ -25,7 +25,7 @@ export function register(program: Command): void {
       const { config, pipeline, logger } = commandContext(opts.pipeline ? { pipelineFile: opts.pipeline } : {});
       const payloads = opts.table ? TABLE_PAYLOADS[opts.table] : undefined;
       if (opts.table && !payloads) throw new ConfigError(`unknown table "${opts.table}" (allowed: ${Object.keys(TABLE_PAYLOADS).join(', ')})`, '--table');
-      const app = await createApp({ lakeDir: config.lakeDir, stateDir: config.stateDir, kafkaBrokers: config.kafkaBrokers, pipeline, logger });
+      const app = await createApp({ lakeDir: config.lakeDir, stateDir: config.stateDir, kafkaBrokers: config.kafkaBrokers, topicPrefix: config.topicPrefix, pipeline, logger });
       try {
         // With Kafka the parse and sink processes do the work; embedded, this process does.
         if (!config.kafkaBrokers) await app.startConsumers();

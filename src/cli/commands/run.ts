@@ -32,7 +32,7 @@ export function register(program: Command): void {
       if (stages.includes('fetch') && !config.accesslink) {
         throw new ConfigError('no AccessLink client: set POLAR_CLIENT_ID and POLAR_CLIENT_SECRET (or try `npm run demo`, which needs none)', 'POLAR_CLIENT_ID');
       }
-      const app = await createApp({ lakeDir: config.lakeDir, stateDir: config.stateDir, kafkaBrokers: config.kafkaBrokers, pipeline, logger, accesslink: config.accesslink });
+      const app = await createApp({ lakeDir: config.lakeDir, stateDir: config.stateDir, kafkaBrokers: config.kafkaBrokers, topicPrefix: config.topicPrefix, pipeline, logger, accesslink: config.accesslink });
       await app.startConsumers(stages.filter((s): s is 'parse' | 'sink' => s !== 'fetch'));
       if (opts.once) {
         try {
@@ -45,7 +45,7 @@ export function register(program: Command): void {
         return;
       }
       const schedule = stages.includes('fetch') ? app.fetch!.startSchedule(pipeline.fetch.schedule) : null;
-      const webhooks = stages.includes('fetch') && config.webhookListen ? await startWebhooks(app, config.stateDir, config.webhookListen, logger) : null;
+      const webhooks = stages.includes('fetch') && config.webhookListen ? await startWebhooks(app, config.stateDir, config.webhookListen, config.topicPrefix, logger) : null;
       const metrics = config.metricsListen ? await startMetricsServer({ ...config.metricsListen, collect: () => collectAppMetrics(app), logger }) : null;
       logger.info('PipelineStarted', { stages, bus: app.bus.kind, schedule: pipeline.fetch.schedule, lake: config.lakeDir });
       await new Promise<void>((resolve) => {
@@ -66,7 +66,7 @@ export function register(program: Command): void {
  * in every fetch process) turns events into fetch sweeps. The signing key is read lazily:
  * `polar-lake webhook create` runs while this process already answers Polar's PING.
  */
-async function startWebhooks(app: App, stateDir: string, listen: { host: string; port: number }, logger: Logger) {
+async function startWebhooks(app: App, stateDir: string, listen: { host: string; port: number }, topicPrefix: string, logger: Logger) {
   let key: string | null = null;
   const receiver = await startWebhookReceiver({
     host: listen.host,
@@ -75,7 +75,7 @@ async function startWebhooks(app: App, stateDir: string, listen: { host: string;
     accept: (event) => publishWebhookEvent(app.bus, event),
     logger,
   });
-  const trigger = await startWebhookTrigger({ bus: app.bus, group: 'polar-lake-webhooks', logger, run: () => app.fetch!.runOnce() });
+  const trigger = await startWebhookTrigger({ bus: app.bus, group: `${topicPrefix}polar-lake-webhooks`, logger, run: () => app.fetch!.runOnce() });
   logger.info('WebhookReceiverStarted', { url: receiver.url });
   return {
     async close() {
