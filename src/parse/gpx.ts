@@ -151,6 +151,9 @@ export function createGpxMachine(ctx: ParseContext, options: MachineOptions = { 
       }
       text = '';
     },
+    get wantsText() {
+      return field !== F.None;
+    },
     text(t) {
       if (field !== F.None) text += t;
     },

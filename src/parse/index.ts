@@ -25,6 +25,7 @@ import type { FileInfo, ParseContext } from './values.ts';
 import type { TimeOrderPolicy } from './machine.ts';
 import { driveXml } from './xml/drive.ts';
 import { type XmlLimits, resolveLimits } from './xml/limits.ts';
+import { createFastTokenizer } from './xml/fast.ts';
 import { createSaxTokenizer } from './xml/sax.ts';
 import { createSaxesTokenizer } from './xml/saxes.ts';
 import type { TokenizerFactory, TokenizerName } from './xml/tokenizer.ts';
@@ -68,7 +69,7 @@ export interface ParseOptions {
 
 export type ParseOutput = { table: 'samples'; rows: SampleRow[] } | { table: 'laps'; rows: LapRow[] } | { table: 'file'; info: FileInfo };
 
-const TOKENIZERS: Record<TokenizerName, TokenizerFactory> = { saxes: createSaxesTokenizer, sax: createSaxTokenizer };
+const TOKENIZERS: Record<TokenizerName, TokenizerFactory> = { fast: createFastTokenizer, saxes: createSaxesTokenizer, sax: createSaxTokenizer };
 const SNIFF_BYTES = 4096;
 const CHUNK_BYTES = 65536;
 

@@ -239,6 +239,9 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
       }
       text = '';
     },
+    get wantsText() {
+      return field !== F.None;
+    },
     text(t) {
       if (field !== F.None) text += t;
     },

@@ -11,7 +11,7 @@ import type { FormatMachine } from '../machine.ts';
 import type { FileInfo } from '../values.ts';
 import type { XmlEncoding } from '../detect.ts';
 import { type ResolvedLimits, isRefusedDoctype } from './limits.ts';
-import { type TokenizerFactory, TokenizerError, classifyTokenizerMessage } from './tokenizer.ts';
+import { type TokenizerFactory, type XmlTokenizer, TokenizerError, classifyTokenizerMessage } from './tokenizer.ts';
 
 export type XmlOutput = { table: 'samples'; rows: SampleRow[] } | { table: 'laps'; rows: LapRow[] } | { table: 'file'; info: FileInfo };
 
@@ -25,6 +25,94 @@ export interface DriveOptions {
 }
 
 const MAX_PIECE_CHARS = 65536;
+
+function refuseDoctype(body: string): void {
+  if (isRefusedDoctype(body)) throw new ParseFault('PL_PARSE_DOCTYPE_REFUSED', 'DOCTYPE with an internal subset or external id refused');
+}
+
+type ByteLevel = XmlTokenizer & Required<Pick<XmlTokenizer, 'writeBytes' | 'bytePosition'>>;
+
+/**
+ * The byte path (UTF-8 input, a tokenizer with writeBytes): the tokenizer reads the bytes
+ * and applies the text limit and the DOCTYPE check itself; this validates the UTF-8 (only
+ * chunks that are not all ASCII go through the decoder, whose output is dropped), skips the
+ * BOM and leading whitespace, positions errors and hands out batches.
+ */
+async function* driveBytes(chunks: AsyncIterable<Buffer>, machine: FormatMachine, tokenizer: ByteLevel, options: DriveOptions): AsyncGenerator<XmlOutput> {
+  const { batchRows, file } = options;
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  let bomToSkip = options.bomBytes;
+  let decoderClean = true;
+  let started = false;
+  let skippedBytes = options.bomBytes; // bytes before the tokenizer's first byte
+  let skippedLines = 0;
+  let fedBytes = options.bomBytes;
+
+  function classify(error: unknown, atEnd: boolean): ParseError {
+    if (error instanceof ParseError) return error;
+    const p = tokenizer.bytePosition();
+    const position = { line: p.line + skippedLines, column: p.column, byteOffset: p.byteOffset + skippedBytes };
+    if (error instanceof ParseFault || error instanceof TokenizerError) return new ParseError(error.code, error.message, file, position, { cause: error });
+    const message = error instanceof Error ? error.message : String(error);
+    return new ParseError(classifyTokenizerMessage(message, atEnd), message, file, position, { cause: error });
+  }
+
+  for await (let chunk of chunks) {
+    if (bomToSkip > 0) {
+      const skip = Math.min(bomToSkip, chunk.length);
+      chunk = chunk.subarray(skip);
+      bomToSkip -= skip;
+    }
+    if (!(decoderClean && isAscii(chunk))) {
+      try {
+        decoder.decode(chunk, { stream: true });
+      } catch (error) {
+        throw new ParseError('PL_PARSE_ENCODING', 'not valid utf-8', file, { byteOffset: fedBytes }, { cause: error });
+      }
+      decoderClean = endsOnCharacter(chunk);
+    }
+    fedBytes += chunk.length;
+    if (!started) {
+      // Leading whitespace before the XML declaration (Polar Flow writes some) is skipped.
+      let from = 0;
+      while (from < chunk.length && chunk[from]! <= 32) {
+        if (chunk[from] === 10) skippedLines++;
+        from++;
+      }
+      skippedBytes += from;
+      if (from === chunk.length) continue;
+      started = true;
+      chunk = chunk.subarray(from);
+    }
+    try {
+      tokenizer.writeBytes(chunk);
+    } catch (error) {
+      throw classify(error, false);
+    }
+    while (machine.samples.length >= batchRows) yield { table: 'samples', rows: machine.samples.splice(0, batchRows) };
+  }
+  if (!decoderClean) {
+    try {
+      decoder.decode();
+    } catch (error) {
+      throw new ParseError('PL_PARSE_TRUNCATED', 'input ends inside a utf-8 character', file, { byteOffset: fedBytes }, { cause: error });
+    }
+  }
+  if (!started) throw new ParseError('PL_PARSE_EMPTY', 'no XML content', file, { byteOffset: fedBytes });
+  try {
+    tokenizer.end();
+  } catch (error) {
+    throw classify(error, true);
+  }
+  yield* finish(machine, batchRows);
+}
+
+function* finish(machine: FormatMachine, batchRows: number): Generator<XmlOutput> {
+  const info = machine.finish();
+  while (machine.samples.length > 0) yield { table: 'samples', rows: machine.samples.splice(0, batchRows) };
+  while (machine.laps.length > 0) yield { table: 'laps', rows: machine.laps.splice(0, batchRows) };
+  yield { table: 'file', info };
+}
 const ELEMENT_START = /<[^?!]/;
 
 export async function* driveXml(chunks: AsyncIterable<Buffer>, machine: FormatMachine, options: DriveOptions): AsyncGenerator<XmlOutput> {
@@ -51,9 +139,11 @@ export async function* driveXml(chunks: AsyncIterable<Buffer>, machine: FormatMa
   let fedBytes = options.bomBytes;
 
   // The machine is the tokenizer's handler: it checks depth and the root name itself.
-  const tokenizer = options.createTokenizer(machine, (body) => {
-    if (isRefusedDoctype(body)) throw new ParseFault('PL_PARSE_DOCTYPE_REFUSED', 'DOCTYPE with an internal subset or external id refused');
-  });
+  const tokenizer = options.createTokenizer(machine, refuseDoctype, { maxTextChars: limits.maxTextChars });
+  if (utf8 && tokenizer.writeBytes !== undefined && tokenizer.bytePosition !== undefined) {
+    yield* driveBytes(chunks, machine, tokenizer as ByteLevel, options);
+    return;
+  }
 
   function position(): { line: number; column: number; byteOffset: number } {
     const p = tokenizer.position();
@@ -171,13 +261,7 @@ export async function* driveXml(chunks: AsyncIterable<Buffer>, machine: FormatMa
   } catch (error) {
     throw classify(error, true);
   }
-  const info = machine.finish();
-  while (machine.samples.length > 0) {
-    const rows = machine.samples.splice(0, batchRows);
-    yield { table: 'samples', rows };
-  }
-  while (machine.laps.length > 0) yield { table: 'laps', rows: machine.laps.splice(0, batchRows) };
-  yield { table: 'file', info };
+  yield* finish(machine, batchRows);
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The tiny event interface between an XML tokenizer and the format state machines
- * (tcx.ts, gpx.ts). The state machines never see the tokenizer, so either `saxes` or `sax`
- * can drive them (bench/parse.ts measures both; index.ts picks the default).
+ * (tcx.ts, gpx.ts). The state machines never see the tokenizer, so `fast` (fast.ts), `saxes`
+ * or `sax` can drive them (bench/parse.ts measures each; index.ts picks the default).
  *
  * Names are local names: the namespace prefix is stripped (`ns3:TPX` → `TPX`), because real
  * files use any prefix, or none, for the same Garmin extensions.
@@ -19,6 +19,11 @@ export interface XmlHandler {
   text(text: string): void;
   /** The innermost open element ends. */
   close(): void;
+  /**
+   * False while text() would ignore what it gets (the open element is not a field): a
+   * tokenizer may then skip decoding the text. Absent means always wanted.
+   */
+  readonly wantsText?: boolean;
 }
 
 export interface XmlPosition {
@@ -34,6 +39,26 @@ export interface XmlTokenizer {
   /** Ends the document; throws if elements are still open. */
   end(): void;
   position(): XmlPosition;
+  /**
+   * Byte-level tokenizers (fast.ts) take the UTF-8 bytes themselves: the driver then
+   * validates the encoding, skips the BOM and leading whitespace, and leaves the limits and
+   * the DOCTYPE check to the tokenizer.
+   */
+  writeBytes?(chunk: Buffer): void;
+  /** Where the last event or error is, in the bytes given to writeBytes. */
+  bytePosition?(): XmlBytePosition;
+}
+
+export interface XmlBytePosition {
+  line: number;
+  column: number;
+  byteOffset: number;
+}
+
+/** What a tokenizer may need to know of the limits (the others ignore it). */
+export interface TokenizerOptions {
+  /** XmlLimits.maxTextChars, resolved. */
+  maxTextChars: number;
 }
 
 /** A tokenizer's own error, classified for ParseError. */
@@ -46,9 +71,9 @@ export class TokenizerError extends Error {
   }
 }
 
-export type TokenizerName = 'saxes' | 'sax';
+export type TokenizerName = 'fast' | 'saxes' | 'sax';
 
-export type TokenizerFactory = (handler: XmlHandler, onDoctype: (body: string) => void) => XmlTokenizer;
+export type TokenizerFactory = (handler: XmlHandler, onDoctype: (body: string) => void, options?: TokenizerOptions) => XmlTokenizer;
 
 export function localName(name: string): string {
   const i = name.indexOf(':');
