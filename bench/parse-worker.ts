@@ -5,7 +5,10 @@
  * - saxes-bare | sax-bare: the tokenizer alone with no-op open / close / text handlers (the
  *   events a parser needs; the issue's definition of "bare"), fed exactly as the driver
  *   feeds it: 64 KiB chunks, all-ASCII chunks as latin1 strings, others through TextDecoder.
- * - parse-saxes | parse-sax: polar-lake's parseFile on that tokenizer (default options).
+ * - fast-bare: the fast tokenizer with no-op handlers that want no text (it then scans text
+ *   without decoding it: the least work it can do), fed 64 KiB Buffers as the driver feeds it.
+ * - fast-bare-text: the same with handlers that want every text (every text node decoded).
+ * - parse-fast | parse-saxes | parse-sax: polar-lake's parseFile on that tokenizer (default options).
  * - parse-saxes-b512: parse-saxes with batchRows 512 (peak RSS against batch size).
  * - empty: loads the same modules and reads nothing: the baseline RSS of a node + tsx worker.
  */
@@ -14,6 +17,7 @@ import { createReadStream } from 'node:fs';
 import sax from 'sax';
 import { SaxesParser } from 'saxes';
 import { type ParseOptions, parseFile } from '../src/parse/index.ts';
+import { createFastTokenizer } from '../src/parse/xml/fast.ts';
 
 const [mode, file] = process.argv.slice(2) as [string, string];
 const started = performance.now();
@@ -40,8 +44,14 @@ if (mode === 'saxes-bare') {
   p.onclosetag = () => void events++;
   p.ontext = () => void events++;
   await bare((s) => p.write(s), () => p.close());
+} else if (mode === 'fast-bare' || mode === 'fast-bare-text') {
+  const wantsText = mode === 'fast-bare-text';
+  const handler = { wantsText, open: () => void events++, close: () => void events++, text: () => void events++ };
+  const t = createFastTokenizer(handler, () => undefined);
+  for await (const chunk of createReadStream(file, { highWaterMark: 65536 }) as AsyncIterable<Buffer>) t.writeBytes(chunk);
+  t.end();
 } else if (mode.startsWith('parse-')) {
-  const tokenizer = mode === 'parse-sax' ? 'sax' : 'saxes';
+  const tokenizer = mode === 'parse-sax' ? 'sax' : mode === 'parse-fast' ? 'fast' : 'saxes';
   const ctx = { userId: 'u', exerciseId: 'e', file, utcOffsetMin: null };
   const options: ParseOptions = mode === 'parse-saxes-b512' ? { tokenizer, batchRows: 512 } : { tokenizer };
   for await (const out of parseFile(createReadStream(file, { highWaterMark: 65536 }), 'auto', ctx, options)) {

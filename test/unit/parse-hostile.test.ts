@@ -1,22 +1,17 @@
 /**
  * Hostile and broken inputs: each gets a ParseError with a stable code, the file and a
- * position, memory stays flat, and the next file still parses.
+ * position, memory stays flat, and the next file still parses; on every tokenizer.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { ParseError } from '../../src/parse/index.ts';
+import { ParseError, type ParseOptions, type TokenizerName } from '../../src/parse/index.ts';
 import { REPO_ROOT, bytes, collect, collectFile } from '../helpers/parse-corpus.ts';
 
 const FIX = resolve(REPO_ROOT, 'test/fixtures');
 const GOOD_TCX = readFileSync(resolve(FIX, 'tcx/two-laps.tcx'));
 
-async function expectNextFileParses(): Promise<void> {
-  const r = await collect(bytes(GOOD_TCX), 'auto', 'next.tcx');
-  expect(r.error).toBeNull();
-  expect(r.samples).toHaveLength(4);
-}
 
 /** Streams `count` chunks of `chunk` after `head`, never holding more than one chunk. */
 async function* repeated(head: string, chunk: string, count: number): AsyncGenerator<Buffer> {
@@ -36,11 +31,24 @@ const FILE_CASES: { name: string; code: string; line: number | null }[] = [
   { name: 'hostile/not-gzip.tcx.gz', code: 'PL_PARSE_BAD_GZIP', line: null },
 ];
 
-describe('parse > hostile', () => {
+/** Every case runs on each tokenizer: they must stay equivalent (codes, rows, positions). */
+const TOKENIZER_NAMES: TokenizerName[] = ['fast', 'saxes', 'sax'];
+
+describe.each(TOKENIZER_NAMES)('parse > hostile and tolerated (%s)', (tokenizer) => {
+  const run = (input: Parameters<typeof collect>[0], format: Parameters<typeof collect>[1], file: string, options?: ParseOptions) =>
+    collect(input, format, file, { tokenizer, ...options });
+  const runFile = (path: string, format: Parameters<typeof collect>[1] = 'auto', options?: ParseOptions) => collectFile(path, format, { tokenizer, ...options });
+
+  async function expectNextFileParses(): Promise<void> {
+    const r = await run(bytes(GOOD_TCX), 'auto', 'next.tcx');
+    expect(r.error).toBeNull();
+    expect(r.samples).toHaveLength(4);
+  }
+
   for (const c of FILE_CASES) {
     it(`parse > hostile > ${c.name} → ${c.code}`, async () => {
       const path = resolve(FIX, c.name);
-      const r = await collectFile(path);
+      const r = await runFile(path);
       expect(r.error).toBeInstanceOf(ParseError);
       expect(r.error!.code).toBe(c.code);
       expect((r.error as ParseError).kind).toBe('terminal');
@@ -52,14 +60,14 @@ describe('parse > hostile', () => {
   }
 
   it('parse > hostile > html page declared as tcx → wrong root', async () => {
-    const r = await collect(bytes(readFileSync(resolve(FIX, 'hostile/html-error-page.tcx'))), 'tcx', 'page.tcx');
+    const r = await run(bytes(readFileSync(resolve(FIX, 'hostile/html-error-page.tcx'))), 'tcx', 'page.tcx');
     expect(r.error!.code).toBe('PL_PARSE_WRONG_ROOT');
     expect(r.error!.line).toBe(2);
   });
 
   it('parse > hostile > 100 MB text node stops early with flat memory', async () => {
     const before = process.memoryUsage().heapUsed;
-    const r = await collect(repeated('<?xml version="1.0"?><TrainingCenterDatabase><Author><Name>', 'a'.repeat(1 << 20), 100), 'tcx', 'big-text.tcx');
+    const r = await run(repeated('<?xml version="1.0"?><TrainingCenterDatabase><Author><Name>', 'a'.repeat(1 << 20), 100), 'tcx', 'big-text.tcx');
     expect(r.error!.code).toBe('PL_PARSE_TEXT_TOO_LARGE');
     expect(r.error!.line).toBe(1);
     expect(r.error!.byteOffset).toBeGreaterThan(4 * 1024 * 1024);
@@ -68,7 +76,7 @@ describe('parse > hostile', () => {
   });
 
   it('parse > hostile > 100,000-deep nesting → too deep', async () => {
-    const r = await collect(repeated('<TrainingCenterDatabase>', '<a>'.repeat(1000), 100), 'tcx', 'deep.tcx');
+    const r = await run(repeated('<TrainingCenterDatabase>', '<a>'.repeat(1000), 100), 'tcx', 'deep.tcx');
     expect(r.error!.code).toBe('PL_PARSE_TOO_DEEP');
     expect(r.error!.column).toBeGreaterThan(128 * 3);
     await expectNextFileParses();
@@ -78,7 +86,7 @@ describe('parse > hostile', () => {
     const end = GOOD_TCX.lastIndexOf('</TrainingCenterDatabase>');
     const seen = new Set<string>();
     for (let cut = 0; cut < end; cut++) {
-      const r = await collect(bytes(GOOD_TCX.subarray(0, cut)), 'tcx', 'cut.tcx');
+      const r = await run(bytes(GOOD_TCX.subarray(0, cut)), 'tcx', 'cut.tcx');
       expect(r.error, `cut at ${cut}`).toBeInstanceOf(ParseError);
       seen.add(r.error!.code!);
     }
@@ -88,58 +96,55 @@ describe('parse > hostile', () => {
 
   it('parse > hostile > truncated and corrupt gzip', async () => {
     const gz = gzipSync(GOOD_TCX);
-    const cut = await collect(bytes(gz.subarray(0, gz.length - 40)), 'auto', 'raw.tcx.gz');
+    const cut = await run(bytes(gz.subarray(0, gz.length - 40)), 'auto', 'raw.tcx.gz');
     expect(cut.error!.code).toBe('PL_PARSE_BAD_GZIP');
     const garbage = Buffer.concat([gz.subarray(0, 10), Buffer.alloc(200, 0xff)]);
-    const bad = await collect(bytes(garbage), 'auto', 'raw.tcx.gz');
+    const bad = await run(bytes(garbage), 'auto', 'raw.tcx.gz');
     expect(bad.error!.code).toBe('PL_PARSE_BAD_GZIP');
-    const ok = await collect(bytes(gz), 'auto', 'raw.tcx.gz');
+    const ok = await run(bytes(gz), 'auto', 'raw.tcx.gz');
     expect(ok.samples).toHaveLength(4);
   });
 
   it('parse > hostile > cut inside a multi-byte character and invalid UTF-8', async () => {
     const text = Buffer.from('<?xml version="1.0"?><gpx><trk><name>Päijänne</name></trk></gpx>');
     const inside = text.indexOf(Buffer.from('ä')) + 1;
-    const cut = await collect(bytes(text.subarray(0, inside)), 'gpx', 'cut.gpx');
+    const cut = await run(bytes(text.subarray(0, inside)), 'gpx', 'cut.gpx');
     expect(cut.error!.code).toBe('PL_PARSE_TRUNCATED');
     const invalid = Buffer.concat([text.subarray(0, 40), Buffer.from([0xc3, 0x28]), text.subarray(40)]);
-    const r = await collect(bytes(invalid), 'gpx', 'bad.gpx');
+    const r = await run(bytes(invalid), 'gpx', 'bad.gpx');
     expect(r.error!.code).toBe('PL_PARSE_ENCODING');
     expect(r.error!.byteOffset).toBe(0);
   });
 
   it('parse > hostile > malformed XML and empty input', async () => {
-    const r = await collect(bytes('<gpx><trk></gpx>'), 'gpx', 'm.gpx');
+    const r = await run(bytes('<gpx><trk></gpx>'), 'gpx', 'm.gpx');
     expect(r.error!.code).toBe('PL_PARSE_XML_MALFORMED');
     expect(r.error!.line).toBe(1);
-    expect((await collect(bytes(''), 'auto', 'e.tcx')).error!.code).toBe('PL_PARSE_EMPTY');
-    expect((await collect(bytes('\n \n'), 'tcx', 'e.tcx')).error!.code).toBe('PL_PARSE_EMPTY');
-    expect((await collect(bytes('{"json": true}'), 'auto', 'e.tcx')).error!.code).toBe('PL_PARSE_UNKNOWN_FORMAT');
+    expect((await run(bytes(''), 'auto', 'e.tcx')).error!.code).toBe('PL_PARSE_EMPTY');
+    expect((await run(bytes('\n \n'), 'tcx', 'e.tcx')).error!.code).toBe('PL_PARSE_EMPTY');
+    expect((await run(bytes('{"json": true}'), 'auto', 'e.tcx')).error!.code).toBe('PL_PARSE_UNKNOWN_FORMAT');
   });
 
   it('parse > hostile > FIT: truncated, bad header, over the size cap', async () => {
     const fit = readFileSync(resolve(FIX, 'fit/run.fit'));
-    expect((await collect(bytes(fit.subarray(0, fit.length - 30)), 'fit', 'a.fit')).error!.code).toBe('PL_PARSE_FIT_INVALID');
-    expect((await collect(bytes(Buffer.alloc(40, 7)), 'fit', 'a.fit')).error!.code).toBe('PL_PARSE_FIT_INVALID');
-    const capped = await collect(bytes(fit), 'fit', 'a.fit', { limits: { maxFitBytes: 100 } });
+    expect((await run(bytes(fit.subarray(0, fit.length - 30)), 'fit', 'a.fit')).error!.code).toBe('PL_PARSE_FIT_INVALID');
+    expect((await run(bytes(Buffer.alloc(40, 7)), 'fit', 'a.fit')).error!.code).toBe('PL_PARSE_FIT_INVALID');
+    const capped = await run(bytes(fit), 'fit', 'a.fit', { limits: { maxFitBytes: 100 } });
     expect(capped.error!.code).toBe('PL_PARSE_FIT_TOO_LARGE');
-    expect((await collect(bytes(fit), 'auto', 'a.fit')).samples).toHaveLength(6);
+    expect((await run(bytes(fit), 'auto', 'a.fit')).samples).toHaveLength(6);
   });
-});
-
-describe('parse > tolerated quirks', () => {
   it('parse > tolerated > UTF-8 BOM, leading whitespace before the declaration, UTF-16 LE and BE', async () => {
-    const expected = (await collect(bytes(GOOD_TCX), 'auto', 'x.tcx')).samples;
-    const bom = await collect(bytes(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), GOOD_TCX])), 'auto', 'bom.tcx');
+    const expected = (await run(bytes(GOOD_TCX), 'auto', 'x.tcx')).samples;
+    const bom = await run(bytes(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), GOOD_TCX])), 'auto', 'bom.tcx');
     expect(bom.samples).toEqual(expected);
-    const ws = await collect(bytes(Buffer.concat([Buffer.from('  \r\n\t'), GOOD_TCX])), 'auto', 'ws.tcx');
+    const ws = await run(bytes(Buffer.concat([Buffer.from('  \r\n\t'), GOOD_TCX])), 'auto', 'ws.tcx');
     expect(ws.samples).toEqual(expected);
     const text = GOOD_TCX.toString('utf8').replace('encoding="UTF-8"', 'encoding="UTF-16"');
     const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
-    expect((await collect(bytes(le), 'auto', 'le.tcx')).samples).toEqual(expected);
+    expect((await run(bytes(le), 'auto', 'le.tcx')).samples).toEqual(expected);
     const be = Buffer.from(text, 'utf16le').swap16();
     const beWithBom = Buffer.concat([Buffer.from([0xfe, 0xff]), be]);
-    expect((await collect(bytes(beWithBom), 'auto', 'be.tcx')).samples).toEqual(expected);
+    expect((await run(bytes(beWithBom), 'auto', 'be.tcx')).samples).toEqual(expected);
   });
 
   it('parse > tolerated > non-ASCII text split across chunks at every byte, BOM and U+FEFF inside the text', async () => {
@@ -148,7 +153,7 @@ describe('parse > tolerated quirks', () => {
     // start of a chunk, must come out the same whichever path each chunk took.
     const text = GOOD_TCX.toString('utf8').replace('<Name>Polar Vantage V2</Name>', '<Name>P\uFEFFölar Vänt€ge 😀 V2</Name>');
     const whole = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]);
-    const expected = await collect(bytes(whole), 'auto', 'x.tcx');
+    const expected = await run(bytes(whole), 'auto', 'x.tcx');
     expect(expected.error).toBeNull();
     expect(expected.info!.creator_name).toBe('P\uFEFFölar Vänt€ge 😀 V2');
     const nameAt = whole.indexOf('<Name>P\uFEFF');
@@ -156,18 +161,18 @@ describe('parse > tolerated quirks', () => {
       for (const size of [1, 3, 4096]) {
         const parts: Buffer[] = [whole.subarray(0, cut)];
         for (let i = cut; i < whole.length; i += size) parts.push(whole.subarray(i, Math.min(whole.length, i + size)));
-        const r = await collect(bytes(...parts), 'auto', 'x.tcx');
+        const r = await run(bytes(...parts), 'auto', 'x.tcx');
         expect(r.error, `cut ${cut} size ${size}`).toBeNull();
         expect(r.info!.creator_name, `cut ${cut} size ${size}`).toBe(expected.info!.creator_name);
         expect(r.samples).toEqual(expected.samples);
       }
     }
     const bad = Buffer.concat([whole.subarray(0, nameAt + 6), Buffer.from([0xc3]), whole.subarray(nameAt + 6)]);
-    expect((await collect(bytes(bad.subarray(0, nameAt + 7), bad.subarray(nameAt + 7)), 'auto', 'bad.tcx')).error?.code).toBe('PL_PARSE_ENCODING');
+    expect((await run(bytes(bad.subarray(0, nameAt + 7), bad.subarray(nameAt + 7)), 'auto', 'bad.tcx')).error?.code).toBe('PL_PARSE_ENCODING');
   });
 
   it('parse > tolerated > out-of-order instants kept with timeOrder keep; repeats always kept', async () => {
-    const r = await collectFile(resolve(FIX, 'hostile/out-of-order.gpx'), 'auto', { timeOrder: 'keep' });
+    const r = await runFile(resolve(FIX, 'hostile/out-of-order.gpx'), 'auto', { timeOrder: 'keep' });
     expect(r.error).toBeNull();
     expect(r.samples).toHaveLength(3);
   });
@@ -176,7 +181,7 @@ describe('parse > tolerated quirks', () => {
     async function* byteByByte(): AsyncGenerator<Buffer> {
       for (let i = 0; i < GOOD_TCX.length; i++) yield GOOD_TCX.subarray(i, i + 1);
     }
-    const r = await collect(byteByByte(), 'auto', 'slow.tcx');
-    expect(r.samples).toEqual((await collect(bytes(GOOD_TCX), 'auto', 'x.tcx')).samples);
+    const r = await run(byteByByte(), 'auto', 'slow.tcx');
+    expect(r.samples).toEqual((await run(bytes(GOOD_TCX), 'auto', 'x.tcx')).samples);
   });
 });

@@ -193,7 +193,8 @@ export async function* driveXml(chunks: AsyncIterable<Buffer>, machine: FormatMa
       pieceByteStart = fedBytes;
       const lt = piece.indexOf('<');
       if (lt < 0 ? runChars + piece.length > limits.maxTextChars : runChars + lt > limits.maxTextChars) {
-        throw fail('PL_PARSE_TEXT_TOO_LARGE', `text, attribute or comment longer than ${limits.maxTextChars} characters`);
+        // Reported at the character that crosses the limit (not where the tokenizer stands).
+        throw failAhead('PL_PARSE_TEXT_TOO_LARGE', `text, attribute or comment longer than ${limits.maxTextChars} characters`, Math.max(0, limits.maxTextChars - runChars));
       }
       runChars = lt < 0 ? runChars + piece.length : piece.length - 1 - piece.lastIndexOf('<');
       if (!rootSeen) {

@@ -6,7 +6,11 @@ export function createSaxTokenizer(handler: XmlHandler, onDoctype: (body: string
   // strictEntities: only the five XML entities, never sax's HTML table (&nbsp; and friends).
   const options = { position: true, trim: false, normalize: false, xmlns: false, strictEntities: true } as sax.SAXOptions;
   const parser = sax.parser(true, options);
-  parser.onopentag = (node) => handler.open(localName(node.name), node.attributes as Record<string, string>);
+  let rootSeen = false;
+  parser.onopentag = (node) => {
+    rootSeen = true;
+    handler.open(localName(node.name), node.attributes as Record<string, string>);
+  };
   parser.onclosetag = () => handler.close();
   parser.ontext = (text) => handler.text(text);
   parser.oncdata = (text) => handler.text(text);
@@ -20,6 +24,8 @@ export function createSaxTokenizer(handler: XmlHandler, onDoctype: (body: string
     },
     end() {
       parser.close();
+      // sax accepts a document without any element; saxes and fast do not.
+      if (!rootSeen) throw new Error('unexpected end: document must contain a root element');
     },
     position() {
       return { line: parser.line + 1, column: parser.column + 1, charOffset: parser.position };
