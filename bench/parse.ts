@@ -3,8 +3,8 @@
  *
  * Generates (once) under bench/out/ a 1 h, a 24 h and a ~250 MB multi-day TCX, and a 24 h
  * GPX, with the simulator's streaming generators; then measures on the same files in the
- * same run, each in its own process: each tokenizer bare (no-op handlers), polar-lake's parser
- * on each tokenizer, Python's ElementTree and lxml iterparse (extracting trackpoints) and
+ * same run, each in its own process: each tokenizer bare (no-op handlers; fast also with every
+ * text decoded), polar-lake's parser on each tokenizer (fast is the default), Python's ElementTree and lxml iterparse (extracting trackpoints) and
  * tcxreader (TCX up to 24 h: it builds everything in memory). Prints MB/s (median of the
  * runs), points/s, peak RSS (and its growth over an empty worker's) and the ratios the
  * issue sets as goals.
@@ -108,11 +108,13 @@ for (const f of files) {
   const mb = statSync(f.path).size / 1e6;
   const runs = mb > 100 ? 1 : RUNS;
   const cells: [string, () => Measure][] = [
+    ['fast bare', () => worker('fast-bare', f.path)],
+    ['fast bare, all text decoded', () => worker('fast-bare-text', f.path)],
     ['saxes bare', () => worker('saxes-bare', f.path)],
     ['sax bare', () => worker('sax-bare', f.path)],
+    ['polar-lake (fast)', () => worker('parse-fast', f.path)],
     ['polar-lake (saxes)', () => worker('parse-saxes', f.path)],
     ['polar-lake (sax)', () => worker('parse-sax', f.path)],
-    ['polar-lake (saxes, batchRows 512)', () => worker('parse-saxes-b512', f.path)],
     ['python ElementTree iterparse', () => py(PY_ET, f.path)],
     ['python lxml iterparse', () => py(PY_LXML, f.path)],
   ];
@@ -133,10 +135,11 @@ for (const f of files) {
     console.log(`| ${label} | ${r.mbps.toFixed(1)} | ${r.pps > 0 ? Math.round(r.pps).toLocaleString('en') : '-'} | ${r.points || '-'} | ${r.rss.toFixed(0)} | ${growth} |`);
   }
   const get = (k: string) => results.get(k)?.mbps ?? NaN;
-  const ours = get('polar-lake (saxes)');
-  const rss = results.get('polar-lake (saxes)')!.rss;
+  const ours = get('polar-lake (fast)');
+  const rss = results.get('polar-lake (fast)')!.rss;
   const line =
-    `${f.name}: polar-lake(saxes)/saxes bare ${(ours / get('saxes bare')).toFixed(2)} (goal ≥ 0.8); polar-lake(sax)/sax bare ${(get('polar-lake (sax)') / get('sax bare')).toFixed(2)}; ` +
+    `${f.name}: polar-lake(fast)/fast bare ${(ours / get('fast bare')).toFixed(2)}, /fast bare all text ${(ours / get('fast bare, all text decoded')).toFixed(2)} (goal ≥ 0.8); ` +
+    `polar-lake(saxes)/saxes bare ${(get('polar-lake (saxes)') / get('saxes bare')).toFixed(2)}; polar-lake(fast)/polar-lake(saxes) ${(ours / get('polar-lake (saxes)')).toFixed(2)}; ` +
     `vs ElementTree ${(ours / get('python ElementTree iterparse')).toFixed(2)}x, vs lxml ${(ours / get('python lxml iterparse')).toFixed(2)}x (goal ≥ 2)` +
     (results.has('python tcxreader') ? `, vs tcxreader ${(ours / get('python tcxreader')).toFixed(1)}x (goal ≥ 8)` : '') +
     `; peak RSS ${rss.toFixed(0)} MB, ${(rss - baselineRss).toFixed(0)} MB over the empty worker${mb > 200 ? ' (goal < 120 MB)' : ''}`;
