@@ -35,7 +35,7 @@ export { ParseError, PARSE_ERROR_CODES, type ParseErrorCode } from './errors.ts'
 export type { FileInfo, ParseContext } from './values.ts';
 export type { XmlLimits } from './xml/limits.ts';
 export type { TimeOrderPolicy } from './machine.ts';
-export type { TokenizerName } from './xml/tokenizer.ts';
+export { TOKENIZER_NAMES, type TokenizerName } from './xml/tokenizer.ts';
 
 /**
  * The default tokenizer: fast (xml/fast.ts), which bench/parse.ts measures at about twice

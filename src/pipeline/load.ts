@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors.ts';
+import type { TokenizerName } from '../parse/xml/tokenizer.ts';
 
 export type PayloadKind = 'summary' | 'tcx' | 'gpx' | 'fit';
 
@@ -28,7 +29,7 @@ export interface Pipeline {
     readonly request_concurrency: number;
   };
   readonly parse: {
-    readonly tokenizer: 'saxes' | 'sax';
+    readonly tokenizer: TokenizerName;
     readonly time_order: 'reject' | 'keep';
     readonly batch_rows: number;
     readonly max_xml_text_chars: number;

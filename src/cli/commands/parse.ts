@@ -1,5 +1,5 @@
 /**
- * `polar-lake parse FILE [--jsonl] [--tokenizer saxes|sax] [--keep-time-order]`: how a person
+ * `polar-lake parse FILE [--jsonl] [--tokenizer fast|saxes|sax] [--keep-time-order]`: how a person
  * checks one file. Without --jsonl it prints what the file holds (format, device, laps,
  * points, time span, fields present) or the error with its position; with --jsonl every
  * record, one JSON object per line with sorted keys (the golden files' format).
@@ -8,7 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { type FileInfo, ParseError, type TokenizerName, parseFile } from '../../parse/index.ts';
+import { DEFAULT_TOKENIZER, type FileInfo, ParseError, TOKENIZER_NAMES, type TokenizerName, parseFile } from '../../parse/index.ts';
 
 function sortedJson(value: object): string {
   return JSON.stringify(value, Object.keys(value).sort());
@@ -38,11 +38,11 @@ export function register(program: Command): void {
     .description('parse one TCX / GPX / FIT file (gzip or not) and print what it holds, or every record with --jsonl')
     .argument('<file>', 'path of the file')
     .option('--jsonl', 'print every record as JSON lines (samples, laps, then the file record)')
-    .option('--tokenizer <name>', 'XML tokenizer: saxes or sax', 'saxes')
+    .option('--tokenizer <name>', `XML tokenizer: ${TOKENIZER_NAMES.join(', ')}`, DEFAULT_TOKENIZER)
     .option('--keep-time-order', 'keep instants that go backwards instead of rejecting the file')
     .action(async (file: string, opts: { jsonl?: boolean; tokenizer: string; keepTimeOrder?: boolean }) => {
-      if (opts.tokenizer !== 'saxes' && opts.tokenizer !== 'sax') {
-        program.error(`--tokenizer must be saxes or sax, got ${JSON.stringify(opts.tokenizer)}`);
+      if (!(TOKENIZER_NAMES as readonly string[]).includes(opts.tokenizer)) {
+        program.error(`--tokenizer must be one of ${TOKENIZER_NAMES.join(', ')}, got ${JSON.stringify(opts.tokenizer)}`);
       }
       const ctx = { userId: 'local', exerciseId: basename(file), file, utcOffsetMin: null };
       let laps = 0;

@@ -71,7 +71,8 @@ export class TokenizerError extends Error {
   }
 }
 
-export type TokenizerName = 'fast' | 'saxes' | 'sax';
+export const TOKENIZER_NAMES = ['fast', 'saxes', 'sax'] as const;
+export type TokenizerName = (typeof TOKENIZER_NAMES)[number];
 
 export type TokenizerFactory = (handler: XmlHandler, onDoctype: (body: string) => void, options?: TokenizerOptions) => XmlTokenizer;
 
