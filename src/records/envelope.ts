@@ -12,6 +12,7 @@
  * No envelope ever carries a token or any other secret.
  */
 import { createHash } from 'node:crypto';
+import { columnsToRows, decodeColumns, decodeRecordBatch, encodeRecordBatch, isArrowStream } from './arrow-codec.ts';
 import type { TableName, TableRows } from './rows.ts';
 
 /** Exercise payloads (summary JSON, files) and daily payloads (one JSON per user and local date). */
@@ -80,29 +81,43 @@ export function sourceIdFor(rawKey: string): string {
 }
 
 /**
- * Wire form. Record batches travel column-wise (`columns: { name: values[] }`): row objects
- * would repeat every key on every row, and 2048 samples would approach Kafka's default
- * 1 MB message limit. Decoding restores `rows`, so stages only ever see `RecordBatchEnvelope`.
+ * Wire form. Record batches travel as Arrow IPC streams (./arrow-codec.ts): columnar, typed,
+ * nulls in bitmaps, strings dictionary-encoded; row objects would repeat every key on every
+ * row. Events and dead letters are small JSON documents. Decoding restores `rows`, so stages
+ * only ever see `RecordBatchEnvelope`. Columnar JSON record batches (the format before Arrow)
+ * still decode, so topics written by an older version replay.
  */
 export function encodeEnvelope(envelope: Envelope): Buffer {
   if (envelope.type !== 'records') return Buffer.from(JSON.stringify(envelope));
   const { rows, ...head } = envelope;
-  const names = rows.length > 0 ? Object.keys(rows[0] as object) : [];
-  const columns: Record<string, unknown[]> = {};
-  for (const name of names) columns[name] = rows.map((r) => (r as unknown as Record<string, unknown>)[name] ?? null);
-  return Buffer.from(JSON.stringify({ ...head, count: rows.length, columns }));
+  const bytes = encodeRecordBatch(head, rows);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export function decodeEnvelope(value: Buffer): Envelope {
-  const parsed = JSON.parse(value.toString('utf8')) as Record<string, unknown>;
-  if (parsed['type'] !== 'records') return parsed as unknown as Envelope;
-  const { columns, count, ...head } = parsed as { columns: Record<string, unknown[]>; count: number };
-  const names = Object.keys(columns);
-  const rows: Record<string, unknown>[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const row: Record<string, unknown> = {};
-    for (const name of names) row[name] = (columns[name] as unknown[])[i];
-    rows[i] = row;
+  if (isArrowStream(value)) {
+    const { head, rows } = decodeRecordBatch(value);
+    return { ...head, rows } as unknown as Envelope;
   }
-  return { ...head, rows } as unknown as Envelope;
+  const parsed = JSON.parse(value.toString('utf8')) as Record<string, unknown>;
+  if (parsed['type'] !== 'records' || Array.isArray(parsed['rows'])) return parsed as unknown as Envelope;
+  const { columns, count, ...head } = parsed as { columns: Record<string, unknown[]>; count: number };
+  return { ...head, rows: columnsToRows(columns, count) } as unknown as Envelope;
+}
+
+/**
+ * A record batch as columns, without building row objects (the sink writes columns). Reads
+ * every wire form: Arrow IPC, legacy columnar JSON, and JSON with `rows`.
+ */
+export function decodeRecordColumns(value: Buffer): { head: Record<string, unknown>; count: number; columns: Record<string, unknown[]> } {
+  if (isArrowStream(value)) return decodeColumns(value);
+  const parsed = JSON.parse(value.toString('utf8')) as Record<string, unknown>;
+  if (Array.isArray(parsed['rows'])) {
+    const { rows, ...head } = parsed as { rows: Record<string, unknown>[] };
+    const columns: Record<string, unknown[]> = {};
+    for (const name of new Set(rows.flatMap((r) => Object.keys(r)))) columns[name] = rows.map((r) => r[name] ?? null);
+    return { head, count: rows.length, columns };
+  }
+  const { columns, count, ...head } = parsed as { columns?: Record<string, unknown[]>; count?: number };
+  return { head, count: Number(count), columns: columns ?? {} };
 }
