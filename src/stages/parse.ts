@@ -163,7 +163,7 @@ export function createParseStage(deps: ParseStageDeps) {
     };
     await bus.publish(TOPICS.deadletter, [{ key: event.user_id || 'unknown', value: encodeEnvelope(letter) }]);
     counters.deadLettered++;
-    logger.warn('ParseRecordDeadLettered', { raw_key: event.raw_key, code: letter.error['code'], error: letter.error['message'] });
+    logger.warn('parse.record.deadlettered', { raw_key: event.raw_key, code: letter.error['code'], error: letter.error['message'] });
   }
 
   /** Summaries and daily payloads are small JSON documents, read whole (with a size cap). */
@@ -179,7 +179,7 @@ export function createParseStage(deps: ParseStageDeps) {
   async function parseSummary(event: FetchedEvent, out: SourcePublisher): Promise<void> {
     const json = await readJson(event);
     const { row, unknownKeys } = normaliseExerciseSummary(json, { userId: event.user_id, file: event.raw_key });
-    if (unknownKeys.length > 0) logger.debug('ParseSummaryKeysDiscarded', { raw_key: event.raw_key, keys: unknownKeys });
+    if (unknownKeys.length > 0) logger.debug('parse.summary.keys_discarded', { raw_key: event.raw_key, keys: unknownKeys });
     await out.add('exercises', [row]);
   }
 

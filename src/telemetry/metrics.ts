@@ -84,7 +84,7 @@ export async function startMetricsServer(options: { host: string; port: number; 
       .collect()
       .then((families) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderPrometheus(families)))
       .catch((error: unknown) => {
-        options.logger.error('MetricsCollectFailed', { error });
+        options.logger.error('metrics.collect.failed', { error });
         res.writeHead(500).end();
       });
   });

@@ -69,28 +69,28 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
       event = parseWebhookEvent(body);
     } catch (error) {
       if (!(error instanceof WebhookPayloadError)) throw error;
-      log.warn('WebhookPayloadRejected', { code: error.code, error: error.message, header_event: headerEvent, signed });
+      log.warn('webhooks.payload.rejected', { code: error.code, error: error.message, header_event: headerEvent, signed });
       return signed ? 400 : 401;
     }
     if (event === null) return 200; // PING
     if (!signed) {
-      log.warn('WebhookSignatureRejected', { event: event.event, has_key: key !== null });
+      log.warn('webhooks.signature.rejected', { event: event.event, has_key: key !== null });
       return 401;
     }
     try {
       await options.accept(event);
     } catch (error) {
-      log.error('WebhookEventNotAccepted', { event: event.event, user_id: event.user_id, error });
+      log.error('webhooks.event.not_accepted', { event: event.event, user_id: event.user_id, error });
       return 503;
     }
-    log.debug('WebhookEventAccepted', { event: event.event, user_id: event.user_id });
+    log.debug('webhooks.event.accepted', { event: event.event, user_id: event.user_id });
     return 200;
   }
 
   const server = createServer((req, res) => {
     handle(req)
       .catch((error: unknown) => {
-        log.error('WebhookReceiverFailed', { error });
+        log.error('webhooks.receiver.failed', { error });
         return 500;
       })
       .then((status) => {

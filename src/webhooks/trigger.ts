@@ -26,7 +26,7 @@ export function startWebhookTrigger(options: WebhookTriggerOptions): Promise<Sub
   return options.bus.consume({ topics: [TOPICS.webhooks], group: options.group }, async (batch) => {
     const users = [...new Set(batch.messages.map((m) => decodeWebhookEvent(m.value)?.user_id).filter((u): u is string => Boolean(u)))];
     if (users.length === 0) return;
-    options.logger.debug('WebhookSweepStarted', { users: users.length, events: batch.messages.length });
+    options.logger.debug('webhooks.sweep.started', { users: users.length, events: batch.messages.length });
     await options.run(users);
   });
 }

@@ -47,7 +47,7 @@ export function register(program: Command): void {
       const schedule = stages.includes('fetch') ? app.fetch!.startSchedule(pipeline.fetch.schedule) : null;
       const webhooks = stages.includes('fetch') && config.webhookListen ? await startWebhooks(app, config.stateDir, config.webhookListen, config.topicPrefix, logger) : null;
       const metrics = config.metricsListen ? await startMetricsServer({ ...config.metricsListen, collect: () => collectAppMetrics(app), logger }) : null;
-      logger.info('PipelineStarted', { stages, bus: app.bus.kind, schedule: pipeline.fetch.schedule, lake: config.lakeDir });
+      logger.info('pipeline.started', { stages, bus: app.bus.kind, schedule: pipeline.fetch.schedule, lake: config.lakeDir });
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);
@@ -57,7 +57,7 @@ export function register(program: Command): void {
       await webhooks?.close();
       await metrics?.close();
       await app.close(); // the sink flushes its buffers and acknowledges before it closes
-      logger.info('PipelineStopped', {});
+      logger.info('pipeline.stopped', {});
     });
 }
 
@@ -76,7 +76,7 @@ async function startWebhooks(app: App, stateDir: string, listen: { host: string;
     logger,
   });
   const trigger = await startWebhookTrigger({ bus: app.bus, group: `${topicPrefix}polar-lake-webhooks`, logger, run: () => app.fetch!.runOnce() });
-  logger.info('WebhookReceiverStarted', { url: receiver.url });
+  logger.info('webhooks.receiver.started', { url: receiver.url });
   return {
     async close() {
       await trigger.stop();
