@@ -13,7 +13,7 @@
  * of a write leaves a torn frame at the end of the last segment, which `open` cuts off.
  */
 import { crc32 } from 'node:zlib';
-import { mkdir, open, readdir, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BusLogCorruptError } from './errors.ts';
 
@@ -24,8 +24,16 @@ export interface StoredMessage {
 }
 
 export interface PartitionLog {
+  /** The first offset still stored (0 until retention deletes acknowledged segments). */
+  readonly startOffset: number;
   /** The offset the next appended message gets (= number of messages ever appended). */
   readonly endOffset: number;
+  /**
+   * Deletes whole segments whose every message is below `offset` (acknowledged by every
+   * group) and whose last append is before `appendedBeforeMs`, never the segment being
+   * appended to. Resolves with the messages deleted.
+   */
+  trimBefore(offset: number, appendedBeforeMs: number): Promise<number>;
   append(messages: readonly StoredMessage[]): Promise<void>;
   /** Up to `maxMessages` messages from `fromOffset`, stopping past `maxBytes` (always at least one). */
   read(fromOffset: number, maxMessages: number, maxBytes: number): Promise<StoredMessage[]>;
@@ -35,8 +43,15 @@ export interface PartitionLog {
 export class MemoryPartitionLog implements PartitionLog {
   private readonly messages: StoredMessage[] = [];
 
+  readonly startOffset = 0;
+
   get endOffset(): number {
     return this.messages.length;
+  }
+
+  /** The memory variant lives as long as the process: nothing to reclaim on disk. */
+  async trimBefore(): Promise<number> {
+    return 0;
   }
 
   async append(messages: readonly StoredMessage[]): Promise<void> {
@@ -72,6 +87,8 @@ interface Segment {
   size: number;
   /** Number of records in the segment. */
   count: number;
+  /** When the segment was last appended to (file mtime after a restart), for retention. */
+  lastAppendMs: number;
   /** index[i] = file position of record baseOffset + i * INDEX_EVERY. */
   readonly index: number[];
 }
@@ -139,7 +156,8 @@ export class FilePartitionLog implements PartitionLog {
     for (const [i, name] of names.entries()) {
       const isLast = i === names.length - 1;
       const segment = await log.scanSegment(join(dir, name), Number(name.slice(0, 20)), isLast, options.onTornTail);
-      const expectedBase = log.endOffset;
+      // Retention may have deleted the first segments: the oldest kept one sets the start.
+      const expectedBase = i === 0 ? segment.baseOffset : log.endOffset;
       if (segment.baseOffset !== expectedBase) {
         await segment.handle.close();
         throw new BusLogCorruptError(`segment starts at offset ${segment.baseOffset}, expected ${expectedBase}`, segment.file, 0);
@@ -150,9 +168,32 @@ export class FilePartitionLog implements PartitionLog {
     return log;
   }
 
+  get startOffset(): number {
+    return this.segments[0]?.baseOffset ?? 0;
+  }
+
   get endOffset(): number {
     const last = this.segments[this.segments.length - 1];
     return last ? last.baseOffset + last.count : 0;
+  }
+
+  trimBefore(offset: number, appendedBeforeMs: number): Promise<number> {
+    // Serialised with appends, so the segment being rolled is never the one deleted.
+    const next = this.appending.then(async () => {
+      let deleted = 0;
+      while (this.segments.length > 1) {
+        const first = this.segments[0]!;
+        if (first.baseOffset + first.count > offset || first.lastAppendMs >= appendedBeforeMs) break;
+        this.segments.shift();
+        await first.handle.close();
+        await unlink(first.file);
+        deleted += first.count;
+      }
+      if (deleted > 0) await syncDir(this.dir);
+      return deleted;
+    });
+    this.appending = next.then(() => undefined, () => undefined);
+    return next;
   }
 
   append(messages: readonly StoredMessage[]): Promise<void> {
@@ -257,6 +298,7 @@ export class FilePartitionLog implements PartitionLog {
       segment.count++;
     }
     segment.size = position;
+    segment.lastAppendMs = Date.now();
   }
 
   private async createSegment(baseOffset: number): Promise<Segment> {
@@ -264,7 +306,7 @@ export class FilePartitionLog implements PartitionLog {
     const handle = await open(file, 'wx+');
     // The new directory entry must survive a crash too, not just the bytes.
     await syncDir(this.dir);
-    const segment: Segment = { baseOffset, file, handle, size: 0, count: 0, index: [] };
+    const segment: Segment = { baseOffset, file, handle, size: 0, count: 0, index: [], lastAppendMs: Date.now() };
     this.segments.push(segment);
     return segment;
   }
@@ -276,8 +318,8 @@ export class FilePartitionLog implements PartitionLog {
     onTornTail: FilePartitionLogOptions['onTornTail'],
   ): Promise<Segment> {
     const handle = await open(file, 'r+');
-    const { size: fileBytes } = await handle.stat();
-    const segment: Segment = { baseOffset, file, handle, size: 0, count: 0, index: [] };
+    const { size: fileBytes, mtimeMs } = await handle.stat();
+    const segment: Segment = { baseOffset, file, handle, size: 0, count: 0, index: [], lastAppendMs: mtimeMs };
     let position = 0;
     const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
     while (position < fileBytes) {
@@ -307,3 +349,4 @@ export class FilePartitionLog implements PartitionLog {
     return segment;
   }
 }
+

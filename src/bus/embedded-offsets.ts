@@ -3,7 +3,7 @@
  * file per group (`<dir>/<group>.json`, written to a temp file, fsynced, renamed), so that a
  * restarted process resumes each group where it last acknowledged.
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** topic -> partition -> next offset to deliver. */
@@ -13,6 +13,17 @@ export interface OffsetStore {
   /** The committed offset, or undefined when the group never committed on this partition. */
   get(group: string, topic: string, partition: number): Promise<number | undefined>;
   commit(group: string, topic: string, partition: number, nextOffset: number): Promise<void>;
+  /** The lowest committed offset of any group on a topic-partition (undefined: no group). */
+  minCommitted(topic: string, partition: number): Promise<number | undefined>;
+}
+
+function minOver(groups: Iterable<GroupOffsets>, topic: string, partition: number): number | undefined {
+  let min: number | undefined;
+  for (const offsets of groups) {
+    const value = offsets[topic]?.[String(partition)];
+    if (value !== undefined && (min === undefined || value < min)) min = value;
+  }
+  return min;
 }
 
 export class MemoryOffsetStore implements OffsetStore {
@@ -20,6 +31,10 @@ export class MemoryOffsetStore implements OffsetStore {
 
   async get(group: string, topic: string, partition: number): Promise<number | undefined> {
     return this.groups.get(group)?.[topic]?.[String(partition)];
+  }
+
+  async minCommitted(topic: string, partition: number): Promise<number | undefined> {
+    return minOver(this.groups.values(), topic, partition);
   }
 
   async commit(group: string, topic: string, partition: number, nextOffset: number): Promise<void> {
@@ -32,6 +47,7 @@ export class MemoryOffsetStore implements OffsetStore {
 export class FileOffsetStore implements OffsetStore {
   private readonly cache = new Map<string, GroupOffsets>();
   private readonly writing = new Map<string, Promise<void>>();
+  private scanned = false;
 
   constructor(private readonly dir: string) {}
 
@@ -51,6 +67,16 @@ export class FileOffsetStore implements OffsetStore {
       next.catch(() => undefined),
     );
     await next;
+  }
+
+  async minCommitted(topic: string, partition: number): Promise<number | undefined> {
+    // Every group that ever committed here counts, including ones not running in this process.
+    if (!this.scanned) {
+      this.scanned = true;
+      const names = await readdir(this.dir).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? [] : Promise.reject(e)));
+      for (const name of names) if (name.endsWith('.json')) await this.load(decodeURIComponent(name.slice(0, -5)));
+    }
+    return minOver(this.cache.values(), topic, partition);
   }
 
   private file(group: string): string {

@@ -39,6 +39,12 @@ export interface EmbeddedBusOptions {
   readonly maxRetryBackoffMs?: number;
   /** Segment size of the durable log. @default 64 MiB */
   readonly segmentBytes?: number;
+  /**
+   * Durable variant: a segment every group has acknowledged is deleted once its last append
+   * is this old (Kafka's log.retention.hours, 168 by default). Until then a new group can
+   * replay it; after, a full replay comes from the raw zone. @default 604800000 (7 days)
+   */
+  readonly retentionMs?: number;
   /** @default silentLogger */
   readonly logger?: Logger;
 }
@@ -84,6 +90,19 @@ export class EmbeddedBus implements Bus {
     for (const wake of state.listeners) wake();
   }
 
+  /**
+   * The lowest offset some group may still need: every committed offset, and the position of
+   * every live subscription (a group whose first batch keeps failing has committed nothing).
+   */
+  private async retentionFloor(topic: Topic, partition: number): Promise<number | undefined> {
+    let floor = await this.offsets.minCommitted(topic, partition);
+    for (const s of this.subscriptions) {
+      const position = s.positionOf(topic, partition);
+      if (position !== undefined && (floor === undefined || position < floor)) floor = position;
+    }
+    return floor;
+  }
+
   async consume(options: ConsumeOptions, onBatch: (batch: Batch) => Promise<void>): Promise<Subscription> {
     this.assertOpen();
     if (options.topics.length === 0) throw new BusUsageError('consume needs at least one topic');
@@ -102,7 +121,9 @@ export class EmbeddedBus implements Bus {
       states.push(state);
       for (const [partition, log] of state.partitions.entries()) {
         const committed = await this.offsets.get(options.group, topic, partition);
-        const start = committed ?? (options.startFrom === 'latest' ? log.endOffset : 0);
+        // Below the log start (retention deleted it): start at the oldest message kept, as
+        // Kafka's auto.offset.reset=earliest does. A full history comes from the raw zone.
+        const start = Math.max(committed ?? (options.startFrom === 'latest' ? log.endOffset : 0), log.startOffset);
         partitions.push({ topic, partition, log, position: start });
       }
     }
@@ -118,11 +139,13 @@ export class EmbeddedBus implements Bus {
         maxBatchBytes: this.options.maxBatchBytes ?? 1024 * 1024,
         retryBackoffMs: this.options.retryBackoffMs ?? 200,
         maxRetryBackoffMs: this.options.maxRetryBackoffMs ?? 10_000,
+        retentionMs: this.options.retentionMs ?? 7 * 24 * 3600 * 1000,
       },
       () => {
         this.subscriptions.delete(subscription);
         for (const state of states) state.listeners.delete(subscription.wake);
       },
+      (topic, partition) => this.retentionFloor(topic, partition),
     );
     this.subscriptions.add(subscription);
     for (const state of states) state.listeners.add(subscription.wake);
@@ -207,6 +230,7 @@ interface SubscriptionLimits {
   readonly maxBatchBytes: number;
   readonly retryBackoffMs: number;
   readonly maxRetryBackoffMs: number;
+  readonly retentionMs: number;
 }
 
 class EmbeddedSubscription implements Subscription {
@@ -226,7 +250,12 @@ class EmbeddedSubscription implements Subscription {
     private readonly logger: Logger,
     private readonly limits: SubscriptionLimits,
     private readonly onStopped: () => void,
+    private readonly retentionFloor: (topic: Topic, partition: number) => Promise<number | undefined>,
   ) {}
+
+  positionOf(topic: Topic, partition: number): number | undefined {
+    return this.cursors.find((c) => c.topic === topic && c.partition === partition)?.position;
+  }
 
   readonly wake = (): void => {
     this.pendingWake = true;
@@ -302,6 +331,7 @@ class EmbeddedSubscription implements Subscription {
       const nextOffset = cursor.position + messages.length;
       await this.offsets.commit(this.group, cursor.topic, cursor.partition, nextOffset);
       cursor.position = nextOffset;
+      await this.reclaim(cursor);
       for (const w of this.drainWaiters) {
         if (w.check()) {
           this.drainWaiters.delete(w);
@@ -312,6 +342,18 @@ class EmbeddedSubscription implements Subscription {
   }
 
   /** Round-robin over partitions with unread messages, so one busy partition cannot starve the rest. */
+  /**
+   * Retention: segments every group has acknowledged are deleted, so the durable log does not
+   * grow without bound (the raw zone and the lake keep the data). A group that stops for good
+   * pins the log until its offsets file is removed from `<dir>/offsets/`.
+   */
+  private async reclaim(cursor: PartitionCursor): Promise<void> {
+    const floor = await this.retentionFloor(cursor.topic, cursor.partition);
+    if (floor === undefined || floor <= cursor.log.startOffset) return;
+    const deleted = await cursor.log.trimBefore(floor, Date.now() - this.limits.retentionMs);
+    if (deleted > 0) this.logger.debug('bus.log.segments_reclaimed', { topic: cursor.topic, partition: cursor.partition, messages: deleted, start_offset: cursor.log.startOffset });
+  }
+
   private nextReadyCursor(): PartitionCursor | undefined {
     for (let i = 0; i < this.cursors.length; i++) {
       const index = (this.next + i) % this.cursors.length;

@@ -175,3 +175,54 @@ describe('bus > createBus', () => {
     expect(received.map((m) => m.value.toString())).toEqual(['kept']);
   });
 });
+
+describe('bus > embedded (durable) > retention', () => {
+  const segmentFiles = async (dir: string, topic: string) => (await readdir(join(dir, 'topics', topic, '0'))).filter((n) => n.endsWith('.log'));
+
+  it('bus > embedded (durable) > retention: segments every group acknowledged are deleted once old; the log resumes after a restart', async () => {
+    const dir = await tempDir();
+    const topic = uniqueName();
+    const bus = new EmbeddedBus({ dir, segmentBytes: 300, retentionMs: 0 });
+    // One publish per message: a segment rolls between appends.
+    for (let i = 0; i < 30; i++) await bus.publish(topic, [message('u', `payload-${i}`)]);
+    const before = (await segmentFiles(dir, topic)).length;
+    expect(before).toBeGreaterThan(1);
+    expect(await consumeAll(bus, topic, 'a')).toHaveLength(30);
+    // Only the active segment is left: everything before it was acknowledged by the one group.
+    expect(await segmentFiles(dir, topic)).toHaveLength(1);
+    await bus.publish(topic, [message('u', 'after')]);
+    await bus.close();
+
+    const reopened = new EmbeddedBus({ dir, segmentBytes: 300, retentionMs: 0 });
+    expect((await consumeAll(reopened, topic, 'a')).map((m) => m.value.toString())).toEqual(['after']);
+    // A new group starts at the oldest message kept (Kafka's offset reset to earliest).
+    const fresh = await consumeAll(reopened, topic, 'b');
+    expect(fresh.length).toBeGreaterThan(0);
+    expect(fresh.at(-1)!.value.toString()).toBe('after');
+    expect(Number(fresh[0]!.offset)).toBeGreaterThan(0);
+    await reopened.close();
+  });
+
+  it('bus > embedded (durable) > retention: a group behind (or live with nothing committed) pins the log; young segments are kept', async () => {
+    const dir = await tempDir();
+    const topic = uniqueName();
+    const bus = new EmbeddedBus({ dir, segmentBytes: 300, retentionMs: 0, retryBackoffMs: 10 });
+    for (let i = 0; i < 30; i++) await bus.publish(topic, [message('u', `payload-${i}`)]);
+    const before = (await segmentFiles(dir, topic)).length;
+    expect(before).toBeGreaterThan(1);
+    // Group "stuck" is live and fails every batch: it has committed nothing.
+    const stuck = await bus.consume({ topics: [topic], group: 'stuck' }, async () => {
+      throw new Error('not yet');
+    });
+    await consumeAll(bus, topic, 'fast');
+    expect((await segmentFiles(dir, topic)).length).toBe(before);
+    await stuck.stop();
+    await bus.close();
+
+    const young = new EmbeddedBus({ dir: await tempDir(), segmentBytes: 300 }); // default retention: 7 days
+    for (let i = 0; i < 30; i++) await young.publish(topic, [message('u', `payload-${i}`)]);
+    await consumeAll(young, topic, 'a');
+    expect(await consumeAll(young, topic, 'replay')).toHaveLength(30);
+    await young.close();
+  });
+});
