@@ -5,8 +5,8 @@
  *   node bin/run-ts.mjs bench/sink.ts [rows=10000000] [file_rows=1000000]
  *
  * Rows are generated sample rows (3,600-sample workouts, 10,000 users, one month). The write
- * is timed from JS columns as the sink holds them (each batch JSON-decoded from the bus wire
- * form, untimed, fresh for every variant) to committed Parquet files (commitPartition: scan
+ * is timed from JS columns as the sink holds them (each batch decoded from the bus wire form,
+ * Arrow IPC, by decodeRecordColumns, untimed, fresh for every variant) to committed Parquet files (commitPartition: scan
  * into DuckDB, encode, fsync, rename, manifest): the sink's streaming default, snappy, and
  * sorted. pyarrow writes the same rows (bench/sink_pyarrow.py), building its table from
  * numpy arrays, unsorted, run before and after ours (the faster run is the reference, the
@@ -21,6 +21,8 @@ import { fileURLToPath } from 'node:url';
 import { openLakeDuckDB } from '../src/lake/duckdb.ts';
 import { commitPartition, type PartitionBatch } from '../src/lake/partition-writer.ts';
 import type { ParquetWriteOptions } from '../src/lake/parquet-writer.ts';
+import { columnsToRows, encodeRecordBatch } from '../src/records/arrow-codec.ts';
+import { decodeRecordColumns } from '../src/records/envelope.ts';
 import { compactLake } from '../src/lake/compact.ts';
 import { loadTableSchema } from '../src/lake/schema.ts';
 import { createLakeViews, liveFiles } from '../src/lake/views.ts';
@@ -66,17 +68,6 @@ interface PyResult {
   readonly bytes: number;
 }
 
-async function timeQuery(conn: Parameters<typeof createLakeViews>[0], sql: string): Promise<number> {
-  await conn.runAndReadAll(sql); // warm the OS cache and Parquet metadata
-  const runs: number[] = [];
-  for (let k = 0; k < 3; k++) {
-    const t = performance.now();
-    await conn.runAndReadAll(sql);
-    runs.push(performance.now() - t);
-  }
-  return runs.sort((a, b) => a - b)[1] as number;
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'polar-lake-bench-sink-'));
 const db = await openLakeDuckDB();
 try {
@@ -95,13 +86,17 @@ try {
   const writeMs = variants.map(() => 0);
   let againMs = 0;
   for (let start = 0, file = 0; start < ROWS; start += FILE_ROWS, file++) {
-    // Each variant gets its own decode of the wire form (JSON, as the bus carries batches),
-    // untimed: fresh arrays and strings, as the sink holds them after decoding a batch.
-    const wire = generate(start, Math.min(FILE_ROWS, ROWS - start)).map((b) => ({ ...b, columns: JSON.stringify(b.columns) }));
+    // Each variant gets its own decode of the wire form (Arrow IPC, as the bus carries record
+    // batches; decodeRecordColumns, as the sink reads them), untimed: fresh arrays, as the
+    // sink holds them after decoding a batch.
+    const wire = generate(start, Math.min(FILE_ROWS, ROWS - start)).map((b) => ({
+      ...b,
+      columns: Buffer.from(encodeRecordBatch({ type: 'records', table: 'samples' }, columnsToRows(b.columns as Record<string, unknown[]>, b.count))),
+    }));
     for (let k = 0; k < variants.length; k++) {
       const v = (file + k) % variants.length; // rotate which variant runs first
       const [, sub, options] = variants[v] as (typeof variants)[number];
-      const batches: PartitionBatch[] = wire.map((b) => ({ ...b, columns: JSON.parse(b.columns) as Record<string, unknown[]> }));
+      const batches: PartitionBatch[] = wire.map((b) => ({ ...b, columns: decodeRecordColumns(b.columns).columns }));
       const t = performance.now();
       await commitPartition(db.conn, join(dir, sub), schema, 'year=2026/month=03', batches, { rowGroupRows: ROW_GROUP_ROWS, ...options });
       writeMs[v] = (writeMs[v] as number) + performance.now() - t;
@@ -140,33 +135,49 @@ try {
   console.log(`  pyarrow (numpy arrays, zstd, unsorted; faster of 2 runs)  ${(theirs / 1e6).toFixed(2)} M rows/s, ${(py.bytes / py.rows).toFixed(2)} bytes/row`);
   console.log(`  DuckDB alone: COPY of rows already in DuckDB (zstd)     ${(ceiling / 1e6).toFixed(2)} M rows/s, ratio ${(ceiling / theirs).toFixed(2)} (the ceiling of a DuckDB-based writer)`);
 
-  // Streamed lake: more files, as streaming writes them (a tenth of file_rows each).
+  // Streamed lake: more files, as streaming writes them (a tenth of file_rows each), twice:
+  // one copy stays as streamed, the other is compacted.
   const streamed = join(dir, 'streamed');
-  for (let start = 0; start < ROWS; start += FILE_ROWS / 10) {
-    await commitPartition(db.conn, streamed, schema, 'year=2026/month=03', generate(start, Math.min(FILE_ROWS / 10, ROWS - start)), { rowGroupRows: ROW_GROUP_ROWS, sort: false });
+  const compacted = join(dir, 'compacted');
+  for (const root of [streamed, compacted]) {
+    for (let start = 0; start < ROWS; start += FILE_ROWS / 10) {
+      await commitPartition(db.conn, root, schema, 'year=2026/month=03', generate(start, Math.min(FILE_ROWS / 10, ROWS - start)), { rowGroupRows: ROW_GROUP_ROWS, sort: false });
+    }
   }
   const queries: [string, string][] = [
     ['whole lake: avg HR per user', 'SELECT user_id, avg(heart_rate_bpm) FROM samples GROUP BY user_id'],
     ['one user, one week', `SELECT count(*), avg(heart_rate_bpm) FROM samples WHERE user_id = 'u42' AND local_date BETWEEN DATE '2026-03-08' AND DATE '2026-03-14'`],
     ['daily minutes, date range', `SELECT local_date, count(*) / 60 FROM samples WHERE time_utc >= TIMESTAMPTZ '2026-03-10 00:00:00+00' AND time_utc < TIMESTAMPTZ '2026-03-17 00:00:00+00' GROUP BY local_date`],
   ];
-  const measure = async (root: string) => {
-    await createLakeViews(db.conn, root);
-    const out: number[] = [];
-    for (const [, sql] of queries) out.push(await timeQuery(db.conn, sql));
-    return out;
-  };
-  const streamedMs = await measure(streamed);
+  // The three layouts are timed in turn, query by query, five rounds after a warm-up (the machine is shared:
+  // interleaving keeps a burst of load from landing on one layout only); medians.
   const streamedFiles = liveFiles(streamed, 'samples').length;
-  await compactLake(db.conn, streamed, { targetFileBytes: 256 * 1024 * 1024, rowGroupRows: ROW_GROUP_ROWS });
-  const compactedMs = await measure(streamed);
-  const compactedFiles = liveFiles(streamed, 'samples').length;
+  await compactLake(db.conn, compacted, { targetFileBytes: 256 * 1024 * 1024, rowGroupRows: ROW_GROUP_ROWS });
+  const compactedFiles = liveFiles(compacted, 'samples').length;
   const single = join(dir, 'single.parquet');
+  await createLakeViews(db.conn, compacted);
   await db.conn.run(`COPY (SELECT * FROM samples ORDER BY user_id, time_utc) TO '${single}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`);
-  await db.conn.run(`CREATE OR REPLACE VIEW samples AS SELECT * FROM read_parquet('${single}')`);
-  const singleMs: number[] = [];
-  for (const [, sql] of queries) singleMs.push(await timeQuery(db.conn, sql));
-  console.log(`\nqueries (median of 3, ms): streamed (${streamedFiles} files) / compacted (${compactedFiles} files) / one file; ratio compacted/one file (goal <= 1.5)`);
+  const layouts: [string, () => Promise<void>][] = [
+    ['streamed', () => createLakeViews(db.conn, streamed)],
+    ['compacted', () => createLakeViews(db.conn, compacted)],
+    ['one file', async () => void (await db.conn.run(`CREATE OR REPLACE VIEW samples AS SELECT * FROM read_parquet('${single}')`))],
+  ];
+  const runs = queries.map(() => layouts.map((): number[] => []));
+  for (let round = 0; round < 6; round++) {
+    for (let q = 0; q < queries.length; q++) {
+      for (let l = 0; l < layouts.length; l++) {
+        await (layouts[l] as (typeof layouts)[number])[1]();
+        const t = performance.now();
+        await db.conn.runAndReadAll((queries[q] as [string, string])[1]);
+        if (round > 0) (runs[q]?.[l] as number[]).push(performance.now() - t); // round 0 warms caches
+      }
+    }
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  const streamedMs = runs.map((r) => median(r[0] as number[]));
+  const compactedMs = runs.map((r) => median(r[1] as number[]));
+  const singleMs = runs.map((r) => median(r[2] as number[]));
+  console.log(`\nqueries (median of 5, interleaved, ms): streamed (${streamedFiles} files) / compacted (${compactedFiles} files) / one file; ratio compacted/one file (goal <= 1.5)`);
   queries.forEach(([name], k) => {
     const s = streamedMs[k] as number;
     const c = compactedMs[k] as number;
