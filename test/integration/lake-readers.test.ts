@@ -4,19 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedBus } from '../../src/bus/embedded.ts';
-import { TOPICS } from '../../src/bus/bus.ts';
-import { encodeEnvelope } from '../../src/records/envelope.ts';
+import { enrolUser } from '../../src/accesslink/enrol.ts';
+import { createApp } from '../../src/app.ts';
+import { TABLE_NAMES } from '../../src/lake/schema.ts';
+import { pipelineFromObject } from '../../src/pipeline/load.ts';
+import { startSimulator } from '../../src/simulator/index.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
-import { createSinkStage } from '../../src/stages/sink.ts';
 import { openLakeViews } from '../../src/lake/views.ts';
-import { envelopesFor } from '../helpers/lake-rows.ts';
 import { pythonWith } from '../helpers/python.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-// The tables this fixture feeds (the daily tables, fed from other payloads, are not in it).
-const FED_TABLES = ['samples', 'laps', 'exercises'] as const;
 
 type Readers = Record<string, Record<string, { rows: number; types: Record<string, string> }>>;
 
@@ -29,25 +26,33 @@ describe('lake > notebooks', () => {
     python = pythonWith(['pyarrow', 'polars', 'pandas', 'duckdb']);
     dir = mkdtempSync(join(tmpdir(), 'polar-lake-readers-'));
     lake = join(dir, 'lake');
-    const bus = new EmbeddedBus();
-    const sports = ['RUNNING', 'CYCLING', 'SWIMMING'];
-    for (let u = 0; u < 6; u++) {
-      const envs = envelopesFor({ user_id: `u${u % 3}`, exercise_id: `e${u}`, start_ms: Date.UTC(2026, 1, 20 + u * 3, 6), utc_offset_min: u % 2 ? -300 : 60, samples: 1500, sport: sports[u % 3] as string });
-      for (const e of envs) await bus.publish(e.table === 'samples' ? TOPICS.samples : e.table === 'laps' ? TOPICS.laps : TOPICS.exercises, [{ key: e.user_id, value: encodeEnvelope(e) }]);
+    // The real pipeline fills every table: exercises, samples and laps from the exercise
+    // transactions, daily_activity and sleep from the date-based endpoints.
+    const sim = await startSimulator({ seed: 4, users: 3, exercisesPerUser: 3, durationRangeS: [600, 1800] });
+    const app = await createApp({
+      lakeDir: lake, stateDir: join(dir, 'state'), pipeline: pipelineFromObject({ version: 1, name: 'readers' }, 'readers'), logger: silentLogger,
+      accesslink: { apiBaseUrl: sim.apiBaseUrl, authorizeUrl: sim.authorizeUrl, tokenUrl: sim.tokenUrl, redirectUri: sim.redirectUri, clientId: sim.clientId, clientSecret: sim.clientSecret },
+    });
+    try {
+      for (const a of sim.accounts) {
+        const { code } = await sim.approve(a.login, 's');
+        await enrolUser({ oauth: app.oauth!, client: app.client!, users: app.users, code, memberId: a.login });
+      }
+      await app.startConsumers();
+      await app.runOnce();
+    } finally {
+      await app.close();
+      await sim.close();
     }
-    const sink = createSinkStage({ bus, lakeRoot: lake, logger: silentLogger, options: { flush_rows: 2000 } });
-    await (await sink.start()).drained();
-    await sink.close();
-    await bus.close();
   }, 900_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('lake > notebooks > pyarrow, polars, pandas and duckdb read every table with the right types and counts', async () => {
-    const out = execFileSync(python, [join(ROOT, 'test/python/lake_read.py'), lake, join(ROOT, 'schemas/views.sql')], { encoding: 'utf8' });
+    const out = execFileSync(python, [join(ROOT, 'test/python/lake_read.py'), lake, join(ROOT, 'schemas/views.sql'), join(ROOT, 'schemas/views-daily.sql')], { encoding: 'utf8' });
     const readers = JSON.parse(out) as Readers;
     const db = await openLakeViews(lake);
     try {
-      for (const table of FED_TABLES) {
+      for (const table of TABLE_NAMES) {
         const r = await db.conn.runAndReadAll(`SELECT count(*)::INTEGER FROM ${table}`);
         const expected = r.getRows()[0]?.[0];
         expect(expected).toBeGreaterThan(0);
@@ -67,13 +72,19 @@ describe('lake > notebooks', () => {
     expect(samples['duckdb']?.types['heart_rate_bpm']).toBe('DOUBLE');
     expect(samples['duckdb']?.types['utc_offset_min']).toBe('SMALLINT');
     expect(readers['exercises']?.['pyarrow']?.types['has_route']).toBe('bool');
+    expect(readers['daily_activity']?.['pyarrow']?.types['local_date']).toBe('date32[day]');
+    expect(readers['sleep']?.['polars']?.types['sleep_start_utc']).toBe("Datetime(time_unit='us', time_zone='UTC')");
   });
 
-  it('lake > notebooks > examples/weekly_training.py runs against the lake', () => {
+  it('lake > notebooks > examples/weekly_training.py runs against the lake', async () => {
     const out = execFileSync(python, [join(ROOT, 'examples/weekly_training.py'), lake], { encoding: 'utf8' });
     expect(out).toMatch(/Training load per week/);
     expect(out).toMatch(/Heart-rate zones per sport/);
-    for (const sport of ['RUNNING', 'CYCLING', 'SWIMMING']) expect(out).toContain(sport);
+    const db = await openLakeViews(lake);
+    const sports = (await db.conn.runAndReadAll('SELECT DISTINCT sport FROM exercises')).getRows().map((r) => String(r[0]));
+    db.close();
+    expect(sports.length).toBeGreaterThan(1);
+    for (const sport of sports) expect(out).toContain(sport);
     expect(out).toMatch(/Z5/);
   });
 });

@@ -1,6 +1,6 @@
 """Reads every polar-lake table with duckdb, pyarrow, polars and pandas; prints JSON.
 
-usage: python lake_read.py LAKE_DIR VIEWS_SQL
+usage: python lake_read.py LAKE_DIR VIEWS_SQL [VIEWS_SQL ...]
 
 The file list comes from the partition manifests (_manifest.json: the committed files),
 as docs/lake.md tells notebook users to do; duckdb goes through schemas/views.sql as is.
@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-TABLES = ["samples", "laps", "exercises"]
+TABLES = ["samples", "laps", "exercises", "daily_activity", "sleep"]
 
 
 def live_files(lake, table):
@@ -31,14 +31,17 @@ def live_files(lake, table):
 
 
 def main():
-    lake, views_sql = sys.argv[1], sys.argv[2]
+    lake, views = sys.argv[1], sys.argv[2:]
     con = duckdb.connect()
     con.execute("SET VARIABLE lake = ?", [lake])
-    with open(views_sql) as f:
-        con.execute(f.read())
+    for views_sql in views:
+        with open(views_sql) as f:
+            con.execute(f.read())
     out = {}
     for table in TABLES:
         files = live_files(lake, table)
+        if not files:
+            continue
         res = {}
         desc = con.execute(f"DESCRIBE {table}").fetchall()
         res["duckdb"] = {"rows": con.execute(f"SELECT count(*) FROM {table}").fetchone()[0], "types": {r[0]: r[1] for r in desc}}
