@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enrolUser } from '../../src/accesslink/enrol.ts';
 import { createApp } from '../../src/app.ts';
 import { pipelineFromObject } from '../../src/pipeline/load.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
 import { kafkaBrokers } from '../helpers/kafka.ts';
 import { lakeFacts } from './pipeline-e2e.ts';
+import { accessLinkSettings, enrolAll } from '../helpers/simulator-app.ts';
 
 const run = promisify(execFile);
 
@@ -43,12 +43,9 @@ describe('pipeline > distributed > one process per stage over Kafka', () => {
     };
     const app = await createApp({
       lakeDir: env['POLAR_LAKE_DIR']!, stateDir: env['POLAR_LAKE_STATE_DIR']!, pipeline: pipelineFromObject({ version: 1, name: 'default' }, 'p'), logger: silentLogger,
-      accesslink: { apiBaseUrl: sim.apiBaseUrl, authorizeUrl: sim.authorizeUrl, tokenUrl: sim.tokenUrl, redirectUri: sim.redirectUri, clientId: sim.clientId, clientSecret: sim.clientSecret },
+      accesslink: accessLinkSettings(sim),
     });
-    for (const a of sim.accounts) {
-      const { code } = await sim.approve(a.login, 's');
-      await enrolUser({ oauth: app.oauth!, client: app.client!, users: app.users, code, memberId: a.login });
-    }
+    await enrolAll(app, sim);
     await app.close();
   });
 

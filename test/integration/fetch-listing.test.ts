@@ -20,6 +20,7 @@ import { createFetchStage, type FetchStageOptions } from '../../src/stages/fetch
 import { silentLogger } from '../../src/telemetry/log.ts';
 import { linesLeakingSecrets, startFetchRig, type FetchRig } from '../helpers/fetch-fixture.ts';
 import { lakeFacts } from './pipeline-e2e.ts';
+import { accessLinkSettings } from '../helpers/simulator-app.ts';
 
 let rig: FetchRig | undefined;
 afterEach(async () => {
@@ -209,10 +210,7 @@ describe('fetch > listing > lake', () => {
       groupPrefix: `listing-${randomBytes(4).toString('hex')}`,
       pipeline: pipelineFromObject({ version: 1, name: 'listing', fetch: { exercise_channel: 'listing', daily: [] }, sink: { idle_flush_secs: 1 } }, 'listing'),
       logger: silentLogger,
-      accesslink: {
-        apiBaseUrl: sim.apiBaseUrl, authorizeUrl: sim.authorizeUrl, tokenUrl: sim.tokenUrl,
-        redirectUri: sim.redirectUri, clientId: sim.clientId, clientSecret: sim.clientSecret,
-      },
+      accesslink: accessLinkSettings(sim),
     };
     app = await createApp(base);
     for (const account of sim.accounts) {

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enrolUser } from '../../src/accesslink/enrol.ts';
 import { createApp } from '../../src/app.ts';
 import { TABLE_NAMES } from '../../src/lake/schema.ts';
 import { pipelineFromObject } from '../../src/pipeline/load.ts';
@@ -12,6 +11,7 @@ import { startSimulator } from '../../src/simulator/index.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
 import { openLakeViews } from '../../src/lake/views.ts';
 import { pythonWith } from '../helpers/python.ts';
+import { accessLinkSettings, enrolAll } from '../helpers/simulator-app.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -31,13 +31,10 @@ describe('lake > notebooks', () => {
     const sim = await startSimulator({ seed: 4, users: 3, exercisesPerUser: 3, durationRangeS: [600, 1800] });
     const app = await createApp({
       lakeDir: lake, stateDir: join(dir, 'state'), pipeline: pipelineFromObject({ version: 1, name: 'readers' }, 'readers'), logger: silentLogger,
-      accesslink: { apiBaseUrl: sim.apiBaseUrl, authorizeUrl: sim.authorizeUrl, tokenUrl: sim.tokenUrl, redirectUri: sim.redirectUri, clientId: sim.clientId, clientSecret: sim.clientSecret },
+      accesslink: accessLinkSettings(sim),
     });
     try {
-      for (const a of sim.accounts) {
-        const { code } = await sim.approve(a.login, 's');
-        await enrolUser({ oauth: app.oauth!, client: app.client!, users: app.users, code, memberId: a.login });
-      }
+      await enrolAll(app, sim);
       await app.startConsumers();
       await app.runOnce();
     } finally {

@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enrolUser } from '../../src/accesslink/enrol.ts';
 import { createApp, type App } from '../../src/app.ts';
 import { pipelineFromObject } from '../../src/pipeline/load.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
 import { collectAppMetrics, renderPrometheus, startMetricsServer } from '../../src/telemetry/metrics.ts';
+import { accessLinkSettings, enrolAll } from '../helpers/simulator-app.ts';
 
 describe('telemetry > metrics', () => {
   let sim: Simulator;
@@ -19,12 +19,9 @@ describe('telemetry > metrics', () => {
     sim = await startSimulator({ seed: 9, users: 2, exercisesPerUser: 2, durationRangeS: [300, 600] });
     app = await createApp({
       lakeDir: join(dir, 'lake'), stateDir: join(dir, 'state'), pipeline: pipelineFromObject({ version: 1, name: 'm' }, 'm'), logger: silentLogger,
-      accesslink: { apiBaseUrl: sim.apiBaseUrl, authorizeUrl: sim.authorizeUrl, tokenUrl: sim.tokenUrl, redirectUri: sim.redirectUri, clientId: sim.clientId, clientSecret: sim.clientSecret },
+      accesslink: accessLinkSettings(sim),
     });
-    for (const a of sim.accounts) {
-      const { code } = await sim.approve(a.login, 's');
-      await enrolUser({ oauth: app.oauth!, client: app.client!, users: app.users, code, memberId: a.login });
-    }
+    await enrolAll(app, sim);
     await app.startConsumers();
   });
 

@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enrolUser } from '../../src/accesslink/enrol.ts';
 import { createApp, type App } from '../../src/app.ts';
 import { TOPICS } from '../../src/bus/bus.ts';
 import { pipelineFromObject } from '../../src/pipeline/load.ts';
@@ -16,6 +15,7 @@ import { decodeEnvelope, type DeadLetter } from '../../src/records/envelope.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
 import { lakeFacts } from './pipeline-e2e.ts';
+import { accessLinkSettings, enrolAll } from '../helpers/simulator-app.ts';
 
 describe('pipeline > bad input > an HTML error page served as TCX', () => {
   let sim: Simulator;
@@ -30,15 +30,9 @@ describe('pipeline > bad input > an HTML error page served as TCX', () => {
       stateDir: join(dir, 'state'),
       pipeline: pipelineFromObject({ version: 1, name: 'bad' }, 'bad'),
       logger: silentLogger,
-      accesslink: {
-        apiBaseUrl: sim.apiBaseUrl, authorizeUrl: sim.authorizeUrl, tokenUrl: sim.tokenUrl,
-        redirectUri: sim.redirectUri, clientId: sim.clientId, clientSecret: sim.clientSecret,
-      },
+      accesslink: accessLinkSettings(sim),
     });
-    for (const account of sim.accounts) {
-      const { code } = await sim.approve(account.login, 's');
-      await enrolUser({ oauth: app.oauth!, client: app.client!, users: app.users, code, memberId: account.login });
-    }
+    await enrolAll(app, sim);
     await app.startConsumers();
   });
 

@@ -11,12 +11,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enrolUser } from '../../src/accesslink/enrol.ts';
 import { createApp, type App, type AppOptions } from '../../src/app.ts';
 import { openLakeViews } from '../../src/lake/views.ts';
 import { pipelineFromObject } from '../../src/pipeline/load.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
+import { accessLinkSettings, enrolAll } from '../helpers/simulator-app.ts';
 
 export interface LakeFacts {
   samples: number;
@@ -131,16 +131,10 @@ export function pipelineE2E(busName: string, brokers: () => string[] | null): vo
         topicPrefix: `${prefix}.`,
         pipeline: pipelineFromObject({ version: 1, name: 'e2e', sink: { idle_flush_secs: 1 } }, 'e2e'),
         logger: silentLogger,
-        accesslink: {
-          apiBaseUrl: sim.apiBaseUrl, authorizeUrl: sim.authorizeUrl, tokenUrl: sim.tokenUrl,
-          redirectUri: sim.redirectUri, clientId: sim.clientId, clientSecret: sim.clientSecret,
-        },
+        accesslink: accessLinkSettings(sim),
       };
       app = await createApp({ ...base, groupPrefix: `${prefix}-main` });
-      for (const account of sim.accounts) {
-        const { code } = await sim.approve(account.login, 'e2e-state');
-        await enrolUser({ oauth: app.oauth!, client: app.client!, users: app.users, code, memberId: `m-${account.login}` });
-      }
+      await enrolAll(app, sim);
       await app.startConsumers();
     });
 

@@ -7,7 +7,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enrolUser } from '../../src/accesslink/enrol.ts';
 import { createApp, type App } from '../../src/app.ts';
 import type { Subscription } from '../../src/bus/bus.ts';
 import { pipelineFromObject } from '../../src/pipeline/load.ts';
@@ -17,6 +16,7 @@ import { startWebhookReceiver, type WebhookReceiver } from '../../src/webhooks/r
 import { createWebhook, loadWebhookSigningKey } from '../../src/webhooks/registration.ts';
 import { publishWebhookEvent, startWebhookTrigger } from '../../src/webhooks/trigger.ts';
 import { lakeFacts } from './pipeline-e2e.ts';
+import { accessLinkSettings, enrolAll } from '../helpers/simulator-app.ts';
 
 describe('webhooks > pipeline', () => {
   let sim: Simulator;
@@ -29,10 +29,7 @@ describe('webhooks > pipeline', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'polar-lake-webhooks-'));
     sim = await startSimulator({ seed: 3, users: 2, exercisesPerUser: 2, durationRangeS: [300, 600] });
-    const accesslink = {
-      apiBaseUrl: sim.apiBaseUrl, authorizeUrl: sim.authorizeUrl, tokenUrl: sim.tokenUrl,
-      redirectUri: sim.redirectUri, clientId: sim.clientId, clientSecret: sim.clientSecret,
-    };
+    const accesslink = accessLinkSettings(sim);
     app = await createApp({ lakeDir: join(dir, 'lake'), stateDir: join(dir, 'state'), pipeline: pipelineFromObject({ version: 1, name: 'wh' }, 'wh'), logger: silentLogger, accesslink });
     await app.startConsumers();
     receiver = await startWebhookReceiver({
@@ -61,10 +58,7 @@ describe('webhooks > pipeline', () => {
   });
 
   it('signed EXERCISE events alone bring every upload into the lake', async () => {
-    for (const account of sim.accounts) {
-      const { code } = await sim.approve(account.login, 's');
-      await enrolUser({ oauth: app.oauth!, client: app.client!, users: app.users, code, memberId: account.login });
-    }
+    await enrolAll(app, sim);
     await sim.flushWebhooks();
     const exerciseEvents = sim.webhookDeliveries.filter((d) => d.event === 'EXERCISE');
     expect(exerciseEvents.length).toBe(4);
