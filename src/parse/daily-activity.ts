@@ -14,7 +14,7 @@
  */
 import type { DailyActivityRow } from '../records/rows.ts';
 import { isoDurationSeconds } from './exercise-summary.ts';
-import { DailyPayloadError, dateMidnightUtcMs, datePart, int, num, readDateTime, snakeKeys, type DailyContext } from './daily-common.ts';
+import { DailyPayloadError, dateMidnightUtcMs, datePart, int, num, readDateTime, snakeKeys, type DailyContext } from './json-payload.ts';
 
 export interface NormalisedDailyActivity {
   row: DailyActivityRow;

@@ -10,20 +10,11 @@
  * `unknownKeys`, the raw JSON in the raw zone keeps it); a missing or mistyped *required*
  * field (id, start time) is `discard_row`: a typed error, dead-lettered by the parse stage.
  */
-import { PolarLakeError } from '../errors.ts';
+import { bool, num, PayloadFieldError, readDateTime, str } from './json-payload.ts';
 import type { ExerciseRow } from '../records/rows.ts';
 
-export class SummaryError extends PolarLakeError {
+export class SummaryError extends PayloadFieldError {
   readonly code = 'PL_SUMMARY_INVALID';
-  readonly kind = 'terminal';
-  constructor(
-    message: string,
-    readonly file: string,
-    readonly field: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${file}: ${field}: ${message}`, options);
-  }
 }
 
 const KNOWN_KEYS = new Set([
@@ -61,24 +52,16 @@ export function isoDurationSeconds(text: unknown): number | null {
 
 /** A local wall time without zone ('2008-10-13T10:40:02[.sss]') and an offset in minutes → UTC epoch µs. */
 export function localTimeToUtcMicros(local: string, offsetMin: number): number | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/.exec(local);
-  if (!m) return null;
-  const [, y, mo, d, h, mi, s, frac] = m;
-  const wallMs = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
-  const fracUs = frac ? Number(frac.padEnd(6, '0')) : 0;
-  return (wallMs - offsetMin * 60_000) * 1000 + fracUs;
+  const t = readDateTime(local);
+  return t && t.offsetMin === null ? t.utcUs - offsetMin * 60_000_000 : null;
 }
 
-/** An instant with a zone ('...Z', '+03:00') → UTC epoch µs (millisecond precision is what the API gives). */
+/** An instant with a zone ('...Z', '+03:00') → UTC epoch µs. */
 export function instantToUtcMicros(text: unknown): number | null {
-  if (typeof text !== 'string' || !/(Z|[+-]\d{2}:?\d{2})$/.test(text)) return null;
-  const ms = Date.parse(text);
-  return Number.isFinite(ms) ? ms * 1000 : null;
+  const t = readDateTime(text);
+  return t && t.offsetMin !== null ? t.utcUs : null;
 }
 
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null);
-const bool = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null);
 const obj = (v: unknown): Record<string, unknown> =>
   v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 

@@ -10,7 +10,7 @@
  * heart-rate maps (`HH:MM` keys, crossing midnight) stay in the raw zone.
  */
 import type { SleepRow } from '../records/rows.ts';
-import { DailyPayloadError, dateMidnightUtcMs, datePart, int, num, readDateTime, snakeKeys, str, type DailyContext } from './daily-common.ts';
+import { DailyPayloadError, dateMidnightUtcMs, datePart, int, num, readDateTime, snakeKeys, str, type DailyContext } from './json-payload.ts';
 
 export interface NormalisedSleep {
   row: SleepRow;

@@ -25,7 +25,7 @@ import { TOPICS, type Bus, type OutgoingMessage } from '../bus/bus.ts';
 import type { AccessLinkClient } from '../accesslink/client.ts';
 import { rawDailyKeyFor, type RawZone } from '../lake/raw-zone.ts';
 import { dailyActivityDate } from '../parse/daily-activity.ts';
-import { DailyPayloadError } from '../parse/daily-common.ts';
+import { DailyPayloadError } from '../parse/json-payload.ts';
 import { sleepDate } from '../parse/sleep.ts';
 import { DAILY_KINDS, encodeEnvelope, type DailyKind, type FetchedEvent } from '../records/envelope.ts';
 import type { Ledger, LedgerEntry } from '../state/ledger.ts';

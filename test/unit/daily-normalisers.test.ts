@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { normaliseDailyActivity } from '../../src/parse/daily-activity.ts';
-import { DailyPayloadError } from '../../src/parse/daily-common.ts';
+import { DailyPayloadError } from '../../src/parse/json-payload.ts';
 import { normaliseSleep } from '../../src/parse/sleep.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');

@@ -1,14 +1,14 @@
 /**
- * What the daily normalisers (daily-activity.ts, sleep.ts) share: their typed error, key
- * normalisation (hyphenated and snake_case spellings give the same row) and the date and
- * value readers. Every reader returns null for a missing or mistyped value: AccessLink's
- * daily payloads are sparse and device-dependent, so every measured column is nullable.
+ * What the JSON normalisers (exercise-summary.ts, daily-activity.ts, sleep.ts) share: a typed
+ * error naming file and field, key normalisation (hyphenated and snake_case spellings give the
+ * same row) and the date and value readers. Every reader returns null for a missing or
+ * mistyped value: AccessLink's payloads are sparse and device-dependent, so every measured
+ * column is nullable.
  */
 import { PolarLakeError } from '../errors.ts';
 
-/** A daily payload (activity day, sleep night) that cannot become a row; dead-lettered by the parse stage. */
-export class DailyPayloadError extends PolarLakeError {
-  readonly code = 'PL_DAILY_INVALID';
+/** A JSON payload that cannot become a row, naming the file and the field; dead-lettered by the parse stage. */
+export abstract class PayloadFieldError extends PolarLakeError {
   readonly kind = 'terminal';
   constructor(
     message: string,
@@ -18,6 +18,11 @@ export class DailyPayloadError extends PolarLakeError {
   ) {
     super(`${file}: ${field}: ${message}`, options);
   }
+}
+
+/** A daily payload (activity day, sleep night) that cannot become a row. */
+export class DailyPayloadError extends PayloadFieldError {
+  readonly code = 'PL_DAILY_INVALID';
 }
 
 export interface DailyContext {
@@ -37,6 +42,7 @@ export function snakeKeys(json: unknown, file: string): Record<string, unknown> 
 }
 
 export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+export const bool = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null);
 /** Integer columns: the API sends whole numbers; a fractional one is rounded rather than dropped. */
 export const int = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v) : null);
 export const str = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : typeof v === 'number' ? String(v) : null);
