@@ -15,6 +15,7 @@ import { rawKeyFor, type RawZone } from '../lake/raw-zone.ts';
 import { encodeEnvelope, type FetchedEvent, type PayloadKind } from '../records/envelope.ts';
 import type { Ledger, LedgerEntry } from '../state/ledger.ts';
 import type { Logger } from '../telemetry/log.ts';
+import type { FetchReport } from './fetch.ts';
 
 export const ALL_PAYLOADS: readonly PayloadKind[] = ['summary', 'tcx', 'gpx', 'fit'];
 
@@ -22,14 +23,7 @@ export const ALL_PAYLOADS: readonly PayloadKind[] = ['summary', 'tcx', 'gpx', 'f
 export const SAMPLE_FEED_ORDER: readonly PayloadKind[] = ['fit', 'tcx', 'gpx'];
 
 /** The counters of FetchReport this module moves. */
-export interface ExerciseCounts {
-  exercisesFetched: number;
-  payloadsStored: number;
-  payloadsSkipped: number;
-  payloadsAbsent: number;
-  bytesStored: number;
-  eventsPublished: number;
-}
+export type ExerciseCounts = Pick<FetchReport, 'exercisesFetched' | 'payloadsStored' | 'payloadsSkipped' | 'payloadsAbsent' | 'bytesStored' | 'eventsPublished'>;
 
 /** Where one exercise's payloads come from. */
 export interface ExerciseSource {
