@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import { loadConfig } from '../../config.ts';
 import { resolve } from 'node:path';
 import { QUERY_FORMATS, runLakeQuery, type QueryFormat } from '../../lake/query.ts';
 
+/** The lake folder from the environment (POLAR_LAKE_DIR, default ./lake), read in one place: src/config.ts. */
 export function defaultLakeDir(): string {
-  return resolve(process.env['POLAR_LAKE_DIR'] ?? 'lake');
+  return loadConfig().lakeDir;
 }
 
 /** `polar-lake query "<SQL>" [--format table|csv|json|parquet] [--output FILE] [--lake DIR]` */
