@@ -1,8 +1,13 @@
 /** Wiring an app to the simulator, as the demo does: its AccessLink settings and enrolled users. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { enrolUser } from '../../src/accesslink/enrol.ts';
-import type { App } from '../../src/app.ts';
+import { createApp, type App } from '../../src/app.ts';
 import type { AccessLinkSettings } from '../../src/config.ts';
-import type { Simulator } from '../../src/simulator/index.ts';
+import { pipelineFromObject } from '../../src/pipeline/load.ts';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
+import { silentLogger } from '../../src/telemetry/log.ts';
 
 export function accessLinkSettings(sim: Simulator): AccessLinkSettings {
   return {
@@ -17,4 +22,39 @@ export async function enrolAll(app: App, sim: Simulator): Promise<void> {
     const { code } = await sim.approve(account.login, 'test-state');
     await enrolUser({ oauth: app.oauth!, client: app.client!, users: app.users, code, memberId: account.login });
   }
+}
+
+export interface SimulatedApp {
+  readonly sim: Simulator;
+  readonly app: App;
+  readonly dir: string;
+  readonly lakeDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A simulator, an app wired to it in a temp folder (embedded bus), every account enrolled and
+ * the parse and sink stages consuming: the usual start of a pipeline test.
+ */
+export async function startSimulatedApp(simulator: SimulatorOptions, options: { enrol?: boolean } = {}): Promise<SimulatedApp> {
+  const dir = mkdtempSync(join(tmpdir(), 'polar-lake-test-'));
+  const sim = await startSimulator(simulator);
+  const lakeDir = join(dir, 'lake');
+  const app = await createApp({
+    lakeDir,
+    stateDir: join(dir, 'state'),
+    pipeline: pipelineFromObject({ version: 1, name: 'test' }, 'test'),
+    logger: silentLogger,
+    accesslink: accessLinkSettings(sim),
+  });
+  if (options.enrol ?? true) await enrolAll(app, sim);
+  await app.startConsumers();
+  return {
+    sim, app, dir, lakeDir,
+    async close() {
+      await app.close();
+      await sim.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

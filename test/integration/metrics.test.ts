@@ -1,35 +1,21 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.ts';
-import { pipelineFromObject } from '../../src/pipeline/load.ts';
-import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
+import type { App } from '../../src/app.ts';
+import type { Simulator } from '../../src/simulator/index.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
 import { collectAppMetrics, renderPrometheus, startMetricsServer } from '../../src/telemetry/metrics.ts';
-import { accessLinkSettings, enrolAll } from '../helpers/simulator-app.ts';
+import { startSimulatedApp, type SimulatedApp } from '../helpers/simulator-app.ts';
 
 describe('telemetry > metrics', () => {
+  let t: SimulatedApp;
   let sim: Simulator;
   let app: App;
-  let dir: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'polar-lake-metrics-'));
-    sim = await startSimulator({ seed: 9, users: 2, exercisesPerUser: 2, durationRangeS: [300, 600] });
-    app = await createApp({
-      lakeDir: join(dir, 'lake'), stateDir: join(dir, 'state'), pipeline: pipelineFromObject({ version: 1, name: 'm' }, 'm'), logger: silentLogger,
-      accesslink: accessLinkSettings(sim),
-    });
-    await enrolAll(app, sim);
-    await app.startConsumers();
+    t = await startSimulatedApp({ seed: 9, users: 2, exercisesPerUser: 2, durationRangeS: [300, 600] });
+    ({ sim, app } = t);
   });
 
-  afterAll(async () => {
-    await app?.close();
-    await sim?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => t?.close());
 
   it('renders the Prometheus text format with escaped labels', () => {
     const text = renderPrometheus([{ name: 'x_total', help: 'h', type: 'counter', samples: [{ labels: { a: 'q"\\' }, value: 2 }, { value: Number.NaN }] }]);

@@ -4,43 +4,27 @@
  * transaction is committed (the payload was durably stored), the parse stage dead-letters it
  * with its code and position, and every other exercise lands in full.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.ts';
+import type { App } from '../../src/app.ts';
 import { TOPICS } from '../../src/bus/bus.ts';
-import { pipelineFromObject } from '../../src/pipeline/load.ts';
 import { decodeEnvelope, type DeadLetter } from '../../src/records/envelope.ts';
-import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
-import { silentLogger } from '../../src/telemetry/log.ts';
+import type { Simulator } from '../../src/simulator/index.ts';
 import { lakeFacts } from './pipeline-e2e.ts';
-import { accessLinkSettings, enrolAll } from '../helpers/simulator-app.ts';
+import { startSimulatedApp, type SimulatedApp } from '../helpers/simulator-app.ts';
 
 describe('pipeline > bad input > an HTML error page served as TCX', () => {
+  let t: SimulatedApp;
   let sim: Simulator;
   let app: App;
   let dir: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'polar-lake-bad-'));
-    sim = await startSimulator({ seed: 5, users: 2, exercisesPerUser: 3, durationRangeS: [300, 600] });
-    app = await createApp({
-      lakeDir: join(dir, 'lake'),
-      stateDir: join(dir, 'state'),
-      pipeline: pipelineFromObject({ version: 1, name: 'bad' }, 'bad'),
-      logger: silentLogger,
-      accesslink: accessLinkSettings(sim),
-    });
-    await enrolAll(app, sim);
-    await app.startConsumers();
+    t = await startSimulatedApp({ seed: 5, users: 2, exercisesPerUser: 3, durationRangeS: [300, 600] });
+    ({ sim, app, dir } = t);
   });
 
-  afterAll(async () => {
-    await app?.close();
-    await sim?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => t?.close());
 
   it('dead-letters that file with code and position, and everything else lands', async () => {
     const victim = sim.pendingExercises().find((e) => e.hasTcx && !e.hasFit);
