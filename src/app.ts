@@ -19,6 +19,7 @@ import { replayRawZone, type ReplayFilter } from './stages/replay.ts';
 import { createSinkStage, type SinkStage } from './stages/sink.ts';
 import { ConfigError } from './errors.ts';
 import { openLedger, type Ledger } from './state/ledger.ts';
+import { lockExerciseChannel } from './state/channel-lock.ts';
 import { openUserRegistry, type UserRegistry } from './state/users.ts';
 import type { Logger } from './telemetry/log.ts';
 
@@ -85,6 +86,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const oauth = al
     ? createOAuth({ authorizeUrl: al.authorizeUrl, tokenUrl: al.tokenUrl, clientId: al.clientId, clientSecret: al.clientSecret, redirectUri: al.redirectUri, logger })
     : null;
+  if (client) await lockExerciseChannel(options.stateDir, pipeline.fetch.exercise_channel);
   const fetch = client
     ? createFetchStage({
         client, users, rawZone, ledger, bus, logger, payloads: pipeline.fetch.payloads, daily: pipeline.fetch.daily, maxRoundsPerUser: pipeline.fetch.max_rounds_per_user,
