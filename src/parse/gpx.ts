@@ -20,9 +20,10 @@ import type { SampleRow } from '../records/rows.ts';
 import { ParseFault } from './errors.ts';
 import { type FormatMachine, type MachineOptions, tooDeep, wrongRoot } from './machine.ts';
 import { DEFAULT_LIMITS } from './xml/limits.ts';
-import { type ParsedInstant, parseInstantInto } from './time.ts';
-import { type FileInfo, type ParseContext, PRESENT as P, SampleStats, emptyFileInfo, toNumber } from './values.ts';
+import { type ParsedInstant, parseInstantBytes, parseInstantInto } from './time.ts';
+import { type FileInfo, type ParseContext, PRESENT as P, SampleStats, decimalBytes, emptyFileInfo, toNumber } from './values.ts';
 
+/** Order matters: Ele to Dist are the trkpt's numbers (textBytes tests `field <= F.Dist`). */
 const enum F {
   None,
   Time,
@@ -156,6 +157,38 @@ export function createGpxMachine(ctx: ParseContext, options: MachineOptions = { 
     },
     text(t) {
       if (field !== F.None) text += t;
+    },
+    // The fast tokenizer's path for an element's whole text: a trkpt's numbers and time are
+    // read from the bytes and stored at once (field cleared, so close() does nothing more).
+    // Anything the byte readers do not take is decoded and left to close() and its errors.
+    textBytes(b, start, end) {
+      if (field === F.None) return;
+      if (field === F.Time) {
+        if (parseInstantBytes(b, start, end, defaultOffset, parsed)) {
+          pTime = parsed.utcUs;
+          pOffset = parsed.offsetMin ?? defaultOffset;
+          pointHasTime = true;
+          field = F.None;
+          return;
+        }
+      } else if (field <= F.Dist) {
+        const v = decimalBytes(b, start, end);
+        if (v === v) {
+          switch (field) {
+            case F.Ele: if (pEle === null) pEle = v; break;
+            case F.Hr: if (pHr === null) pHr = v; break;
+            case F.Cad: if (pCad === null) pCad = v; break;
+            case F.Temp: if (pTemp === null) pTemp = v; break;
+            case F.Power: if (pPower === null) pPower = v; break;
+            case F.Speed: if (pSpeed === null) pSpeed = v; break;
+            case F.Dist: if (pDist === null) pDist = v; break;
+            default: break;
+          }
+          field = F.None;
+          return;
+        }
+      }
+      text += b.toString('utf8', start, end);
     },
     close() {
       const d = depth--;

@@ -21,8 +21,8 @@ import type { LapRow, SampleRow } from '../records/rows.ts';
 import { ParseFault } from './errors.ts';
 import { type FormatMachine, type MachineOptions, tooDeep, wrongRoot } from './machine.ts';
 import { DEFAULT_LIMITS } from './xml/limits.ts';
-import { type ParsedInstant, parseInstantInto } from './time.ts';
-import { type FileInfo, type ParseContext, PRESENT as P, SampleStats, emptyFileInfo, emptyLap, toNumber } from './values.ts';
+import { type ParsedInstant, parseInstantBytes, parseInstantInto } from './time.ts';
+import { type FileInfo, type ParseContext, PRESENT as P, SampleStats, decimalBytes, emptyFileInfo, emptyLap, toNumber } from './values.ts';
 
 const enum F {
   None,
@@ -78,6 +78,17 @@ function trackpointField(name: string): F {
     case 82: return name === 'RunCadence' ? F.RunCad : F.None; // R
     default: return F.None;
   }
+}
+
+const PRESENT_BYTES = Buffer.from('Present');
+const ABSENT_BYTES = Buffer.from('Absent');
+
+/** The two SensorState values TCX defines, as constant strings; null for any other text. */
+function sensorState(b: Buffer, start: number, end: number): string | null {
+  const n = end - start;
+  if (n === 7 && b.compare(PRESENT_BYTES, 0, 7, start, end) === 0) return 'Present';
+  if (n === 6 && b.compare(ABSENT_BYTES, 0, 6, start, end) === 0) return 'Absent';
+  return null;
 }
 
 export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { timeOrder: 'reject', maxDepth: DEFAULT_LIMITS.maxDepth }): FormatMachine {
@@ -244,6 +255,54 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
     },
     text(t) {
       if (field !== F.None) text += t;
+    },
+    // The fast tokenizer's path for an element's whole text: a Trackpoint's numbers, time and
+    // sensor state are read from the bytes and stored at once (field cleared, so close()
+    // does nothing more). Anything the byte readers do not take (whitespace, exponents, bad
+    // values) is decoded and left to close(), which applies the string rule and its errors.
+    textBytes(b, start, end) {
+      let v: number;
+      switch (field) {
+        case F.None:
+          return;
+        case F.Time:
+          if (parseInstantBytes(b, start, end, defaultOffset, parsed)) {
+            pTime = parsed.utcUs;
+            pOffset = parsed.offsetMin ?? defaultOffset;
+            pointHasTime = true;
+            field = F.None;
+            return;
+          }
+          break;
+        case F.Lat: v = decimalBytes(b, start, end); if (v === v) { pLat = v; field = F.None; return; } break;
+        case F.Lon: v = decimalBytes(b, start, end); if (v === v) { pLon = v; field = F.None; return; } break;
+        case F.Alt: v = decimalBytes(b, start, end); if (v === v) { pAlt = v; field = F.None; return; } break;
+        case F.Dist: v = decimalBytes(b, start, end); if (v === v) { pDist = v; field = F.None; return; } break;
+        case F.Hr: v = decimalBytes(b, start, end); if (v === v) { pHr = v; field = F.None; return; } break;
+        case F.Cad: v = decimalBytes(b, start, end); if (v === v) { pCad = v; field = F.None; return; } break;
+        case F.Speed: v = decimalBytes(b, start, end); if (v === v) { pSpeed = v; field = F.None; return; } break;
+        case F.Watts: v = decimalBytes(b, start, end); if (v === v) { pPower = v; field = F.None; return; } break;
+        case F.RunCad:
+          v = decimalBytes(b, start, end);
+          if (v === v) {
+            if (pCad === null) pCad = v;
+            field = F.None;
+            return;
+          }
+          break;
+        case F.Sensor: {
+          const known = sensorState(b, start, end);
+          if (known !== null) {
+            pSensor = known;
+            field = F.None;
+            return;
+          }
+          break;
+        }
+        default:
+          break;
+      }
+      text += b.toString('utf8', start, end);
     },
     close() {
       const d = depth--;

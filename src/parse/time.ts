@@ -123,6 +123,95 @@ export function parseInstantInto(raw: string, defaultOffsetMin: number | null, o
   out.zoned = zoned;
 }
 
+function digitsAt(b: Uint8Array, from: number): number {
+  const hi = b[from]! - 48;
+  const lo = b[from + 1]! - 48;
+  return hi >= 0 && hi <= 9 && lo >= 0 && lo <= 9 ? hi * 10 + lo : -1;
+}
+
+/**
+ * parseInstantInto over the UTF-8 bytes b[start, end) of an element's text (the fast
+ * tokenizer's textBytes), with no string made. Same shapes, same result, same day cache;
+ * returns false instead of throwing (and leaves `out` and the cache as they were) for
+ * anything it does not take, whitespace around the instant included: the caller then
+ * decodes the text and calls parseInstantInto, which parses it or says why not.
+ */
+export function parseInstantBytes(b: Uint8Array, start: number, end: number, defaultOffsetMin: number | null, out: ParsedInstant): boolean {
+  const n = end - start;
+  if (n < 19) return false;
+  const s = start;
+  const sep = b[s + 10];
+  if (b[s + 4] !== 45 || b[s + 7] !== 45 || (sep !== 84 && sep !== 32) || b[s + 13] !== 58 || b[s + 16] !== 58) return false;
+  const y1 = digitsAt(b, s);
+  const y2 = digitsAt(b, s + 2);
+  const month = digitsAt(b, s + 5);
+  const day = digitsAt(b, s + 8);
+  const hour = digitsAt(b, s + 11);
+  const minute = digitsAt(b, s + 14);
+  const second = digitsAt(b, s + 17);
+  if (y1 < 0 || y2 < 0 || month < 0 || day < 0 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return false;
+  const year = y1 * 100 + y2;
+  const dayKey = year * 10000 + month * 100 + day;
+  let dayMs: number;
+  if (dayKey === cachedDayKey) {
+    dayMs = cachedDayMs;
+  } else {
+    if (month < 1 || month > 12 || day < 1 || day > (DAYS_IN_MONTH[month - 1] ?? 0)) return false;
+    dayMs = Date.UTC(year, month - 1, day);
+    if (month === 2 && day === 29 && new Date(dayMs).getUTCDate() !== 29) return false;
+    cachedDayKey = dayKey;
+    cachedDayMs = dayMs;
+  }
+  let i = s + 19;
+  let fractionUs = 0;
+  let c = i < end ? b[i]! : -1;
+  if (c === 46 || c === 44) {
+    // '.' or ','; digits past the sixth are read and dropped (truncation, as parseInstantInto)
+    i++;
+    const first = i;
+    let scale = 100000;
+    for (; i < end; i++) {
+      const d = b[i]! - 48;
+      if (d < 0 || d > 9) break;
+      fractionUs += d * scale;
+      scale = (scale / 10) | 0;
+    }
+    if (i === first) return false;
+    c = i < end ? b[i]! : -1;
+  }
+  let offsetMin: number | null = null;
+  let zoned = false;
+  if (i < end) {
+    if (c === 90 && i === end - 1) {
+      zoned = true;
+    } else if (c === 43 || c === 45) {
+      const rest = end - i - 1;
+      let oh = -1;
+      let om = 0;
+      if (rest === 5 && b[i + 3] === 58) {
+        oh = digitsAt(b, i + 1);
+        om = digitsAt(b, i + 4);
+      } else if (rest === 4) {
+        oh = digitsAt(b, i + 1);
+        om = digitsAt(b, i + 3);
+      } else if (rest === 2) {
+        oh = digitsAt(b, i + 1);
+      }
+      if (oh < 0 || oh > 23 || om < 0 || om > 59) return false;
+      offsetMin = (c === 45 ? -1 : 1) * (oh * 60 + om);
+      zoned = true;
+    } else {
+      return false;
+    }
+  }
+  const wallMs = dayMs + ((hour * 60 + minute) * 60 + second) * 1000;
+  const shiftMin = zoned ? (offsetMin ?? 0) : (defaultOffsetMin ?? 0);
+  out.utcUs = (wallMs - shiftMin * 60000) * 1000 + fractionUs;
+  out.offsetMin = offsetMin;
+  out.zoned = zoned;
+  return true;
+}
+
 /** Parses one timestamp (see parseInstantInto); allocates its result. */
 export function parseInstant(raw: string, defaultOffsetMin: number | null): ParsedInstant {
   const out: ParsedInstant = { utcUs: 0, offsetMin: null, zoned: false };

@@ -38,14 +38,24 @@ export function toNumber(text: string, field: string): number | null {
 // Exact powers of ten: m / 10^k with m < 2^53 and k <= 22 is one correctly rounded IEEE
 // division, so it equals Number(text) bit for bit (Clinger's fast path).
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+/**
+ * Mantissas below this are exact doubles. The digits are accumulated as `m * 10 + d` in
+ * doubles: each step is exact while the true value stays below 2^53, and once it reaches
+ * 2^53 the rounded one does too (rounding is monotonic), so `m < MAX_EXACT` after the loop
+ * proves every step was exact, whatever the digit count (Garmin's 16-digit float32 values
+ * such as 1.100000023841858 included).
+ */
+const MAX_EXACT = 2 ** 53;
 
 /**
- * The value of a plain decimal `-?\d+(\.\d+)?` of at most 15 digits in all, without Number()'s generic string-to-double path; NaN for anything else (the
- * caller then takes the general path, which also handles whitespace, exponents, errors).
+ * The value of a plain decimal `-?\d*(\.\d+)?` (at least one digit, at most 24 characters)
+ * whose digits make an exact mantissa, without Number()'s generic string-to-double path;
+ * NaN for anything else (the caller then takes the general path, which also handles
+ * whitespace, exponents, errors).
  */
 function plainDecimal(text: string): number {
   const n = text.length;
-  if (n === 0 || n > 17) return NaN;
+  if (n === 0 || n > 24) return NaN;
   let i = 0;
   let negative = false;
   if (text.charCodeAt(0) === 45) {
@@ -68,7 +78,40 @@ function plainDecimal(text: string): number {
     }
   }
   // "5." and "-" and "." go the general way (Python's float() accepts "5.", so does DECIMAL).
-  if (digitCount === 0 || digitCount > 15 || fractionDigits === 0) return NaN;
+  if (digitCount === 0 || mantissa >= MAX_EXACT || fractionDigits === 0 || fractionDigits > 22) return NaN;
+  const v = fractionDigits > 0 ? mantissa / POW10[fractionDigits]! : mantissa;
+  return negative ? -v : v;
+}
+
+/**
+ * plainDecimal over the UTF-8 bytes b[start, end) of an element's text (the fast
+ * tokenizer's textBytes): the same rule and the same value, with no string made. NaN when
+ * the text is anything but a plain decimal: the caller decodes it and takes toNumber.
+ */
+export function decimalBytes(b: Uint8Array, start: number, end: number): number {
+  if (end <= start || end - start > 24) return NaN;
+  let i = start;
+  let negative = false;
+  if (b[i] === 45) {
+    negative = true;
+    i++;
+  }
+  let mantissa = 0;
+  let digitCount = 0;
+  let fractionDigits = -1;
+  for (; i < end; i++) {
+    const c = b[i]!;
+    if (c >= 48 && c <= 57) {
+      mantissa = mantissa * 10 + (c - 48);
+      digitCount++;
+      if (fractionDigits >= 0) fractionDigits++;
+    } else if (c === 46 && fractionDigits < 0) {
+      fractionDigits = 0;
+    } else {
+      return NaN;
+    }
+  }
+  if (digitCount === 0 || mantissa >= MAX_EXACT || fractionDigits === 0 || fractionDigits > 22) return NaN;
   const v = fractionDigits > 0 ? mantissa / POW10[fractionDigits]! : mantissa;
   return negative ? -v : v;
 }

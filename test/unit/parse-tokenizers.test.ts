@@ -26,6 +26,13 @@ const WELL_FORMED: [string, string][] = [
   ['namespace prefixes, self-closing tags, whitespace in tags', doc(`<g:trkpt  lat = "1"\n  lon="2" ><g:time >2024-01-01T00:00:00Z</g:time ><extensions><ns3:TrackPointExtension><ns3:hr>120</ns3:hr><ns3:x/></ns3:TrackPointExtension></extensions></g:trkpt >`)],
   ['CRLF line ends and tabs in attributes', doc(`<trkpt\r\n lat="1"\tlon="2"><time>\r\n2024-01-01T00:00:00Z\r\n</time></trkpt>`).replace(/\n/g, '\r\n')],
   ['a DOCTYPE without subset, a comment and a PI after the root', `<?xml version="1.0"?>\n<!DOCTYPE gpx>\n<gpx>${'<trk><trkseg>' + PT + '</trkseg></trk>'}</gpx>\n<!-- end --><?pi x?>\n`],
+  ['numbers and instants of every shape (the fast byte path and its fallbacks)', doc([
+    ['2024-01-01T00:00:00Z', '32.5', '96', '0', '1.100000023841858', '-0'],
+    ['2024-01-01T02:00:01.5+02:00', ' 32.5', '9007199254740993', '1e2', '', 'null'],
+    ['2024-01-01T00:00:02,25', '-.5', '0.0000000000000000000001', '+7', '5.', '12345678901234567890'],
+    ['  2024-01-01T00:00:03.123456789Z ', '1\n', '007', '4503599627370497.5', '-99999999999999.99', '0.3'],
+  ].map(([time, ele, hr, cad, power, temp]) => `<trkpt lat="1" lon="2"><ele>${ele}</ele><time>${time}</time><extensions><x:TrackPointExtension>` +
+    `<x:hr>${hr}</x:hr><x:cad>${cad}</x:cad><x:atemp>${temp}</x:atemp><x:hr>1</x:hr></x:TrackPointExtension><power>${power}</power><speed>${cad}</speed><distance>${hr}</distance></extensions></trkpt>`).join(''))],
   ['non-ASCII names and text', doc(`<trkpt lat="1" lon="2"><time>2024-01-01T00:00:00Z</time><ext><hr>120</hr><nämé>Päijänne €</nämé></ext></trkpt>`).replace('creator="x"', 'creator="Päijänne 😀"')],
 ];
 
@@ -87,6 +94,83 @@ describe('parse > tokenizers', () => {
     }
     const r = await collect(bytes(text), 'gpx', 'x.gpx', { tokenizer: 'fast' });
     expect(r.error?.byteOffset).toBeGreaterThanOrEqual(0);
+  });
+});
+
+const TCX_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<TrainingCenterDatabase xmlns:x="urn:x"><Activities><Activity Sport="Biking"><Lap StartTime="2024-01-01T00:00:00Z"><Track>';
+const tcxDoc = (points: string) => `${TCX_HEAD}${points}</Track></Lap></Activity></Activities></TrainingCenterDatabase>\n`;
+const tp = (time: string, rest = '') => `<Trackpoint><Time>${time}</Time>${rest}</Trackpoint>`;
+
+/**
+ * Field texts around the fast tokenizer's byte path (textBytes: numbers, instants and the
+ * sensor state read from the bytes): what it takes must equal the string rule, what it does
+ * not take must reach the string rule unchanged.
+ */
+const FIELD_TEXTS: [string, string][] = [
+  ['instants of every shape', tcxDoc([
+    tp('2024-01-01T00:00:00Z'), tp('2024-01-01T00:00:00.5Z'), tp('2024-01-01T00:00:00.123456789Z'), tp('2024-01-01T02:00:01+02:00'),
+    tp('2024-01-01T02:00:01.25+0200'), tp('2024-01-01T02:00:02+02'), tp('2023-12-31T19:00:03-05:00'), tp('2024-01-01 00:00:04Z'),
+    tp('2024-01-01T00:00:05'), tp('2024-01-01T00:00:05,75Z'), tp(' 2024-01-01T00:00:06Z\n'), tp('2024-01-01T00:00:06-00:00'),
+    tp('2024-02-29T00:00:07Z'), tp('2024-03-01T00:00:07Z'),
+  ].join(''))],
+  ['numbers of every shape', tcxDoc([
+    ['51.50722508', '-0.16156753', '32.5', '1.100000023841858', '96', '0', '1.087', '183'],
+    ['-0', '-0.0', '007', '9007199254740991', '9007199254740993', '0.0000000000000000000001', '12345678901234567890', '-.5'],
+    [' 51.5', '5.', '1e3', '+7', '', 'null', '.5', '1.2E-3'],
+    ['1\n', '\t2', '3.000000000000000000000000001', '-99999999999999.99', '0.1', '0.2', '0.3', '4503599627370497.5'],
+  ].map((v, i) => tp(`2024-01-01T00:00:0${i}Z`,
+    `<Position><LatitudeDegrees>${v[0]}</LatitudeDegrees><LongitudeDegrees>${v[1]}</LongitudeDegrees></Position><AltitudeMeters>${v[2]}</AltitudeMeters>` +
+    `<DistanceMeters>${v[3]}</DistanceMeters><HeartRateBpm><Value>${v[4]}</Value></HeartRateBpm><Cadence>${v[5]}</Cadence>` +
+    `<Extensions><x:TPX><x:Speed>${v[6]}</x:Speed><x:Watts>${v[7]}</x:Watts><x:RunCadence>${v[5]}</x:RunCadence></x:TPX></Extensions>`)).join(''))],
+  ['texts split by comments, CDATA, references and CR', tcxDoc([
+    tp('2024-01-01T00:00:0<!-- c -->0Z', '<AltitudeMeters><![CDATA[12.5]]></AltitudeMeters><Cadence>8<!---->5</Cadence>'),
+    tp('2024-01-01T00:00:0&#49;Z', '<AltitudeMeters>1&#46;5</AltitudeMeters><Cadence>\r\n85\r\n</Cadence>'),
+    tp('<![CDATA[2024-01-01T00:00:02Z]]>', '<HeartRateBpm><Value><x:y/>99</Value></HeartRateBpm><Cadence><x:y></x:y>86</Cadence>'),
+  ].join(''))],
+  ['sensor states and RunCadence beside Cadence', tcxDoc([
+    tp('2024-01-01T00:00:00Z', '<SensorState>Present</SensorState><Extensions><x:TPX><x:RunCadence>90</x:RunCadence></x:TPX></Extensions>'),
+    tp('2024-01-01T00:00:01Z', '<Cadence>80</Cadence><SensorState>Absent</SensorState><Extensions><TPX><RunCadence>90</RunCadence></TPX></Extensions>'),
+    tp('2024-01-01T00:00:02Z', '<SensorState> Present </SensorState>'), tp('2024-01-01T00:00:03Z', '<SensorState>Presentx</SensorState>'),
+    tp('2024-01-01T00:00:04Z', '<SensorState>Prèsent</SensorState>'), tp('2024-01-01T00:00:05Z', '<SensorState></SensorState>'),
+  ].join(''))],
+];
+
+/** Bad field texts: the code and the whole position must not depend on the path taken. */
+/** Bad field texts: the code and the whole position must not depend on the path taken. */
+const BAD_FIELDS: [string, string, string, string][] = [
+  ['a number that is not a number', tcxDoc(tp('2024-01-01T00:00:00Z', '<AltitudeMeters>12.5x</AltitudeMeters>')), 'PL_PARSE_NOT_A_NUMBER', '</AltitudeMeters>'],
+  ['a hexadecimal number', tcxDoc(tp('2024-01-01T00:00:00Z', '<HeartRateBpm><Value>0x60</Value></HeartRateBpm>')), 'PL_PARSE_NOT_A_NUMBER', '</Value>'],
+  ['an instant with a bad month', tcxDoc(tp('2024-13-01T00:00:00Z')), 'PL_PARSE_BAD_TIME', '</Time>'],
+  ['an instant on 29 February of a common year', tcxDoc(tp('2023-02-29T00:00:00Z')), 'PL_PARSE_BAD_TIME', '</Time>'],
+  ['an instant with a bad zone', tcxDoc(tp('2024-01-01T00:00:00+2:00')), 'PL_PARSE_BAD_TIME', '</Time>'],
+  ['an instant with an empty fraction', tcxDoc(tp('2024-01-01T00:00:00.Z')), 'PL_PARSE_BAD_TIME', '</Time>'],
+  ['instants going backwards', tcxDoc(tp('2024-01-01T00:00:01Z') + tp('2024-01-01T00:00:00.999Z')), 'PL_PARSE_TIME_ORDER', '</Trackpoint>'],
+];
+
+describe('parse > tokenizers > byte path', () => {
+  for (const [title, text] of FIELD_TEXTS) {
+    it(`parse > tokenizers > byte path > ${title}: same rows as the string path, at any chunking`, async () => {
+      const whole = Buffer.from(text);
+      const expected = await collect(bytes(whole), 'tcx', 'x.tcx', { tokenizer: 'saxes', timeOrder: 'keep' });
+      expect(expected.error, expected.error?.message).toBeNull();
+      expect(expected.samples.length).toBeGreaterThan(0);
+      expect(summary(await collect(bytes(whole), 'tcx', 'x.tcx', { tokenizer: 'fast', timeOrder: 'keep' }))).toEqual(summary(expected));
+      for (let cut = 1; cut < whole.length; cut += 7) {
+        const r = await collect(bytes(whole.subarray(0, cut), whole.subarray(cut)), 'tcx', 'x.tcx', { tokenizer: 'fast', timeOrder: 'keep' });
+        expect(summary(r), `cut at ${cut}`).toEqual(summary(expected));
+      }
+    });
+  }
+
+  it.each(BAD_FIELDS)('parse > tokenizers > byte path > %s', async (_title, text, code, closeTag) => {
+    // The string rule reports a bad field at the end of its close tag; the byte path must too.
+    const r = await collect(bytes(text), 'tcx', 'x.tcx', { tokenizer: 'fast' });
+    expect(r.error?.code).toBe(code);
+    expect(r.error?.byteOffset).toBe(text.lastIndexOf(closeTag) + closeTag.length);
+    expect(r.error?.line).toBe(2);
+    expect(r.error?.column).toBe(text.lastIndexOf(closeTag) + closeTag.length - text.indexOf('\n'));
+    const saxes = await collect(bytes(text), 'tcx', 'x.tcx', { tokenizer: 'saxes' });
+    expect(saxes.error?.code).toBe(code);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ParseFault } from '../../src/parse/errors.ts';
-import { toNumber } from '../../src/parse/values.ts';
+import { decimalBytes, toNumber } from '../../src/parse/values.ts';
 
 /** A small deterministic generator, so a failure names a reproducible text. */
 function lcg(seed: number): () => number {
@@ -22,6 +22,41 @@ describe('parse > values', () => {
       texts.push(t);
     }
     for (const t of texts) expect(Object.is(toNumber(t, 'x'), Number(t)), t).toBe(true);
+  });
+
+  it('parse > values > up to 24 characters of any digit count: the fast paths (string and bytes) equal Number() bit for bit', () => {
+    const random = lcg(7);
+    const texts: string[] = ['9007199254740991', '9007199254740992', '9007199254740993', '4503599627370497.5', '0.0000000000000000000001', '-.5', '.5', '12345678901234567890'];
+    for (let n = 0; n < 20000; n++) {
+      const intDigits = Math.floor(random() * 18);
+      const fracDigits = Math.floor(random() * 12);
+      let t = random() < 0.3 ? '-' : '';
+      for (let i = 0; i < intDigits; i++) t += String(Math.floor(random() * 10));
+      if (fracDigits > 0 || intDigits === 0) t += '.';
+      for (let i = 0; i < Math.max(fracDigits, intDigits === 0 ? 1 : 0); i++) t += String(Math.floor(random() * 10));
+      texts.push(t);
+    }
+    const padded = Buffer.alloc(64);
+    let fast = 0;
+    for (const t of texts) {
+      expect(Object.is(toNumber(t, 'x'), Number(t)), t).toBe(true);
+      // The bytes sit inside a larger buffer, as in the tokenizer's chunk.
+      padded.fill(0x37);
+      const at = 5 + (t.length % 7);
+      padded.write(t, at, 'latin1');
+      const v = decimalBytes(padded, at, at + t.length);
+      if (v === v) {
+        fast++;
+        expect(Object.is(v, Number(t)), t).toBe(true);
+      } else {
+        expect(t.length > 24 || t.replace(/[-.]/g, '').length >= 16, `${t} left the fast path`).toBe(true);
+      }
+    }
+    expect(fast).toBeGreaterThan(texts.length / 2);
+    for (const t of [' 1', '1 ', '1e3', '+7', '5.', '-', '.', '', '1.2.3', '0x10', 'null', '1,5']) {
+      const b = Buffer.from(t);
+      expect(decimalBytes(b, 0, b.length), t).toBeNaN();
+    }
   });
 
   it('parse > values > texts beside the fast path keep the general rule', () => {

@@ -129,6 +129,9 @@ export function createFastTokenizer(handler: XmlHandler, onDoctype: (body: strin
   // Set by parseAttributes for its caller.
   let tagAttributes: Readonly<Record<string, string>> = EMPTY_ATTRIBUTES;
   let tagSelfClosing = false;
+  const bytesHandler = typeof handler.textBytes === 'function';
+  /** Input offset just after the last open tag's `>`: text starting there is the element's first. */
+  let openEnd = -1;
 
   function decode(b: Buffer, start: number, end: number): string {
     return curAscii ? (b as unknown as SlicingBuffer).latin1Slice(start, end) : (b as unknown as SlicingBuffer).utf8Slice(start, end);
@@ -335,6 +338,15 @@ export function createFastTokenizer(handler: XmlHandler, onDoctype: (body: strin
             if (c !== SPACE && c !== NL && c !== TAB && c !== CR) fail('PL_PARSE_XML_MALFORMED', 'text data outside of root node', bs + k, tokenLine, tokenLineStart);
           }
         } else if (handler.wantsText !== false) {
+          if (bytesHandler && bs + i === openEnd && !amp && !cr && j + 1 < n && b[j + 1] === SLASH) {
+            // The element's whole content (its close tag follows): the machine reads the bytes.
+            line = ln;
+            lineStart = ls;
+            at = bs + j;
+            handler.textBytes!(b, i, j);
+            i = j;
+            continue;
+          }
           let s = decode(b, i, j);
           if (cr) s = s.replace(/\r\n?/g, '\n');
           if (amp) s = expandReferences(s, bs + i, tokenLine, tokenLineStart);
@@ -523,6 +535,7 @@ export function createFastTokenizer(handler: XmlHandler, onDoctype: (body: strin
       line = ln;
       lineStart = ls;
       at = bs + k;
+      openEnd = selfClosing ? -1 : bs + k;
       handler.open(entry.local, attributes);
       if (selfClosing) {
         if (--depth === 0) rootDone = true;

@@ -24,6 +24,14 @@ export interface XmlHandler {
    * tokenizer may then skip decoding the text. Absent means always wanted.
    */
   readonly wantsText?: boolean;
+  /**
+   * Byte-level tokenizers (fast.ts) call this instead of text() when the handler has it and
+   * the character data is the whole content of the open element (right after its open tag,
+   * right before its close tag, with no reference and no CR): b[start, end) is valid UTF-8,
+   * readable only during the call. The machines parse numbers and instants from it without
+   * making a string. Other text, and every text from saxes and sax, comes through text().
+   */
+  textBytes?(b: Buffer, start: number, end: number): void;
 }
 
 export interface XmlPosition {
