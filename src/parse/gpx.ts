@@ -38,6 +38,7 @@ const enum F {
   MetaAuthorName,
 }
 
+const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
 const ROOT = 'gpx';
 
 export function createGpxMachine(ctx: ParseContext, options: MachineOptions = { timeOrder: 'reject', maxDepth: DEFAULT_LIMITS.maxDepth }): FormatMachine {
@@ -83,201 +84,220 @@ export function createGpxMachine(ctx: ParseContext, options: MachineOptions = { 
     return value === undefined ? null : toNumber(value, name);
   }
 
-  return {
-    samples,
-    laps: [],
-    open(name, attributes) {
-      if (++depth > maxDepth) tooDeep(maxDepth);
-      if (depth === 1 && name !== ROOT) wrongRoot(name, ROOT);
-      if (inPoint) {
-        fieldName = name;
-        switch (name) {
-          case 'time': field = depth === pointDepth + 1 ? F.Time : F.None; break;
-          case 'ele': field = F.Ele; break;
-          case 'hr': case 'heartrate': field = F.Hr; break;
-          case 'cad': case 'cadence': field = F.Cad; break;
-          case 'atemp': case 'temp': case 'Temperature': field = F.Temp; break;
-          case 'power': case 'PowerInWatts': field = F.Power; break;
-          case 'speed': field = F.Speed; break;
-          case 'distance': field = F.Dist; break;
-          default: field = F.None; break;
-        }
-        text = '';
-        return;
-      }
+  function open(name: string, attributes: Readonly<Record<string, string>>): void {
+    if (++depth > maxDepth) tooDeep(maxDepth);
+    if (depth === 1 && name !== ROOT) wrongRoot(name, ROOT);
+    if (inPoint) {
+      fieldName = name;
       switch (name) {
-        case 'gpx':
-          if (depth === 1) info.creator_name = attributes['creator'] ?? null;
-          break;
-        case 'trk':
-          trkIndex++;
-          trkDepth = depth;
-          segIndex = -1;
-          prevTimeUs = -Infinity;
-          sports.push('');
-          break;
-        case 'trkseg':
-          if (trkDepth >= 0) segIndex++;
-          break;
-        case 'trkpt':
-          if (trkDepth < 0) break;
-          inPoint = true;
-          pTime = 0;
-          pOffset = null;
-          pSeg = segIndex >= 0 ? segIndex : null;
-          pLat = coord(attributes['lat'], 'lat');
-          pLon = coord(attributes['lon'], 'lon');
-          pEle = pDist = pHr = pCad = pSpeed = pPower = pTemp = null;
-          pointDepth = depth;
-          pointHasTime = false;
-          break;
-        case 'wpt':
-        case 'rtept':
-          info.ignored_point_count++;
-          break;
-        case 'type':
-          if (trkDepth === depth - 1) field = F.TrkType;
-          break;
-        case 'metadata':
-          if (depth === 2) metadataDepth = depth;
-          break;
-        case 'author':
-          if (metadataDepth === depth - 1) authorDepth = depth;
-          break;
-        case 'name':
-          if (authorDepth === depth - 1) field = F.MetaAuthorName;
-          break;
-        default:
-          break;
+        case 'time': field = depth === pointDepth + 1 ? F.Time : F.None; break;
+        case 'ele': field = F.Ele; break;
+        case 'hr': case 'heartrate': field = F.Hr; break;
+        case 'cad': case 'cadence': field = F.Cad; break;
+        case 'atemp': case 'temp': case 'Temperature': field = F.Temp; break;
+        case 'power': case 'PowerInWatts': field = F.Power; break;
+        case 'speed': field = F.Speed; break;
+        case 'distance': field = F.Dist; break;
+        default: field = F.None; break;
       }
       text = '';
-    },
-    get wantsText() {
-      return field !== F.None;
-    },
-    text(t) {
-      if (field !== F.None) text += t;
-    },
-    // The fast tokenizer's path for an element's whole text: a trkpt's numbers and time are
-    // read from the bytes and stored at once (field cleared, so close() does nothing more).
-    // Anything the byte readers do not take is decoded and left to close() and its errors.
-    textBytes(b, start, end) {
-      if (field === F.None) return;
-      if (field === F.Time) {
-        if (parseInstantBytes(b, start, end, defaultOffset, parsed)) {
-          pTime = parsed.utcUs;
-          pOffset = parsed.offsetMin ?? defaultOffset;
-          pointHasTime = true;
-          field = F.None;
-          return;
-        }
-      } else if (field <= F.Dist) {
-        const v = decimalBytes(b, start, end);
-        if (v === v) {
-          switch (field) {
-            case F.Ele: if (pEle === null) pEle = v; break;
-            case F.Hr: if (pHr === null) pHr = v; break;
-            case F.Cad: if (pCad === null) pCad = v; break;
-            case F.Temp: if (pTemp === null) pTemp = v; break;
-            case F.Power: if (pPower === null) pPower = v; break;
-            case F.Speed: if (pSpeed === null) pSpeed = v; break;
-            case F.Dist: if (pDist === null) pDist = v; break;
-            default: break;
-          }
-          field = F.None;
-          return;
-        }
-      }
-      text += b.toString('utf8', start, end);
-    },
-    close() {
-      const d = depth--;
-      if (inPoint) {
-        if (d === pointDepth) {
-          if (pointHasTime) {
-            if (pTime < prevTimeUs && timeOrder === 'reject') {
-              throw new ParseFault('PL_PARSE_TIME_ORDER', `trkpt time goes backwards (${pTime} µs < ${prevTimeUs} µs)`);
-            }
-            prevTimeUs = pTime;
-            const row: SampleRow = {
-              user_id: userId,
-              exercise_id: exerciseId,
-              source_format: 'gpx',
-              time_utc_us: pTime,
-              utc_offset_min: pOffset,
-              activity_index: trkIndex,
-              lap_index: null,
-              segment_index: pSeg,
-              latitude_deg: pLat,
-              longitude_deg: pLon,
-              altitude_m: pEle,
-              distance_m: pDist,
-              heart_rate_bpm: pHr,
-              cadence_rpm: pCad,
-              speed_mps: pSpeed,
-              power_w: pPower,
-              temperature_c: pTemp,
-              sensor_state: null,
-              vertical_oscillation_mm: null,
-              stance_time_ms: null,
-              step_length_mm: null,
-              left_right_balance_pct: null,
-            };
-            samples.push(row);
-            stats.addPoint(
-              pTime,
-              pOffset,
-              (pLat === null ? 0 : P.latitude_deg) | (pLon === null ? 0 : P.longitude_deg) | (pEle === null ? 0 : P.altitude_m) |
-                (pDist === null ? 0 : P.distance_m) | (pHr === null ? 0 : P.heart_rate_bpm) | (pCad === null ? 0 : P.cadence_rpm) |
-                (pSpeed === null ? 0 : P.speed_mps) | (pPower === null ? 0 : P.power_w) | (pTemp === null ? 0 : P.temperature_c),
-            );
-          } else {
-            info.dropped_point_count++;
-          }
-          inPoint = false;
-          pointDepth = -1;
-          return;
-        }
-        if (field !== F.None) {
-          switch (field) {
-            case F.Time: {
-              parseInstantInto(text, defaultOffset, parsed);
-              pTime = parsed.utcUs;
-              pOffset = parsed.offsetMin ?? defaultOffset;
-              pointHasTime = true;
-              break;
-            }
-            case F.Ele: if (pEle === null) pEle = toNumber(text, fieldName); break;
-            case F.Hr: if (pHr === null) pHr = toNumber(text, fieldName); break;
-            case F.Cad: if (pCad === null) pCad = toNumber(text, fieldName); break;
-            case F.Temp: if (pTemp === null) pTemp = toNumber(text, fieldName); break;
-            case F.Power: if (pPower === null) pPower = toNumber(text, fieldName); break;
-            case F.Speed: if (pSpeed === null) pSpeed = toNumber(text, fieldName); break;
-            case F.Dist: if (pDist === null) pDist = toNumber(text, fieldName); break;
-            default: break;
-          }
-          field = F.None;
-        }
-        return;
-      }
-      if (field !== F.None) {
-        const t = text.trim();
-        if (field === F.TrkType) sports[trkIndex] = t;
-        else if (field === F.MetaAuthorName) info.author_name = t || null;
+      return;
+    }
+    switch (name) {
+      case 'gpx':
+        if (depth === 1) info.creator_name = attributes['creator'] ?? null;
+        break;
+      case 'trk':
+        trkIndex++;
+        trkDepth = depth;
+        segIndex = -1;
+        prevTimeUs = -Infinity;
+        sports.push('');
+        break;
+      case 'trkseg':
+        if (trkDepth >= 0) segIndex++;
+        break;
+      case 'trkpt':
+        if (trkDepth < 0) break;
+        inPoint = true;
+        pTime = 0;
+        pOffset = null;
+        pSeg = segIndex >= 0 ? segIndex : null;
+        pLat = coord(attributes['lat'], 'lat');
+        pLon = coord(attributes['lon'], 'lon');
+        pEle = pDist = pHr = pCad = pSpeed = pPower = pTemp = null;
+        pointDepth = depth;
+        pointHasTime = false;
+        break;
+      case 'wpt':
+      case 'rtept':
+        info.ignored_point_count++;
+        break;
+      case 'type':
+        if (trkDepth === depth - 1) field = F.TrkType;
+        break;
+      case 'metadata':
+        if (depth === 2) metadataDepth = depth;
+        break;
+      case 'author':
+        if (metadataDepth === depth - 1) authorDepth = depth;
+        break;
+      case 'name':
+        if (authorDepth === depth - 1) field = F.MetaAuthorName;
+        break;
+      default:
+        break;
+    }
+    text = '';
+  }
+  function onText(t: string): void {
+    if (field !== F.None) text += t;
+  }
+  // The fast tokenizer's path for an element's whole text: a trkpt's numbers and time are
+  // read from the bytes and stored at once (field cleared, so close() does nothing more).
+  // Anything the byte readers do not take is decoded and left to close() and its errors.
+  function textBytes(b: Buffer, start: number, end: number): void {
+    if (field === F.None) return;
+    if (field === F.Time) {
+      if (parseInstantBytes(b, start, end, defaultOffset, parsed)) {
+        pTime = parsed.utcUs;
+        pOffset = parsed.offsetMin ?? defaultOffset;
+        pointHasTime = true;
         field = F.None;
         return;
       }
-      if (d === trkDepth) trkDepth = -1;
-      else if (d === authorDepth) authorDepth = -1;
-      else if (d === metadataDepth) metadataDepth = -1;
-    },
-    finish(): FileInfo {
-      stats.fill(info);
-      info.activity_count = trkIndex + 1;
-      const named = sports.filter((s) => s !== '');
-      info.sport = named.length > 0 ? sports.join(',') : null;
-      info.content = info.activity_count > 0 ? 'activity' : 'empty';
-      return info;
+    } else if (field <= F.Dist) {
+      const v = decimalBytes(b, start, end);
+      if (v === v) {
+        switch (field) {
+          case F.Ele: if (pEle === null) pEle = v; break;
+          case F.Hr: if (pHr === null) pHr = v; break;
+          case F.Cad: if (pCad === null) pCad = v; break;
+          case F.Temp: if (pTemp === null) pTemp = v; break;
+          case F.Power: if (pPower === null) pPower = v; break;
+          case F.Speed: if (pSpeed === null) pSpeed = v; break;
+          case F.Dist: if (pDist === null) pDist = v; break;
+          default: break;
+        }
+        field = F.None;
+        return;
+      }
+    }
+    text += b.toString('utf8', start, end);
+  }
+  /**
+   * open + textBytes + close in one call (see XmlHandler.leaf); declines an element that
+   * would be too deep, so every error keeps the position the three events give it.
+   */
+  function leaf(name: string, b: Buffer, start: number, end: number): boolean {
+    if (depth >= maxDepth) return false;
+    open(name, NO_ATTRIBUTES);
+    textBytes(b, start, end);
+    close();
+    return true;
+  }
+
+  function close(): void {
+    const d = depth--;
+    if (inPoint) {
+      if (d === pointDepth) {
+        if (pointHasTime) {
+          if (pTime < prevTimeUs && timeOrder === 'reject') {
+            throw new ParseFault('PL_PARSE_TIME_ORDER', `trkpt time goes backwards (${pTime} µs < ${prevTimeUs} µs)`);
+          }
+          prevTimeUs = pTime;
+          const row: SampleRow = {
+            user_id: userId,
+            exercise_id: exerciseId,
+            source_format: 'gpx',
+            time_utc_us: pTime,
+            utc_offset_min: pOffset,
+            activity_index: trkIndex,
+            lap_index: null,
+            segment_index: pSeg,
+            latitude_deg: pLat,
+            longitude_deg: pLon,
+            altitude_m: pEle,
+            distance_m: pDist,
+            heart_rate_bpm: pHr,
+            cadence_rpm: pCad,
+            speed_mps: pSpeed,
+            power_w: pPower,
+            temperature_c: pTemp,
+            sensor_state: null,
+            vertical_oscillation_mm: null,
+            stance_time_ms: null,
+            step_length_mm: null,
+            left_right_balance_pct: null,
+          };
+          samples.push(row);
+          stats.addPoint(
+            pTime,
+            pOffset,
+            (pLat === null ? 0 : P.latitude_deg) | (pLon === null ? 0 : P.longitude_deg) | (pEle === null ? 0 : P.altitude_m) |
+              (pDist === null ? 0 : P.distance_m) | (pHr === null ? 0 : P.heart_rate_bpm) | (pCad === null ? 0 : P.cadence_rpm) |
+              (pSpeed === null ? 0 : P.speed_mps) | (pPower === null ? 0 : P.power_w) | (pTemp === null ? 0 : P.temperature_c),
+          );
+        } else {
+          info.dropped_point_count++;
+        }
+        inPoint = false;
+        pointDepth = -1;
+        return;
+      }
+      if (field !== F.None) {
+        switch (field) {
+          case F.Time: {
+            parseInstantInto(text, defaultOffset, parsed);
+            pTime = parsed.utcUs;
+            pOffset = parsed.offsetMin ?? defaultOffset;
+            pointHasTime = true;
+            break;
+          }
+          case F.Ele: if (pEle === null) pEle = toNumber(text, fieldName); break;
+          case F.Hr: if (pHr === null) pHr = toNumber(text, fieldName); break;
+          case F.Cad: if (pCad === null) pCad = toNumber(text, fieldName); break;
+          case F.Temp: if (pTemp === null) pTemp = toNumber(text, fieldName); break;
+          case F.Power: if (pPower === null) pPower = toNumber(text, fieldName); break;
+          case F.Speed: if (pSpeed === null) pSpeed = toNumber(text, fieldName); break;
+          case F.Dist: if (pDist === null) pDist = toNumber(text, fieldName); break;
+          default: break;
+        }
+        field = F.None;
+      }
+      return;
+    }
+    if (field !== F.None) {
+      const t = text.trim();
+      if (field === F.TrkType) sports[trkIndex] = t;
+      else if (field === F.MetaAuthorName) info.author_name = t || null;
+      field = F.None;
+      return;
+    }
+    if (d === trkDepth) trkDepth = -1;
+    else if (d === authorDepth) authorDepth = -1;
+    else if (d === metadataDepth) metadataDepth = -1;
+  }
+  function finish(): FileInfo {
+    stats.fill(info);
+    info.activity_count = trkIndex + 1;
+    const named = sports.filter((s) => s !== '');
+    info.sport = named.length > 0 ? sports.join(',') : null;
+    info.content = info.activity_count > 0 ? 'activity' : 'empty';
+    return info;
+  }
+
+  return {
+    samples,
+    laps: [],
+    open,
+    text: onText,
+    textBytes,
+    leaf,
+    close,
+    finish,
+    get wantsText() {
+      return field !== F.None;
     },
   };
 }

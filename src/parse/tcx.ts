@@ -58,6 +58,7 @@ const enum F {
   HrParent,
 }
 
+const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
 const ROOT = 'TrainingCenterDatabase';
 
 /**
@@ -80,14 +81,14 @@ function trackpointField(name: string): F {
   }
 }
 
-const PRESENT_BYTES = Buffer.from('Present');
-const ABSENT_BYTES = Buffer.from('Absent');
-
 /** The two SensorState values TCX defines, as constant strings; null for any other text. */
 function sensorState(b: Buffer, start: number, end: number): string | null {
+  // A byte compare (Buffer.compare costs more than the rest of the point's fields).
   const n = end - start;
-  if (n === 7 && b.compare(PRESENT_BYTES, 0, 7, start, end) === 0) return 'Present';
-  if (n === 6 && b.compare(ABSENT_BYTES, 0, 6, start, end) === 0) return 'Absent';
+  if (n === 7 && b[start] === 80 && b[start + 1] === 114 && b[start + 2] === 101 && b[start + 3] === 115 && b[start + 4] === 101 && b[start + 5] === 110 && b[start + 6] === 116) {
+    return 'Present';
+  }
+  if (n === 6 && b[start] === 65 && b[start + 1] === 98 && b[start + 2] === 115 && b[start + 3] === 101 && b[start + 4] === 110 && b[start + 5] === 116) return 'Absent';
   return null;
 }
 
@@ -146,298 +147,317 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
     return parsed;
   }
 
-  return {
-    samples,
-    laps,
-    open(name, attributes) {
-      if (++depth > maxDepth) tooDeep(maxDepth);
-      if (depth === 1 && name !== ROOT) wrongRoot(name, ROOT);
-      if (inPoint) {
-        const f = trackpointField(name);
-        if (f === F.HrParent) hrDepth = depth;
-        else if (f === F.Hr) {
-          if (hrDepth === depth - 1) field = F.Hr;
-        } else if (f !== F.None) field = f;
-        text = '';
+  function open(name: string, attributes: Readonly<Record<string, string>>): void {
+    if (++depth > maxDepth) tooDeep(maxDepth);
+    if (depth === 1 && name !== ROOT) wrongRoot(name, ROOT);
+    if (inPoint) {
+      const f = trackpointField(name);
+      if (f === F.HrParent) hrDepth = depth;
+      else if (f === F.Hr) {
+        if (hrDepth === depth - 1) field = F.Hr;
+      } else if (f !== F.None) field = f;
+      text = '';
+      return;
+    }
+    if (name === 'Trackpoint') {
+      if (courseDepth >= 0 || transitionDepth >= 0 || activityDepth < 0) {
+        info.ignored_point_count++;
         return;
       }
-      if (name === 'Trackpoint') {
-        if (courseDepth >= 0 || transitionDepth >= 0 || activityDepth < 0) {
-          info.ignored_point_count++;
-          return;
+      inPoint = true;
+      pTime = 0;
+      pOffset = null;
+      pLap = lapIndex >= 0 ? lapIndex : null;
+      pLat = pLon = pAlt = pDist = pHr = pCad = pSpeed = pPower = null;
+      pSensor = null;
+      pointDepth = depth;
+      pointHasTime = false;
+      return;
+    }
+    if (lap !== null) {
+      if (depth === lapDepth + 1) {
+        switch (name) {
+          case 'TotalTimeSeconds': field = F.LapTotalTime; break;
+          case 'DistanceMeters': field = F.LapDist; break;
+          case 'MaximumSpeed': field = F.LapMaxSpeed; break;
+          case 'Calories': field = F.LapCalories; break;
+          case 'AverageHeartRateBpm': lapAvgHrDepth = depth; break;
+          case 'MaximumHeartRateBpm': lapMaxHrDepth = depth; break;
+          case 'Intensity': field = F.LapIntensity; break;
+          case 'Cadence': field = F.LapCadence; break;
+          case 'TriggerMethod': field = F.LapTrigger; break;
+          default: break;
         }
-        inPoint = true;
-        pTime = 0;
-        pOffset = null;
-        pLap = lapIndex >= 0 ? lapIndex : null;
-        pLat = pLon = pAlt = pDist = pHr = pCad = pSpeed = pPower = null;
-        pSensor = null;
-        pointDepth = depth;
-        pointHasTime = false;
-        return;
-      }
-      if (lap !== null) {
-        if (depth === lapDepth + 1) {
-          switch (name) {
-            case 'TotalTimeSeconds': field = F.LapTotalTime; break;
-            case 'DistanceMeters': field = F.LapDist; break;
-            case 'MaximumSpeed': field = F.LapMaxSpeed; break;
-            case 'Calories': field = F.LapCalories; break;
-            case 'AverageHeartRateBpm': lapAvgHrDepth = depth; break;
-            case 'MaximumHeartRateBpm': lapMaxHrDepth = depth; break;
-            case 'Intensity': field = F.LapIntensity; break;
-            case 'Cadence': field = F.LapCadence; break;
-            case 'TriggerMethod': field = F.LapTrigger; break;
-            default: break;
-          }
-        } else if (name === 'Value') {
-          if (lapAvgHrDepth === depth - 1) field = F.LapAvgHr;
-          else if (lapMaxHrDepth === depth - 1) field = F.LapMaxHr;
-        } else if (name === 'AvgWatts') {
-          field = F.LapAvgWatts;
-        } else if (name === 'AvgRunCadence') {
-          field = F.LapAvgRunCad;
-        }
-        text = '';
-        return;
-      }
-      switch (name) {
-        case 'Activity':
-          activityIndex++;
-          activityDepth = depth;
-          lapIndex = -1;
-          prevTimeUs = -Infinity;
-          sports.push(attributes['Sport'] ?? '');
-          break;
-        case 'Lap':
-          if (activityDepth < 0) break;
-          lapIndex++;
-          lap = emptyLap(ctx, 'tcx', activityIndex, lapIndex);
-          lapDepth = depth;
-          {
-            const start = attributes['StartTime'];
-            if (start === undefined) throw new ParseFault('PL_PARSE_BAD_TIME', 'Lap without StartTime');
-            const t = instant(start);
-            lap.start_time_utc_us = t.utcUs;
-            lap.utc_offset_min = t.offsetMin ?? defaultOffset;
-          }
-          break;
-        case 'Transition':
-          transitionDepth = depth;
-          break;
-        case 'Course':
-          courseDepth = depth;
-          courses = true;
-          break;
-        case 'Workouts':
-          workouts = true;
-          break;
-        case 'Creator':
-          if (activityDepth >= 0 && info.creator_name === null) creatorDepth = depth;
-          break;
-        case 'Author':
-          if (depth === 2) authorDepth = depth;
-          break;
-        case 'Name':
-          if (creatorDepth === depth - 1) field = F.CreatorName;
-          else if (authorDepth === depth - 1) field = F.AuthorName;
-          break;
-        case 'VersionMajor': if (creatorDepth >= 0) field = F.VerMajor; break;
-        case 'VersionMinor': if (creatorDepth >= 0) field = F.VerMinor; break;
-        case 'BuildMajor': if (creatorDepth >= 0) field = F.BuildMajor; break;
-        case 'BuildMinor': if (creatorDepth >= 0) field = F.BuildMinor; break;
-        default: break;
+      } else if (name === 'Value') {
+        if (lapAvgHrDepth === depth - 1) field = F.LapAvgHr;
+        else if (lapMaxHrDepth === depth - 1) field = F.LapMaxHr;
+      } else if (name === 'AvgWatts') {
+        field = F.LapAvgWatts;
+      } else if (name === 'AvgRunCadence') {
+        field = F.LapAvgRunCad;
       }
       text = '';
-    },
-    get wantsText() {
-      return field !== F.None;
-    },
-    text(t) {
-      if (field !== F.None) text += t;
-    },
-    // The fast tokenizer's path for an element's whole text: a Trackpoint's numbers, time and
-    // sensor state are read from the bytes and stored at once (field cleared, so close()
-    // does nothing more). Anything the byte readers do not take (whitespace, exponents, bad
-    // values) is decoded and left to close(), which applies the string rule and its errors.
-    textBytes(b, start, end) {
-      let v: number;
-      switch (field) {
-        case F.None:
-          return;
-        case F.Time:
-          if (parseInstantBytes(b, start, end, defaultOffset, parsed)) {
-            pTime = parsed.utcUs;
-            pOffset = parsed.offsetMin ?? defaultOffset;
-            pointHasTime = true;
-            field = F.None;
-            return;
-          }
-          break;
-        case F.Lat: v = decimalBytes(b, start, end); if (v === v) { pLat = v; field = F.None; return; } break;
-        case F.Lon: v = decimalBytes(b, start, end); if (v === v) { pLon = v; field = F.None; return; } break;
-        case F.Alt: v = decimalBytes(b, start, end); if (v === v) { pAlt = v; field = F.None; return; } break;
-        case F.Dist: v = decimalBytes(b, start, end); if (v === v) { pDist = v; field = F.None; return; } break;
-        case F.Hr: v = decimalBytes(b, start, end); if (v === v) { pHr = v; field = F.None; return; } break;
-        case F.Cad: v = decimalBytes(b, start, end); if (v === v) { pCad = v; field = F.None; return; } break;
-        case F.Speed: v = decimalBytes(b, start, end); if (v === v) { pSpeed = v; field = F.None; return; } break;
-        case F.Watts: v = decimalBytes(b, start, end); if (v === v) { pPower = v; field = F.None; return; } break;
-        case F.RunCad:
-          v = decimalBytes(b, start, end);
-          if (v === v) {
-            if (pCad === null) pCad = v;
-            field = F.None;
-            return;
-          }
-          break;
-        case F.Sensor: {
-          const known = sensorState(b, start, end);
-          if (known !== null) {
-            pSensor = known;
-            field = F.None;
-            return;
-          }
-          break;
+      return;
+    }
+    switch (name) {
+      case 'Activity':
+        activityIndex++;
+        activityDepth = depth;
+        lapIndex = -1;
+        prevTimeUs = -Infinity;
+        sports.push(attributes['Sport'] ?? '');
+        break;
+      case 'Lap':
+        if (activityDepth < 0) break;
+        lapIndex++;
+        lap = emptyLap(ctx, 'tcx', activityIndex, lapIndex);
+        lapDepth = depth;
+        {
+          const start = attributes['StartTime'];
+          if (start === undefined) throw new ParseFault('PL_PARSE_BAD_TIME', 'Lap without StartTime');
+          const t = instant(start);
+          lap.start_time_utc_us = t.utcUs;
+          lap.utc_offset_min = t.offsetMin ?? defaultOffset;
         }
-        default:
-          break;
-      }
-      text += b.toString('utf8', start, end);
-    },
-    close() {
-      const d = depth--;
-      if (inPoint) {
-        if (d === pointDepth) {
-          if (pointHasTime) {
-            if (pTime < prevTimeUs && timeOrder === 'reject') {
-              throw new ParseFault('PL_PARSE_TIME_ORDER', `Trackpoint time goes backwards (${pTime} µs < ${prevTimeUs} µs)`);
-            }
-            prevTimeUs = pTime;
-            const row: SampleRow = {
-              user_id: userId,
-              exercise_id: exerciseId,
-              source_format: 'tcx',
-              time_utc_us: pTime,
-              utc_offset_min: pOffset,
-              activity_index: activityIndex,
-              lap_index: pLap,
-              segment_index: null,
-              latitude_deg: pLat,
-              longitude_deg: pLon,
-              altitude_m: pAlt,
-              distance_m: pDist,
-              heart_rate_bpm: pHr,
-              cadence_rpm: pCad,
-              speed_mps: pSpeed,
-              power_w: pPower,
-              temperature_c: null,
-              sensor_state: pSensor,
-              vertical_oscillation_mm: null,
-              stance_time_ms: null,
-              step_length_mm: null,
-              left_right_balance_pct: null,
-            };
-            samples.push(row);
-            stats.addPoint(
-              pTime,
-              pOffset,
-              (pLat === null ? 0 : P.latitude_deg) | (pLon === null ? 0 : P.longitude_deg) | (pAlt === null ? 0 : P.altitude_m) |
-                (pDist === null ? 0 : P.distance_m) | (pHr === null ? 0 : P.heart_rate_bpm) | (pCad === null ? 0 : P.cadence_rpm) |
-                (pSpeed === null ? 0 : P.speed_mps) | (pPower === null ? 0 : P.power_w) | (pSensor === null ? 0 : P.sensor_state),
-            );
-          } else {
-            info.dropped_point_count++;
-          }
-          inPoint = false;
-          pointDepth = -1;
-          return;
-        }
-        if (field !== F.None) {
-          switch (field) {
-            case F.Time: {
-              const t = instant(text);
-              pTime = t.utcUs;
-              pOffset = t.offsetMin ?? defaultOffset;
-              pointHasTime = true;
-              break;
-            }
-            case F.Lat: pLat = toNumber(text, 'LatitudeDegrees'); break;
-            case F.Lon: pLon = toNumber(text, 'LongitudeDegrees'); break;
-            case F.Alt: pAlt = toNumber(text, 'AltitudeMeters'); break;
-            case F.Dist: pDist = toNumber(text, 'DistanceMeters'); break;
-            case F.Hr: pHr = toNumber(text, 'HeartRateBpm'); break;
-            case F.Cad: pCad = toNumber(text, 'Cadence'); break;
-            case F.Sensor: pSensor = text.trim() || null; break;
-            case F.Speed: pSpeed = toNumber(text, 'Speed'); break;
-            case F.Watts: pPower = toNumber(text, 'Watts'); break;
-            case F.RunCad: if (pCad === null) pCad = toNumber(text, 'RunCadence'); break;
-            default: break;
-          }
-          field = F.None;
-        } else if (d === hrDepth) {
-          hrDepth = -1;
-        }
+        break;
+      case 'Transition':
+        transitionDepth = depth;
+        break;
+      case 'Course':
+        courseDepth = depth;
+        courses = true;
+        break;
+      case 'Workouts':
+        workouts = true;
+        break;
+      case 'Creator':
+        if (activityDepth >= 0 && info.creator_name === null) creatorDepth = depth;
+        break;
+      case 'Author':
+        if (depth === 2) authorDepth = depth;
+        break;
+      case 'Name':
+        if (creatorDepth === depth - 1) field = F.CreatorName;
+        else if (authorDepth === depth - 1) field = F.AuthorName;
+        break;
+      case 'VersionMajor': if (creatorDepth >= 0) field = F.VerMajor; break;
+      case 'VersionMinor': if (creatorDepth >= 0) field = F.VerMinor; break;
+      case 'BuildMajor': if (creatorDepth >= 0) field = F.BuildMajor; break;
+      case 'BuildMinor': if (creatorDepth >= 0) field = F.BuildMinor; break;
+      default: break;
+    }
+    text = '';
+  }
+  function onText(t: string): void {
+    if (field !== F.None) text += t;
+  }
+  // The fast tokenizer's path for an element's whole text: a Trackpoint's numbers, time and
+  // sensor state are read from the bytes and stored at once (field cleared, so close()
+  // does nothing more). Anything the byte readers do not take (whitespace, exponents, bad
+  // values) is decoded and left to close(), which applies the string rule and its errors.
+  function textBytes(b: Buffer, start: number, end: number): void {
+    let v: number;
+    switch (field) {
+      case F.None:
         return;
-      }
-      if (lap !== null) {
-        if (d === lapDepth) {
-          laps.push(lap);
-          lap = null;
-          lapDepth = -1;
+      case F.Time:
+        if (parseInstantBytes(b, start, end, defaultOffset, parsed)) {
+          pTime = parsed.utcUs;
+          pOffset = parsed.offsetMin ?? defaultOffset;
+          pointHasTime = true;
+          field = F.None;
           return;
         }
-        if (field !== F.None) {
-          const l = lap;
-          switch (field) {
-            case F.LapTotalTime: l.total_time_s = toNumber(text, 'TotalTimeSeconds'); break;
-            case F.LapDist: l.distance_m = toNumber(text, 'DistanceMeters'); break;
-            case F.LapMaxSpeed: l.max_speed_mps = toNumber(text, 'MaximumSpeed'); break;
-            case F.LapCalories: l.calories_kcal = toNumber(text, 'Calories'); break;
-            case F.LapAvgHr: l.avg_heart_rate_bpm = toNumber(text, 'AverageHeartRateBpm'); break;
-            case F.LapMaxHr: l.max_heart_rate_bpm = toNumber(text, 'MaximumHeartRateBpm'); break;
-            case F.LapIntensity: l.intensity = text.trim() || null; break;
-            case F.LapCadence: l.avg_cadence_rpm = toNumber(text, 'Cadence'); break;
-            case F.LapTrigger: l.trigger_method = text.trim() || null; break;
-            case F.LapAvgWatts: l.avg_power_w = toNumber(text, 'AvgWatts'); break;
-            case F.LapAvgRunCad: if (l.avg_cadence_rpm === null) l.avg_cadence_rpm = toNumber(text, 'AvgRunCadence'); break;
-            default: break;
-          }
+        break;
+      case F.Lat: v = decimalBytes(b, start, end); if (v === v) { pLat = v; field = F.None; return; } break;
+      case F.Lon: v = decimalBytes(b, start, end); if (v === v) { pLon = v; field = F.None; return; } break;
+      case F.Alt: v = decimalBytes(b, start, end); if (v === v) { pAlt = v; field = F.None; return; } break;
+      case F.Dist: v = decimalBytes(b, start, end); if (v === v) { pDist = v; field = F.None; return; } break;
+      case F.Hr: v = decimalBytes(b, start, end); if (v === v) { pHr = v; field = F.None; return; } break;
+      case F.Cad: v = decimalBytes(b, start, end); if (v === v) { pCad = v; field = F.None; return; } break;
+      case F.Speed: v = decimalBytes(b, start, end); if (v === v) { pSpeed = v; field = F.None; return; } break;
+      case F.Watts: v = decimalBytes(b, start, end); if (v === v) { pPower = v; field = F.None; return; } break;
+      case F.RunCad:
+        v = decimalBytes(b, start, end);
+        if (v === v) {
+          if (pCad === null) pCad = v;
           field = F.None;
-        } else if (d === lapAvgHrDepth) {
-          lapAvgHrDepth = -1;
-        } else if (d === lapMaxHrDepth) {
-          lapMaxHrDepth = -1;
+          return;
         }
+        break;
+      case F.Sensor: {
+        const known = sensorState(b, start, end);
+        if (known !== null) {
+          pSensor = known;
+          field = F.None;
+          return;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    text += b.toString('utf8', start, end);
+  }
+  /**
+   * open + textBytes + close in one call (see XmlHandler.leaf); declines an element that
+   * would be too deep or a Lap (its open can throw: PL_PARSE_BAD_TIME at the open tag's position), so every error keeps the position the three events give it.
+   */
+  function leaf(name: string, b: Buffer, start: number, end: number): boolean {
+    if (depth >= maxDepth || name === 'Lap') return false;
+    open(name, NO_ATTRIBUTES);
+    textBytes(b, start, end);
+    close();
+    return true;
+  }
+
+  function close(): void {
+    const d = depth--;
+    if (inPoint) {
+      if (d === pointDepth) {
+        if (pointHasTime) {
+          if (pTime < prevTimeUs && timeOrder === 'reject') {
+            throw new ParseFault('PL_PARSE_TIME_ORDER', `Trackpoint time goes backwards (${pTime} µs < ${prevTimeUs} µs)`);
+          }
+          prevTimeUs = pTime;
+          const row: SampleRow = {
+            user_id: userId,
+            exercise_id: exerciseId,
+            source_format: 'tcx',
+            time_utc_us: pTime,
+            utc_offset_min: pOffset,
+            activity_index: activityIndex,
+            lap_index: pLap,
+            segment_index: null,
+            latitude_deg: pLat,
+            longitude_deg: pLon,
+            altitude_m: pAlt,
+            distance_m: pDist,
+            heart_rate_bpm: pHr,
+            cadence_rpm: pCad,
+            speed_mps: pSpeed,
+            power_w: pPower,
+            temperature_c: null,
+            sensor_state: pSensor,
+            vertical_oscillation_mm: null,
+            stance_time_ms: null,
+            step_length_mm: null,
+            left_right_balance_pct: null,
+          };
+          samples.push(row);
+          stats.addPoint(
+            pTime,
+            pOffset,
+            (pLat === null ? 0 : P.latitude_deg) | (pLon === null ? 0 : P.longitude_deg) | (pAlt === null ? 0 : P.altitude_m) |
+              (pDist === null ? 0 : P.distance_m) | (pHr === null ? 0 : P.heart_rate_bpm) | (pCad === null ? 0 : P.cadence_rpm) |
+              (pSpeed === null ? 0 : P.speed_mps) | (pPower === null ? 0 : P.power_w) | (pSensor === null ? 0 : P.sensor_state),
+          );
+        } else {
+          info.dropped_point_count++;
+        }
+        inPoint = false;
+        pointDepth = -1;
         return;
       }
       if (field !== F.None) {
-        const t = text.trim();
         switch (field) {
-          case F.CreatorName: info.creator_name = t || null; break;
-          case F.AuthorName: info.author_name = t || null; break;
-          case F.VerMajor: version[0] = Number(t) || 0; hasVersion = true; break;
-          case F.VerMinor: version[1] = Number(t) || 0; hasVersion = true; break;
-          case F.BuildMajor: version[2] = Number(t) || 0; hasVersion = true; break;
-          case F.BuildMinor: version[3] = Number(t) || 0; hasVersion = true; break;
+          case F.Time: {
+            const t = instant(text);
+            pTime = t.utcUs;
+            pOffset = t.offsetMin ?? defaultOffset;
+            pointHasTime = true;
+            break;
+          }
+          case F.Lat: pLat = toNumber(text, 'LatitudeDegrees'); break;
+          case F.Lon: pLon = toNumber(text, 'LongitudeDegrees'); break;
+          case F.Alt: pAlt = toNumber(text, 'AltitudeMeters'); break;
+          case F.Dist: pDist = toNumber(text, 'DistanceMeters'); break;
+          case F.Hr: pHr = toNumber(text, 'HeartRateBpm'); break;
+          case F.Cad: pCad = toNumber(text, 'Cadence'); break;
+          case F.Sensor: pSensor = text.trim() || null; break;
+          case F.Speed: pSpeed = toNumber(text, 'Speed'); break;
+          case F.Watts: pPower = toNumber(text, 'Watts'); break;
+          case F.RunCad: if (pCad === null) pCad = toNumber(text, 'RunCadence'); break;
           default: break;
         }
         field = F.None;
+      } else if (d === hrDepth) {
+        hrDepth = -1;
+      }
+      return;
+    }
+    if (lap !== null) {
+      if (d === lapDepth) {
+        laps.push(lap);
+        lap = null;
+        lapDepth = -1;
         return;
       }
-      if (d === activityDepth) activityDepth = -1;
-      else if (d === creatorDepth) creatorDepth = -1;
-      else if (d === authorDepth) authorDepth = -1;
-      else if (d === courseDepth) courseDepth = -1;
-      else if (d === transitionDepth) transitionDepth = -1;
-    },
-    finish(): FileInfo {
-      stats.fill(info);
-      info.activity_count = activityIndex + 1;
-      info.lap_count = laps.length;
-      info.sport = sports.length > 0 ? sports.join(',') : null;
-      if (hasVersion) info.creator_version = version.join('.');
-      info.content = info.activity_count > 0 ? 'activity' : courses ? 'course' : workouts ? 'workouts' : 'empty';
-      return info;
+      if (field !== F.None) {
+        const l = lap;
+        switch (field) {
+          case F.LapTotalTime: l.total_time_s = toNumber(text, 'TotalTimeSeconds'); break;
+          case F.LapDist: l.distance_m = toNumber(text, 'DistanceMeters'); break;
+          case F.LapMaxSpeed: l.max_speed_mps = toNumber(text, 'MaximumSpeed'); break;
+          case F.LapCalories: l.calories_kcal = toNumber(text, 'Calories'); break;
+          case F.LapAvgHr: l.avg_heart_rate_bpm = toNumber(text, 'AverageHeartRateBpm'); break;
+          case F.LapMaxHr: l.max_heart_rate_bpm = toNumber(text, 'MaximumHeartRateBpm'); break;
+          case F.LapIntensity: l.intensity = text.trim() || null; break;
+          case F.LapCadence: l.avg_cadence_rpm = toNumber(text, 'Cadence'); break;
+          case F.LapTrigger: l.trigger_method = text.trim() || null; break;
+          case F.LapAvgWatts: l.avg_power_w = toNumber(text, 'AvgWatts'); break;
+          case F.LapAvgRunCad: if (l.avg_cadence_rpm === null) l.avg_cadence_rpm = toNumber(text, 'AvgRunCadence'); break;
+          default: break;
+        }
+        field = F.None;
+      } else if (d === lapAvgHrDepth) {
+        lapAvgHrDepth = -1;
+      } else if (d === lapMaxHrDepth) {
+        lapMaxHrDepth = -1;
+      }
+      return;
+    }
+    if (field !== F.None) {
+      const t = text.trim();
+      switch (field) {
+        case F.CreatorName: info.creator_name = t || null; break;
+        case F.AuthorName: info.author_name = t || null; break;
+        case F.VerMajor: version[0] = Number(t) || 0; hasVersion = true; break;
+        case F.VerMinor: version[1] = Number(t) || 0; hasVersion = true; break;
+        case F.BuildMajor: version[2] = Number(t) || 0; hasVersion = true; break;
+        case F.BuildMinor: version[3] = Number(t) || 0; hasVersion = true; break;
+        default: break;
+      }
+      field = F.None;
+      return;
+    }
+    if (d === activityDepth) activityDepth = -1;
+    else if (d === creatorDepth) creatorDepth = -1;
+    else if (d === authorDepth) authorDepth = -1;
+    else if (d === courseDepth) courseDepth = -1;
+    else if (d === transitionDepth) transitionDepth = -1;
+  }
+  function finish(): FileInfo {
+    stats.fill(info);
+    info.activity_count = activityIndex + 1;
+    info.lap_count = laps.length;
+    info.sport = sports.length > 0 ? sports.join(',') : null;
+    if (hasVersion) info.creator_version = version.join('.');
+    info.content = info.activity_count > 0 ? 'activity' : courses ? 'course' : workouts ? 'workouts' : 'empty';
+    return info;
+  }
+
+  return {
+    samples,
+    laps,
+    open,
+    text: onText,
+    textBytes,
+    leaf,
+    close,
+    finish,
+    get wantsText() {
+      return field !== F.None;
     },
   };
 }

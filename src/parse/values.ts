@@ -91,27 +91,31 @@ function plainDecimal(text: string): number {
 export function decimalBytes(b: Uint8Array, start: number, end: number): number {
   if (end <= start || end - start > 24) return NaN;
   let i = start;
-  let negative = false;
-  if (b[i] === 45) {
-    negative = true;
-    i++;
-  }
+  const negative = b[i] === 45;
+  if (negative) i++;
+  const intStart = i;
   let mantissa = 0;
-  let digitCount = 0;
-  let fractionDigits = -1;
   for (; i < end; i++) {
-    const c = b[i]!;
-    if (c >= 48 && c <= 57) {
-      mantissa = mantissa * 10 + (c - 48);
-      digitCount++;
-      if (fractionDigits >= 0) fractionDigits++;
-    } else if (c === 46 && fractionDigits < 0) {
-      fractionDigits = 0;
-    } else {
-      return NaN;
-    }
+    const d = b[i]! - 48;
+    if (d < 0 || d > 9) break;
+    mantissa = mantissa * 10 + d;
   }
-  if (digitCount === 0 || mantissa >= MAX_EXACT || fractionDigits === 0 || fractionDigits > 22) return NaN;
+  let fractionDigits = 0;
+  if (i < end) {
+    // Only a '.' and at least one digit may follow ("5." goes the general way).
+    if (b[i] !== 46 || i + 1 === end) return NaN;
+    const fractionStart = ++i;
+    for (; i < end; i++) {
+      const d = b[i]! - 48;
+      if (d < 0 || d > 9) return NaN;
+      mantissa = mantissa * 10 + d;
+    }
+    fractionDigits = end - fractionStart;
+    if (fractionDigits > 22) return NaN;
+  } else if (i === intStart) {
+    return NaN; // "" or "-"
+  }
+  if (mantissa >= MAX_EXACT) return NaN;
   const v = fractionDigits > 0 ? mantissa / POW10[fractionDigits]! : mantissa;
   return negative ? -v : v;
 }

@@ -162,6 +162,23 @@ describe('parse > tokenizers > byte path', () => {
     });
   }
 
+  it('parse > tokenizers > byte path > a leaf whose open fails keeps the open tag position (Lap without StartTime, too deep)', async () => {
+    const lapLeaf = `${TCX_HEAD.replace(/<Lap [^>]*><Track>$/, '')}<Lap>5</Lap></Activity></Activities></TrainingCenterDatabase>\n`;
+    const lap = await collect(bytes(lapLeaf), 'tcx', 'x.tcx', { tokenizer: 'fast' });
+    expect(lap.error?.code).toBe('PL_PARSE_BAD_TIME');
+    expect(lap.error?.byteOffset).toBe(lapLeaf.indexOf('<Lap>') + '<Lap>'.length);
+    // Trackpoint children sit at depth 7; with maxDepth 6 the first leaf (Time) is too deep.
+    const deep = tcxDoc(tp('2024-01-01T00:00:00Z'));
+    for (const tokenizer of ['fast', 'saxes'] as const) {
+      const r = await collect(bytes(deep), 'tcx', 'x.tcx', { tokenizer, limits: { maxDepth: 6 } });
+      expect(r.error?.code, tokenizer).toBe('PL_PARSE_TOO_DEEP');
+      if (tokenizer === 'fast') expect(r.error?.byteOffset).toBe(deep.indexOf('<Time>') + '<Time>'.length);
+    }
+    const ok = await collect(bytes(deep), 'tcx', 'x.tcx', { tokenizer: 'fast', limits: { maxDepth: 7 } });
+    expect(ok.error).toBeNull();
+    expect(ok.samples).toHaveLength(1);
+  });
+
   it.each(BAD_FIELDS)('parse > tokenizers > byte path > %s', async (_title, text, code, closeTag) => {
     // The string rule reports a bad field at the end of its close tag; the byte path must too.
     const r = await collect(bytes(text), 'tcx', 'x.tcx', { tokenizer: 'fast' });

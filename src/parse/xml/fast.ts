@@ -65,6 +65,13 @@ for (let c = 0; c < 256; c++) {
   NAME[c] = start ? 1 : more ? 2 : 0;
 }
 
+/**
+ * 1: a byte a leaf's text may hold (fast path): not whitespace or a control character, not
+ * `&` (a reference), `<` or `>` (markup, `]]>`). Others send the text the general way.
+ */
+const PLAIN = new Uint8Array(256);
+for (let c = 0x21; c < 256; c++) PLAIN[c] = c === AMP || c === LT || c === GT ? 0 : 1;
+
 const DASH_DASH = Buffer.from('--');
 const CDATA_END = Buffer.from(']]>');
 const PI_END = Buffer.from('?>');
@@ -130,6 +137,7 @@ export function createFastTokenizer(handler: XmlHandler, onDoctype: (body: strin
   let tagAttributes: Readonly<Record<string, string>> = EMPTY_ATTRIBUTES;
   let tagSelfClosing = false;
   const bytesHandler = typeof handler.textBytes === 'function';
+  const leafHandler = typeof handler.leaf === 'function';
   /** Input offset just after the last open tag's `>`: text starting there is the element's first. */
   let openEnd = -1;
 
@@ -509,6 +517,28 @@ export function createFastTokenizer(handler: XmlHandler, onDoctype: (body: strin
       let selfClosing = false;
       if (c === GT) {
         k++;
+        if (leafHandler && depth > 0) {
+          // A leaf: plain text, then this element's own close tag. One handler call for
+          // the three events (the hot path: every number and time of every point).
+          let j = k;
+          while (j < n && PLAIN[b[j]!] === 1) j++;
+          const expect = entry.bytes;
+          const length = expect.length;
+          const closeAt = j + 2 + length;
+          if (j > k && closeAt < n && b[j] === LT && b[j + 1] === SLASH && b[closeAt] === GT && j - k <= maxChars) {
+            let m = 0;
+            while (m < length && b[j + 2 + m] === expect[m]) m++;
+            if (m === length) {
+              line = ln;
+              lineStart = ls;
+              at = bs + closeAt + 1;
+              if (handler.leaf!(entry.local, b, k, j)) {
+                i = closeAt + 1;
+                continue;
+              }
+            }
+          }
+        }
       } else if (c === SLASH) {
         if (k + 1 >= n) break;
         if (b[k + 1] !== GT) fail('PL_PARSE_XML_MALFORMED', 'forward-slash in opening tag not followed by >', bs + k, ln, ls);

@@ -32,6 +32,15 @@ export interface XmlHandler {
    * making a string. Other text, and every text from saxes and sax, comes through text().
    */
   textBytes?(b: Buffer, start: number, end: number): void;
+  /**
+   * Byte-level tokenizers (fast.ts) call this, when the handler has it, for an element
+   * inside the root with no attributes whose whole content is plain text (no markup,
+   * reference, whitespace or control character) followed by its own close tag: the same as
+   * open(localName, {}), textBytes(b, start, end), close(), in one call, positioned at the
+   * end of the close tag. The handler returns false, having done nothing, to get the three
+   * events instead (for an open that can throw, so its error keeps the open tag's position).
+   */
+  leaf?(localName: string, b: Buffer, start: number, end: number): boolean;
 }
 
 export interface XmlPosition {
