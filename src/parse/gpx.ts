@@ -84,22 +84,27 @@ export function createGpxMachine(ctx: ParseContext, options: MachineOptions = { 
     return value === undefined ? null : toNumber(value, name);
   }
 
+  /** The field an element at `elementDepth` inside the open trkpt is, by its local name. */
+  function pointField(name: string, elementDepth: number): F {
+    switch (name) {
+      case 'time': return elementDepth === pointDepth + 1 ? F.Time : F.None;
+      case 'ele': return F.Ele;
+      case 'hr': case 'heartrate': return F.Hr;
+      case 'cad': case 'cadence': return F.Cad;
+      case 'atemp': case 'temp': case 'Temperature': return F.Temp;
+      case 'power': case 'PowerInWatts': return F.Power;
+      case 'speed': return F.Speed;
+      case 'distance': return F.Dist;
+      default: return F.None;
+    }
+  }
+
   function open(name: string, attributes: Readonly<Record<string, string>>): void {
     if (++depth > maxDepth) tooDeep(maxDepth);
     if (depth === 1 && name !== ROOT) wrongRoot(name, ROOT);
     if (inPoint) {
       fieldName = name;
-      switch (name) {
-        case 'time': field = depth === pointDepth + 1 ? F.Time : F.None; break;
-        case 'ele': field = F.Ele; break;
-        case 'hr': case 'heartrate': field = F.Hr; break;
-        case 'cad': case 'cadence': field = F.Cad; break;
-        case 'atemp': case 'temp': case 'Temperature': field = F.Temp; break;
-        case 'power': case 'PowerInWatts': field = F.Power; break;
-        case 'speed': field = F.Speed; break;
-        case 'distance': field = F.Dist; break;
-        default: field = F.None; break;
-      }
+      field = pointField(name, depth);
       text = '';
       return;
     }
@@ -191,6 +196,19 @@ export function createGpxMachine(ctx: ParseContext, options: MachineOptions = { 
    */
   function leaf(name: string, b: Buffer, start: number, end: number): boolean {
     if (depth >= maxDepth) return false;
+    if (inPoint) {
+      // A trkpt field (the hot path): what open + textBytes + close would do, without the
+      // depth bookkeeping; a text the byte readers decline takes close()'s string rule.
+      fieldName = name;
+      field = pointField(name, depth + 1);
+      text = '';
+      textBytes(b, start, end);
+      if (field !== F.None) {
+        depth++;
+        close();
+      }
+      return true;
+    }
     open(name, NO_ATTRIBUTES);
     textBytes(b, start, end);
     close();

@@ -56,6 +56,11 @@ const enum F {
   AuthorName,
   /** Not a field: the HeartRateBpm element whose Value child is one. */
   HrParent,
+  /**
+   * A Trackpoint field textBytes has already stored: close() then does what it does after
+   * any field (and, like it, does not take the element for a HeartRateBpm ending).
+   */
+  Done,
 }
 
 const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
@@ -252,8 +257,8 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
     if (field !== F.None) text += t;
   }
   // The fast tokenizer's path for an element's whole text: a Trackpoint's numbers, time and
-  // sensor state are read from the bytes and stored at once (field cleared, so close()
-  // does nothing more). Anything the byte readers do not take (whitespace, exponents, bad
+  // sensor state are read from the bytes and stored at once (field set to Done, so close()
+  // stores nothing more but takes the same branch as after a text). Anything the byte readers do not take (whitespace, exponents, bad
   // values) is decoded and left to close(), which applies the string rule and its errors.
   function textBytes(b: Buffer, start: number, end: number): void {
     let v: number;
@@ -265,23 +270,23 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
           pTime = parsed.utcUs;
           pOffset = parsed.offsetMin ?? defaultOffset;
           pointHasTime = true;
-          field = F.None;
+          field = F.Done;
           return;
         }
         break;
-      case F.Lat: v = decimalBytes(b, start, end); if (v === v) { pLat = v; field = F.None; return; } break;
-      case F.Lon: v = decimalBytes(b, start, end); if (v === v) { pLon = v; field = F.None; return; } break;
-      case F.Alt: v = decimalBytes(b, start, end); if (v === v) { pAlt = v; field = F.None; return; } break;
-      case F.Dist: v = decimalBytes(b, start, end); if (v === v) { pDist = v; field = F.None; return; } break;
-      case F.Hr: v = decimalBytes(b, start, end); if (v === v) { pHr = v; field = F.None; return; } break;
-      case F.Cad: v = decimalBytes(b, start, end); if (v === v) { pCad = v; field = F.None; return; } break;
-      case F.Speed: v = decimalBytes(b, start, end); if (v === v) { pSpeed = v; field = F.None; return; } break;
-      case F.Watts: v = decimalBytes(b, start, end); if (v === v) { pPower = v; field = F.None; return; } break;
+      case F.Lat: v = decimalBytes(b, start, end); if (v === v) { pLat = v; field = F.Done; return; } break;
+      case F.Lon: v = decimalBytes(b, start, end); if (v === v) { pLon = v; field = F.Done; return; } break;
+      case F.Alt: v = decimalBytes(b, start, end); if (v === v) { pAlt = v; field = F.Done; return; } break;
+      case F.Dist: v = decimalBytes(b, start, end); if (v === v) { pDist = v; field = F.Done; return; } break;
+      case F.Hr: v = decimalBytes(b, start, end); if (v === v) { pHr = v; field = F.Done; return; } break;
+      case F.Cad: v = decimalBytes(b, start, end); if (v === v) { pCad = v; field = F.Done; return; } break;
+      case F.Speed: v = decimalBytes(b, start, end); if (v === v) { pSpeed = v; field = F.Done; return; } break;
+      case F.Watts: v = decimalBytes(b, start, end); if (v === v) { pPower = v; field = F.Done; return; } break;
       case F.RunCad:
         v = decimalBytes(b, start, end);
         if (v === v) {
           if (pCad === null) pCad = v;
-          field = F.None;
+          field = F.Done;
           return;
         }
         break;
@@ -289,7 +294,7 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
         const known = sensorState(b, start, end);
         if (known !== null) {
           pSensor = known;
-          field = F.None;
+          field = F.Done;
           return;
         }
         break;
@@ -305,6 +310,23 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
    */
   function leaf(name: string, b: Buffer, start: number, end: number): boolean {
     if (depth >= maxDepth || name === 'Lap') return false;
+    if (inPoint) {
+      // A Trackpoint field (the hot path): what open + textBytes + close would do, without
+      // the depth bookkeeping; a text the byte readers decline takes close()'s string rule.
+      const f = trackpointField(name);
+      if (f === F.Hr ? hrDepth === depth : f !== F.None && f !== F.HrParent) {
+        field = f;
+        text = '';
+        textBytes(b, start, end);
+        if (field === F.Done) {
+          field = F.None;
+        } else {
+          depth++;
+          close();
+        }
+        return true;
+      }
+    }
     open(name, NO_ATTRIBUTES);
     textBytes(b, start, end);
     close();

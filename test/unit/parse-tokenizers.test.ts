@@ -132,6 +132,10 @@ const FIELD_TEXTS: [string, string][] = [
     tp('2024-01-01T00:00:01Z', '<Cadence>80</Cadence><SensorState>Absent</SensorState><Extensions><TPX><RunCadence>90</RunCadence></TPX></Extensions>'),
     tp('2024-01-01T00:00:02Z', '<SensorState> Present </SensorState>'), tp('2024-01-01T00:00:03Z', '<SensorState>Presentx</SensorState>'),
     tp('2024-01-01T00:00:04Z', '<SensorState>Prèsent</SensorState>'), tp('2024-01-01T00:00:05Z', '<SensorState></SensorState>'),
+    // A HeartRateBpm closed while a field is open leaves its depth behind; the next field at
+    // that depth clears it, so a Value further down is not a heart rate.
+    tp('2024-01-01T00:00:06Z', '<Cadence><HeartRateBpm></HeartRateBpm>85</Cadence><Extensions><x:Speed>3</x:Speed><x:X><Value>99</Value></x:X></Extensions>'),
+    tp('2024-01-01T00:00:07Z', '<HeartRateBpm><Value>97</Value><Value> 98</Value></HeartRateBpm><Value>5</Value>'),
   ].join(''))],
 ];
 

@@ -335,7 +335,9 @@ export function createFastTokenizer(handler: XmlHandler, onDoctype: (body: strin
           }
         }
         if (tooLarge(b, i, j)) fail('PL_PARSE_TEXT_TOO_LARGE', `text longer than ${maxChars} characters`, bs + j, ln, ls);
-        if (j >= n) {
+        // An element's text whose '<' ends the buffer waits for the next chunk, so the machine
+        // sees whether a close tag follows (the byte path) rather than a lone text event.
+        if (j >= n || (j + 1 === n && bytesHandler && bs + i === openEnd && depth > 0)) {
           line = tokenLine;
           lineStart = tokenLineStart;
           return i;
