@@ -21,6 +21,7 @@ import { dirname } from 'node:path';
 import duckdb from '@duckdb/node-bindings';
 import { BOOLEAN, DOUBLE, DuckDBTableFunction, ENUM, INTEGER, type DuckDBConnection, type DuckDBDataChunk, type DuckDBType } from '@duckdb/node-api';
 import { PolarLakeError } from '../errors.ts';
+import { valueAt, type ColumnVector } from '../records/arrow-codec.ts';
 import { quoteIdent, quoteLiteral, type ColumnSpec, type TableSchema } from './schema.ts';
 
 export type ParquetCompression = 'zstd' | 'snappy' | 'gzip' | 'uncompressed';
@@ -39,15 +40,22 @@ export interface ParquetWriteOptions {
   readonly sort?: boolean;
 }
 
+/**
+ * One column of a segment: a typed vector as the sink decodes it from the bus (the fast path:
+ * typed arrays, bitmaps and dictionary codes are copied, no JS value is read per row), or
+ * plain JS values (tests, callers holding rows).
+ */
+export type SegmentColumn = ColumnVector | readonly unknown[];
+
 /** Rows of one source, column-wise, with their lineage. */
 export interface RowSegment {
   readonly count: number;
   /** Row field (`time_utc_us`, ...) → one value per row; a missing field is all NULL. */
-  readonly columns: Readonly<Record<string, readonly unknown[] | undefined>>;
+  readonly columns: Readonly<Record<string, SegmentColumn | undefined>>;
   readonly sourceId: string;
   readonly rowOffset: number;
   /** source_row of each row; null when they are rowOffset, rowOffset + 1, ... */
-  readonly sourceRows: readonly number[] | null;
+  readonly sourceRows: ArrayLike<number> | null;
 }
 
 /** What one file holds: segments end to end (never copied into one array). */
@@ -135,6 +143,119 @@ function fill(
         break;
       }
     }
+  }
+  return nulls;
+}
+
+const bitAt = (bits: Uint8Array, i: number): boolean => (bits[i >> 3]! & (1 << (i & 7))) !== 0;
+
+/** Sets bits [at, at + n) of a bitmap. */
+function setBits(bits: Uint8Array, at: number, n: number): void {
+  const end = at + n;
+  let i = at;
+  for (; i < end && (i & 7) !== 0; i++) bits[i >> 3]! |= 1 << (i & 7);
+  const whole = end & ~7;
+  if (i < whole) {
+    bits.fill(0xff, i >> 3, whole >> 3);
+    i = whole;
+  }
+  for (; i < end; i++) bits[i >> 3]! |= 1 << (i & 7);
+}
+
+/** ORs `n` validity bits of `src` from bit `from` into `dst` at bit `at` (all valid when `src` is null); returns the nulls. */
+function copyValidity(src: Uint8Array | null, from: number, n: number, dst: Uint8Array, at: number): number {
+  if (src === null) {
+    setBits(dst, at, n);
+    return 0;
+  }
+  let nulls = 0;
+  for (let k = 0; k < n; k++) {
+    if (bitAt(src, from + k)) dst[(at + k) >> 3]! |= 1 << ((at + k) & 7);
+    else nulls++;
+  }
+  return nulls;
+}
+
+/**
+ * `fill` for one segment column: typed vectors are copied (`set` converts Float64 to Int32
+ * natively), JS values go through `fill`. A vector whose kind does not match the column (a
+ * string vector in a DOUBLE column: the sink dead-letters every row with a value there, so
+ * only nulls are left) is read value by value.
+ */
+function fillPiece(
+  col: StagedColumn,
+  column: SegmentColumn | undefined,
+  from: number,
+  len: number,
+  dst: number,
+  f64: Float64Array,
+  i32: Int32Array,
+  u8: Uint8Array,
+  validity: Uint8Array,
+): number {
+  if (column === undefined) return len;
+  if (Array.isArray(column)) return fill(col, column, from, len, dst, f64, i32, u8, validity);
+  const v = column as ColumnVector;
+  switch (v.kind) {
+    case 'null':
+      return len;
+    case 'values':
+      return fill(col, v.values, from, len, dst, f64, i32, u8, validity);
+    case 'f64':
+      if (col.stager === 'double' || col.stager === 'int') {
+        const src = v.values.subarray(from, from + len);
+        if (col.stager === 'double') f64.set(src, dst);
+        else i32.set(src, dst);
+        return copyValidity(v.validity, from, len, validity, dst);
+      }
+      break;
+    case 'bool':
+      if (col.stager === 'bool') {
+        for (let k = 0; k < len; k++) u8[dst + k] = bitAt(v.bits, from + k) ? 1 : 0;
+        return copyValidity(v.validity, from, len, validity, dst);
+      }
+      break;
+    case 'dict':
+      break;
+  }
+  const values: unknown[] = new Array(len);
+  for (let k = 0; k < len; k++) values[k] = valueAt(v, from + k);
+  return fill(col, values, 0, len, dst, f64, i32, u8, validity);
+}
+
+/**
+ * String codes of one segment column into the file's dictionary (`col.dict`) at `dst`.
+ * A dictionary vector is remapped word by word (one Map lookup per distinct word it uses,
+ * never a string per row); words no row uses never enter the file's ENUM. Returns the nulls.
+ */
+function codeSegment(col: StagedColumn, column: SegmentColumn | undefined, count: number, dst: number, codes: Int32Array, validity: Uint8Array): number {
+  const v = column as ColumnVector | undefined;
+  if (v === undefined || Array.isArray(column) || v.kind !== 'dict') {
+    return fillPiece(col, column, 0, count, dst, new Float64Array(0), codes, new Uint8Array(0), validity);
+  }
+  const remap = new Int32Array(v.words.length).fill(-1);
+  const code = (c: number): number => {
+    let r = remap[c] as number;
+    if (r < 0) {
+      const word = v.words[c] as string;
+      let known = col.dict.get(word);
+      if (known === undefined) col.dict.set(word, (known = col.dict.size));
+      remap[c] = r = known;
+    }
+    return r;
+  };
+  const src = v.codes;
+  if (v.validity === null) {
+    for (let k = 0; k < count; k++) codes[dst + k] = code(src[k] as number);
+    setBits(validity, dst, count);
+    return 0;
+  }
+  let nulls = 0;
+  for (let k = 0; k < count; k++) {
+    if (bitAt(v.validity, k)) {
+      codes[dst + k] = code(src[k] as number);
+      validity[(dst + k) >> 3]! |= 1 << ((dst + k) & 7);
+    } else nulls++;
   }
   return nulls;
 }
@@ -282,8 +403,6 @@ function prepareSource(staged: readonly StagedColumn[], segments: readonly RowSe
     chunks.push(pieces);
   }
   const codes = new Map<number, { values: EnumCodes; validity: Uint8Array | null }>();
-  const scratch = new Float64Array(0);
-  const u8 = new Uint8Array(0);
   staged.forEach((col, c) => {
     if (col.stager !== 'code') return;
     const values = new Int32Array(count);
@@ -291,8 +410,8 @@ function prepareSource(staged: readonly StagedColumn[], segments: readonly RowSe
     let nulls = 0;
     let dst = 0;
     for (const g of segments) {
-      // Chunk-aligned validity: fill() sets bits at dst, which is a global row index here.
-      nulls += fill(col, g.columns[col.stageName], 0, g.count, dst, scratch, values, u8, validity);
+      // Chunk-aligned validity: bits are set at dst, which is a global row index here.
+      nulls += codeSegment(col, g.columns[col.stageName], g.count, dst, values, validity);
       dst += g.count;
     }
     codes.set(c, { values: narrowCodes(values, col.dict.size), validity: nulls > 0 ? validity : null });
@@ -305,7 +424,8 @@ function prepareSource(staged: readonly StagedColumn[], segments: readonly RowSe
     if (code === undefined) sourceDict.set(g.sourceId, (code = sourceDict.size));
     sourceCodes.fill(code, dst, dst + g.count);
     const rows = g.sourceRows;
-    for (let k = 0; k < g.count; k++) sourceRows[dst + k] = rows ? (rows[k] as number) : g.rowOffset + k;
+    if (rows) for (let k = 0; k < g.count; k++) sourceRows[dst + k] = rows[k] as number;
+    else for (let k = 0; k < g.count; k++) sourceRows[dst + k] = g.rowOffset + k;
     dst += g.count;
   }
   const types = [
@@ -388,7 +508,7 @@ function registerStageFunction(conn: DuckDBConnection): void {
         let nulls = 0;
         let dst = 0;
         for (const [g, from, len] of pieces) {
-          nulls += fill(col, (segments[g] as RowSegment).columns[col.stageName], from, len, dst, f64, i32, u8, validity);
+          nulls += fillPiece(col, (segments[g] as RowSegment).columns[col.stageName], from, len, dst, f64, i32, u8, validity);
           dst += len;
         }
         copyColumn(output, c, col.stager, n, f64, i32, u8, nulls > 0 ? validity : undefined);

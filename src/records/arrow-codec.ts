@@ -128,45 +128,157 @@ export function isArrowStream(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0xff && bytes[1] === 0xff && bytes[2] === 0xff && bytes[3] === 0xff;
 }
 
-/** The batch as columns (what the sink writes from), without building row objects. */
-export function decodeColumns(bytes: Uint8Array): { head: Record<string, unknown>; count: number; columns: Record<string, unknown[]> } {
+/**
+ * One column of a decoded batch, typed: what the sink validates, partitions and writes
+ * without building a JS value per row. Bitmaps (validity, booleans) are LSB-first from bit 0
+ * (Arrow's and DuckDB's layout); a null `validity` means no nulls. `values` holds plain JS
+ * values: columns of the JSON wire forms and mixed-type columns (carried as JSON text).
+ */
+export type ColumnVector =
+  | { readonly kind: 'null'; readonly length: number }
+  | { readonly kind: 'f64'; readonly length: number; readonly values: Float64Array; readonly validity: Uint8Array | null }
+  | { readonly kind: 'bool'; readonly length: number; readonly bits: Uint8Array; readonly validity: Uint8Array | null }
+  | { readonly kind: 'dict'; readonly length: number; readonly words: readonly string[]; readonly codes: Int32Array; readonly validity: Uint8Array | null }
+  | { readonly kind: 'values'; readonly length: number; readonly values: readonly unknown[] };
+
+/** Whether row `i` of a vector is non-null. */
+export function isValidAt(v: ColumnVector, i: number): boolean {
+  switch (v.kind) {
+    case 'null':
+      return false;
+    case 'values': {
+      const x = v.values[i];
+      return x !== null && x !== undefined;
+    }
+    default:
+      return v.validity === null || isSet(v.validity, i);
+  }
+}
+
+/** The JS value of row `i` (slow paths only: validation messages, mismatched columns, row objects). */
+export function valueAt(v: ColumnVector, i: number): unknown {
+  if (!isValidAt(v, i)) return null;
+  switch (v.kind) {
+    case 'f64':
+      return v.values[i];
+    case 'bool':
+      return isSet(v.bits, i);
+    case 'dict':
+      return v.words[v.codes[i]!];
+    case 'values':
+      return v.values[i];
+    default:
+      return null;
+  }
+}
+
+/** A vector over plain JS values (JSON wire forms, callers holding rows). */
+export function valuesVector(values: readonly unknown[]): ColumnVector {
+  return { kind: 'values', length: values.length, values };
+}
+
+/** Every value of a vector as a JS array (row objects, the legacy column form). */
+export function vectorValues(v: ColumnVector): unknown[] {
+  if (v.kind === 'values') return v.values.map((x) => (x === undefined ? null : x));
+  const out: unknown[] = new Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = valueAt(v, i);
+  return out;
+}
+
+function takeBits(bits: Uint8Array, indices: Int32Array): Uint8Array {
+  const out = bitmapOf(indices.length);
+  for (let k = 0; k < indices.length; k++) if (isSet(bits, indices[k]!)) out[k >> 3]! |= 1 << (k & 7);
+  return out;
+}
+
+/** The rows `indices` of a vector, in that order (typed gathers; a dictionary keeps its words). */
+export function takeRows(v: ColumnVector, indices: Int32Array): ColumnVector {
+  const n = indices.length;
+  switch (v.kind) {
+    case 'null':
+      return { kind: 'null', length: n };
+    case 'values':
+      return { kind: 'values', length: n, values: Array.from(indices, (i) => v.values[i]) };
+    case 'f64': {
+      const values = new Float64Array(n);
+      for (let k = 0; k < n; k++) values[k] = v.values[indices[k]!]!;
+      return { kind: 'f64', length: n, values, validity: v.validity && takeBits(v.validity, indices) };
+    }
+    case 'bool':
+      return { kind: 'bool', length: n, bits: takeBits(v.bits, indices), validity: v.validity && takeBits(v.validity, indices) };
+    case 'dict': {
+      const codes = new Int32Array(n);
+      for (let k = 0; k < n; k++) codes[k] = v.codes[indices[k]!]!;
+      return { kind: 'dict', length: n, words: v.words, codes, validity: v.validity && takeBits(v.validity, indices) };
+    }
+  }
+}
+
+/** `bits` from bit `from` on, `n` bits, re-based to bit 0 (a view when already aligned). */
+function bitsFrom(bits: Uint8Array, from: number, n: number): Uint8Array {
+  if ((from & 7) === 0) return bits.subarray(from >> 3, (from >> 3) + ((n + 7) >> 3));
+  const out = bitmapOf(n);
+  for (let i = 0; i < n; i++) if (isSet(bits, from + i)) out[i >> 3]! |= 1 << (i & 7);
+  return out;
+}
+
+function vectorOf(field: Field, data: Data<DataType>): ColumnVector {
+  const n = data.length;
+  const at = data.offset;
+  // Types read back from IPC are generic (Float with a precision), so test by type id.
+  if (DataType.isNull(data.type)) return { kind: 'null', length: n };
+  const validity = data.nullCount > 0 && data.nullBitmap ? bitsFrom(data.nullBitmap, at, n) : null;
+  if (DataType.isFloat(data.type) && data.values instanceof Float64Array) {
+    return { kind: 'f64', length: n, values: data.values.subarray(at, at + n), validity };
+  }
+  if (DataType.isBool(data.type)) return { kind: 'bool', length: n, bits: bitsFrom(data.values as Uint8Array, at, n), validity };
+  if (DataType.isDictionary(data.type) && data.values instanceof Int32Array) {
+    const words = (data.dictionary as { toArray(): string[] }).toArray();
+    const codes = data.values.subarray(at, at + n);
+    if (field.metadata.get(JSON_COLUMN_KEY) !== '1') return { kind: 'dict', length: n, words, codes, validity };
+    // A mixed-type column: restore each value as it was (rare: only bad input has one).
+    const parsed = words.map((w) => JSON.parse(w) as unknown);
+    const values: unknown[] = new Array(n);
+    for (let i = 0; i < n; i++) values[i] = validity === null || isSet(validity, i) ? parsed[codes[i]!] : null;
+    return { kind: 'values', length: n, values };
+  }
+  throw new TypeError(`record batch column ${field.name}: unexpected Arrow type ${String(data.type)}`);
+}
+
+/**
+ * The batch as typed column vectors (what the sink validates and writes from): views of the
+ * IPC buffers, no JS value per row, no row objects.
+ */
+export function decodeVectors(bytes: Uint8Array): { head: Record<string, unknown>; count: number; columns: Record<string, ColumnVector> } {
   const table = tableFromIPC(bytes);
   const head = JSON.parse(table.schema.metadata.get(HEAD_KEY) ?? '{}') as Record<string, unknown>;
-  const columns: Record<string, unknown[]> = {};
-  for (const field of table.schema.fields) columns[field.name] = [];
-  for (const batch of table.batches) {
-    const n = batch.numRows;
+  const columns: Record<string, ColumnVector> = {};
+  const batches = table.batches;
+  if (batches.length === 1) {
+    const batch = batches[0]!;
     batch.schema.fields.forEach((field, j) => {
-      const data = batch.getChildAt(j)!.data[0] as Data<DataType>;
-      const out = columns[field.name]!;
-      const valid = data.nullCount > 0 ? (data.nullBitmap as Uint8Array) : null;
-      const isNull = (i: number) => valid !== null && !isSet(valid, i + data.offset);
-      // Types read back from IPC are generic (Float with a precision), so test by type id.
-      if (DataType.isNull(data.type)) {
-        for (let i = 0; i < n; i++) out.push(null);
-      } else if (DataType.isFloat(data.type)) {
-        const values = data.values as Float64Array;
-        for (let i = 0; i < n; i++) out.push(isNull(i) ? null : values[i + data.offset]);
-      } else if (DataType.isBool(data.type)) {
-        const bits = data.values as Uint8Array;
-        for (let i = 0; i < n; i++) out.push(isNull(i) ? null : isSet(bits, i + data.offset));
-      } else if (DataType.isDictionary(data.type)) {
-        const codes = data.values as Int32Array;
-        const words = (data.dictionary as { toArray(): string[] }).toArray();
-        const json = field.metadata.get(JSON_COLUMN_KEY) === '1';
-        for (let i = 0; i < n; i++) {
-          if (isNull(i)) out.push(null);
-          else {
-            const word = words[codes[i + data.offset]!]!;
-            out.push(json ? JSON.parse(word) : word);
-          }
-        }
-      } else {
-        throw new TypeError(`record batch column ${field.name}: unexpected Arrow type ${String(data.type)}`);
-      }
+      columns[field.name] = vectorOf(field, batch.getChildAt(j)!.data[0] as Data<DataType>);
     });
+  } else {
+    // Our encoder writes one RecordBatch per message; anything else is joined as JS values.
+    for (const field of table.schema.fields) columns[field.name] = valuesVector([]);
+    for (const batch of batches) {
+      batch.schema.fields.forEach((field, j) => {
+        const part = vectorValues(vectorOf(field, batch.getChildAt(j)!.data[0] as Data<DataType>));
+        const prev = columns[field.name] as { readonly values: readonly unknown[] };
+        columns[field.name] = valuesVector(prev.values.concat(part));
+      });
+    }
   }
   return { head, count: table.numRows, columns };
+}
+
+/** The batch as columns of JS values, without building row objects. */
+export function decodeColumns(bytes: Uint8Array): { head: Record<string, unknown>; count: number; columns: Record<string, unknown[]> } {
+  const { head, count, columns } = decodeVectors(bytes);
+  const out: Record<string, unknown[]> = {};
+  for (const [name, v] of Object.entries(columns)) out[name] = vectorValues(v);
+  return { head, count, columns: out };
 }
 
 export function decodeRecordBatch(bytes: Uint8Array): { head: Record<string, unknown>; rows: Row[] } {

@@ -12,7 +12,7 @@
  * No envelope ever carries a token or any other secret.
  */
 import { createHash } from 'node:crypto';
-import { columnsToRows, decodeColumns, decodeRecordBatch, encodeRecordBatch, isArrowStream } from './arrow-codec.ts';
+import { columnsToRows, decodeColumns, decodeRecordBatch, decodeVectors, encodeRecordBatch, isArrowStream, valuesVector, type ColumnVector } from './arrow-codec.ts';
 import type { TableName, TableRows } from './rows.ts';
 
 /** Exercise payloads (summary JSON, files) and daily payloads (one JSON per user and local date). */
@@ -120,4 +120,20 @@ export function decodeRecordColumns(value: Buffer): { head: Record<string, unkno
   }
   const { columns, count, ...head } = parsed as { columns?: Record<string, unknown[]>; count?: number };
   return { head, count: Number(count), columns: columns ?? {} };
+}
+
+/**
+ * A record batch as typed column vectors (what the sink reads): Arrow IPC columns stay typed
+ * arrays and dictionary codes, with no JS value per row. The JSON wire forms decode as
+ * before and come back as vectors of JS values (the slow path).
+ */
+export function decodeRecordVectors(value: Buffer): { head: Record<string, unknown>; count: number; columns: Record<string, ColumnVector> } {
+  if (isArrowStream(value)) return decodeVectors(value);
+  const { head, count, columns } = decodeRecordColumns(value);
+  const out: Record<string, ColumnVector> = {};
+  for (const [name, values] of Object.entries(columns)) {
+    if (!Array.isArray(values)) throw new TypeError(`column ${name} is not an array of values`);
+    out[name] = valuesVector(values);
+  }
+  return { head, count, columns: out };
 }

@@ -16,7 +16,8 @@
 import { createHash } from 'node:crypto';
 import { TOPICS, type Batch, type Bus, type BusMessage, type Subscription } from '../bus/bus.ts';
 import { errorMessage, PolarLakeError } from '../errors.ts';
-import { decodeRecordColumns, encodeEnvelope, type DeadLetter } from '../records/envelope.ts';
+import { takeRows, valueAt, type ColumnVector } from '../records/arrow-codec.ts';
+import { decodeRecordVectors, encodeEnvelope, type DeadLetter } from '../records/envelope.ts';
 import type { TableName } from '../records/rows.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { openLakeDuckDB, type LakeDuckDB } from '../lake/duckdb.ts';
@@ -123,19 +124,59 @@ export function checkValue(spec: ColumnSpec, value: unknown): string | undefined
   }
 }
 
-/** A record batch as it travels: head fields plus columns (the wire form of envelope.ts). */
+const isSet = (bits: Uint8Array, i: number): boolean => (bits[i >> 3]! & (1 << (i & 7))) !== 0;
+
+/**
+ * Calls `bad(row, why)` for each row whose value does not fit its column. Typed loops where
+ * the vector's kind can hold valid values (numbers for number columns, strings for VARCHAR,
+ * booleans for BOOLEAN), `checkValue` on each row's JS value otherwise (mixed-type columns
+ * arrive as JS values, see src/records/arrow-codec.ts), so the messages are checkValue's.
+ */
+export function checkColumn(spec: ColumnSpec, v: ColumnVector | undefined, count: number, bad: (row: number, why: string) => void): void {
+  const slow = (): void => {
+    for (let i = 0; i < count; i++) {
+      const why = checkValue(spec, v ? valueAt(v, i) : null);
+      if (why) bad(i, why);
+    }
+  };
+  if (v === undefined || v.kind === 'values' || v.kind === 'null') return slow();
+  // 0: every value fits; 1: finite; 2: safe integer; 3: integer within INT_LIMITS.
+  let test: 0 | 1 | 2 | 3;
+  if (v.kind === 'f64') {
+    if (spec.type === 'DOUBLE') test = 1;
+    else if (spec.type === 'TIMESTAMPTZ' || spec.type === 'BIGINT') test = 2;
+    else if (spec.type === 'SMALLINT' || spec.type === 'INTEGER') test = 3;
+    else return slow();
+  } else if ((v.kind === 'bool' && spec.type === 'BOOLEAN') || (v.kind === 'dict' && spec.type === 'VARCHAR')) test = 0;
+  else return slow();
+  const validity = v.validity;
+  const x = v.kind === 'f64' ? v.values : null;
+  const [lo, hi] = INT_LIMITS[spec.type] ?? [0, 0];
+  for (let i = 0; i < count; i++) {
+    if (validity !== null && !isSet(validity, i)) {
+      if (!spec.nullable) bad(i, checkValue(spec, null) as string);
+      continue;
+    }
+    if (x === null) continue;
+    const n = x[i] as number;
+    const fits = test === 1 ? Number.isFinite(n) : test === 2 ? Number.isSafeInteger(n) : Number.isInteger(n) && n >= lo && n <= hi;
+    if (!fits) bad(i, checkValue(spec, n) as string);
+  }
+}
+
+/** A record batch as it travels: head fields plus typed columns (the wire form of envelope.ts). */
 interface ColumnarBatch {
   readonly user_id: string;
   readonly source_id: string;
   readonly row_offset: number;
   readonly last: boolean;
   readonly count: number;
-  readonly columns: Record<string, unknown[] | undefined>;
+  readonly columns: Record<string, ColumnVector | undefined>;
 }
 
-/** Reads a record batch as columns (decodeRecordColumns: no row objects), checking its head. */
+/** Reads a record batch as typed columns (decodeRecordVectors: no row objects, no JS value per row), checking its head. */
 export function decodeColumnar(value: Buffer, table: TableName): ColumnarBatch {
-  const { head, count, columns } = decodeRecordColumns(value);
+  const { head, count, columns } = decodeRecordVectors(value);
   if (head['type'] !== 'records') throw new Error(`expected a record batch, got type ${JSON.stringify(head['type'])}`);
   if (head['table'] !== table) throw new Error(`expected table ${table}, got ${JSON.stringify(head['table'])}`);
   if (typeof head['source_id'] !== 'string' || !Number.isInteger(head['row_offset'])) throw new Error('missing source_id or row_offset');
@@ -150,9 +191,20 @@ export function decodeColumnar(value: Buffer, table: TableName): ColumnarBatch {
   };
 }
 
-function pick(columns: Readonly<Record<string, readonly unknown[] | undefined>>, indices: readonly number[]): Record<string, unknown[]> {
-  const out: Record<string, unknown[]> = {};
-  for (const [name, values] of Object.entries(columns)) if (values) out[name] = indices.map((i) => values[i]);
+/** Row i of a numeric vector (null when null), typed access for Float64 vectors. */
+function numberReader(v: ColumnVector | undefined): (i: number) => number | null {
+  if (v === undefined) return () => null;
+  if (v.kind === 'f64') {
+    const x = v.values;
+    const valid = v.validity;
+    return valid === null ? (i) => x[i] as number : (i) => (isSet(valid, i) ? (x[i] as number) : null);
+  }
+  return (i) => valueAt(v, i) as number | null;
+}
+
+function pick(columns: Readonly<Record<string, ColumnVector | undefined>>, indices: Int32Array): Record<string, ColumnVector> {
+  const out: Record<string, ColumnVector> = {};
+  for (const [name, v] of Object.entries(columns)) if (v) out[name] = takeRows(v, indices);
   return out;
 }
 
@@ -245,45 +297,65 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
     }
     const schema = schemas.get(table) as TableSchema;
     const { count, columns } = batch;
-    // Column-wise validation: one tight loop per column, no row objects.
+    // Column-wise validation: one tight loop per column over typed arrays, no row objects.
     const badRows = new Map<number, SinkRowInvalidError>();
     for (const c of fieldColumns(schema)) {
-      const values = columns[c.field as string];
-      if (values !== undefined && (!Array.isArray(values) || values.length !== count)) {
-        await deadLetter(batch.user_id, batch.source_id, new SinkMessageInvalidError(`column ${c.field} has ${Array.isArray(values) ? values.length : 'no'} values, expected ${count}`, message.topic, message.offset));
+      const v = columns[c.field as string];
+      if (v !== undefined && v.length !== count) {
+        await deadLetter(batch.user_id, batch.source_id, new SinkMessageInvalidError(`column ${c.field} has ${v.length} values, expected ${count}`, message.topic, message.offset));
         return;
       }
-      for (let i = 0; i < count; i++) {
-        const why = checkValue(c, values ? values[i] : null);
-        if (why && !badRows.has(i)) badRows.set(i, new SinkRowInvalidError(`${table}.${c.name}: ${why}`, table, batch.source_id, batch.row_offset + i, c.name));
-      }
+      checkColumn(c, v, count, (i, why) => {
+        if (!badRows.has(i)) badRows.set(i, new SinkRowInvalidError(`${table}.${c.name}: ${why}`, table, batch.source_id, batch.row_offset + i, c.name));
+      });
     }
     for (const error of [...badRows.values()].slice(0, 100)) await deadLetter(batch.user_id, batch.source_id, error);
     if (badRows.size > 0) log.warn('sink.rows.deadlettered', { table, source_id: batch.source_id, rows: badRows.size, first: badRows.values().next().value?.message });
 
-    const times = columns[localDateField(schema)] as number[];
-    const offsets = columns['utc_offset_min'] as (number | null)[] | undefined;
-    const byDay = new Map<number, string>();
-    const rowsByPartition = new Map<string, number[]>();
+    // Partition of each row (-1: dead-lettered); most batches fall in one partition.
+    const timeAt = numberReader(columns[localDateField(schema)]);
+    const offsetAt = numberReader(columns['utc_offset_min']);
+    const partitions: string[] = [];
+    const partitionRows: number[] = [];
+    const byDay = new Map<number, number>();
+    const rowPartition = new Int32Array(count);
+    let lastDay = NaN;
+    let lastPartition = -1;
     for (let i = 0; i < count; i++) {
-      if (badRows.has(i)) continue;
-      const day = localEpochDay(times[i] as number, offsets ? (offsets[i] ?? null) : null);
-      let partition = byDay.get(day);
-      if (partition === undefined) byDay.set(day, (partition = partitionOfDay(schema, day)));
-      let list = rowsByPartition.get(partition);
-      if (!list) rowsByPartition.set(partition, (list = []));
-      list.push(i);
+      if (badRows.size > 0 && badRows.has(i)) {
+        rowPartition[i] = -1;
+        continue;
+      }
+      const day = localEpochDay(timeAt(i) as number, offsetAt(i));
+      if (day !== lastDay) {
+        let p = byDay.get(day);
+        if (p === undefined) {
+          const name = partitionOfDay(schema, day);
+          p = partitions.indexOf(name);
+          if (p < 0) p = partitions.push(name) - 1;
+          byDay.set(day, p);
+        }
+        lastDay = day;
+        lastPartition = p;
+      }
+      rowPartition[i] = lastPartition;
+      partitionRows[lastPartition] = (partitionRows[lastPartition] ?? 0) + 1;
     }
     const hash = createHash('sha1').update(message.value).digest('hex').slice(0, 16);
     const bytesPerRow = message.value.length / Math.max(1, count);
-    for (const [partition, indices] of rowsByPartition) {
-      const whole = indices.length === count; // the usual case: the batch stays in one partition
-      const pb: PartitionBatch = {
-        sourceId: batch.source_id, rowOffset: batch.row_offset, batchRows: count, last: batch.last, hash,
-        count: indices.length,
-        columns: whole ? columns : pick(columns, indices),
-        sourceRows: whole ? null : indices.map((i) => batch.row_offset + i),
-      };
+    for (let p = 0; p < partitions.length; p++) {
+      const partition = partitions[p] as string;
+      const rows = partitionRows[p] as number;
+      let pb: PartitionBatch;
+      if (rows === count) {
+        // The usual case: the whole batch stays in one partition, its vectors as decoded.
+        pb = { sourceId: batch.source_id, rowOffset: batch.row_offset, batchRows: count, last: batch.last, hash, count, columns, sourceRows: null };
+      } else {
+        const indices = new Int32Array(rows);
+        for (let i = 0, k = 0; i < count; i++) if (rowPartition[i] === p) indices[k++] = i;
+        const sourceRows = indices.map((i) => batch.row_offset + i);
+        pb = { sourceId: batch.source_id, rowOffset: batch.row_offset, batchRows: count, last: batch.last, hash, count: rows, columns: pick(columns, indices), sourceRows };
+      }
       const key = `${table}\u0000${partition}`;
       let buf = buffers.get(key);
       if (!buf) buffers.set(key, (buf = { batches: [], rows: 0, bytes: 0, lastAppendMs: 0, waiters: [] }));
