@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLakeDuckDB, type LakeDuckDB } from '../../src/lake/duckdb.ts';
 import { rowsToColumns, writeParquet, type RowSegment } from '../../src/lake/parquet-writer.ts';
 import { fieldColumns, loadTableSchema } from '../../src/lake/schema.ts';
+import { decodeVectors, encodeRecordBatch, takeRows, type ColumnVector } from '../../src/records/arrow-codec.ts';
 import { exerciseRow, sampleRows } from '../helpers/lake-rows.ts';
 
 describe('lake > parquet writer', () => {
@@ -49,6 +50,42 @@ describe('lake > parquet writer', () => {
     });
     const rg = await db.conn.runAndReadAll(`SELECT max(row_group_num_rows) FROM parquet_metadata('${path}')`);
     expect(Number(rg.getRows()[0]?.[0])).toBeLessThanOrEqual(4096);
+  });
+
+  it('lake > parquet writer > typed vectors from Arrow IPC write what JS values write; local_date from negative instants and offsets', async () => {
+    const schema = loadTableSchema('samples');
+    const fields = fieldColumns(schema).map((c) => c.field as string);
+    // Instants before 1970 and across local midnight, offsets east, west and unknown.
+    // Each workout starts at 23:55 local time, so its rows span two local dates.
+    const starts: [number, number | null][] = [[Date.UTC(1969, 11, 31, 22, 55), 60], [Date.UTC(2026, 2, 31, 9, 55), 840], [Date.UTC(2026, 3, 1, 9, 55), -600], [Date.UTC(2026, 0, 1, 23, 55), null]];
+    const rows = starts.flatMap(([ms, off], k) => sampleRows({ user_id: `u${k}`, exercise_id: `e${k}`, start_ms: ms, utc_offset_min: off, samples: 700 + k * 300 }));
+    rows.forEach((r, i) => {
+      if (i % 3 === 0) r.heart_rate_bpm = null;
+    });
+    const { count, columns } = decodeVectors(encodeRecordBatch({ type: 'records' }, rows));
+    // Two segments gathered out of one batch (as the sink splits a batch across partitions), one as JS values.
+    const even = Int32Array.from({ length: Math.ceil(count / 2) }, (_, i) => 2 * i);
+    const odd = Int32Array.from({ length: Math.floor(count / 2) }, (_, i) => 2 * i + 1);
+    const take = (idx: Int32Array): Record<string, ColumnVector> => Object.fromEntries(Object.entries(columns).map(([f, v]) => [f, takeRows(v, idx)]));
+    const typed: RowSegment[] = [
+      { count: even.length, columns: take(even), sourceId: 's', rowOffset: 0, sourceRows: even },
+      { count: odd.length, columns: take(odd), sourceId: 's', rowOffset: 0, sourceRows: odd },
+    ];
+    const plain: RowSegment[] = [{ count, columns: rowsToColumns(rows, fields), sourceId: 's', rowOffset: 0, sourceRows: null }];
+    const a = join(dir, 'typed.parquet');
+    const b = join(dir, 'plain.parquet');
+    await writeParquet(db.conn, schema, { segments: typed }, a, { sort: false });
+    await writeParquet(db.conn, schema, { segments: plain }, b, { sort: false });
+    const read = async (path: string) => (await db.conn.runAndReadAll(`SELECT * EXCLUDE (source_id) FROM read_parquet('${path}') ORDER BY source_row`)).getRows();
+    const typedRows = await read(a);
+    expect(typedRows.length).toBe(count);
+    expect(typedRows).toEqual(await read(b));
+    // local_date as DuckDB derives it from the stored instant and offset.
+    const dates = await db.conn.runAndReadAll(
+      `SELECT count(*), count(*) FILTER (WHERE local_date = CAST(CAST(time_utc AS TIMESTAMP) + to_minutes(coalesce(utc_offset_min, 0)) AS DATE)), count(DISTINCT local_date), min(time_utc) < TIMESTAMPTZ '1970-01-01 00:00:00+00' FROM read_parquet('${a}')`,
+    );
+    // 1969-12-31, 1970-01-01, 2026-03-31, 2026-04-01, 2026-01-01, 2026-01-02.
+    expect(dates.getRows()).toEqual([[BigInt(count), BigInt(count), 6n, true]]);
   });
 
   it('lake > parquet writer > booleans, all-null columns and µs timestamps of exercises', async () => {
