@@ -96,7 +96,9 @@ function median(xs: number[]): number {
 }
 
 const node = process.execPath;
-const worker = (mode: string, file: string) => measure(node, ['bin/run-ts.mjs', 'bench/parse-worker.ts', mode, file]);
+// Workers run with the same V8 flag as the polar-lake launcher (bin/polar-lake.mjs, npm scripts):
+// 4 MB semi-spaces keep the streaming parse's peak RSS flat (docs/parse-bench.md).
+const worker = (mode: string, file: string) => measure(node, ['--max-semi-space-size=4', 'bin/run-ts.mjs', 'bench/parse-worker.ts', mode, file]);
 const py = (script: string, file: string) => measure(PYTHON, ['-c', script, file]);
 
 const baseline = Array.from({ length: 3 }, () => worker('empty', files[0]!.path).max_rss_mb);
