@@ -1,17 +1,17 @@
 /**
- * Columns of JS values → one Parquet file, through DuckDB.
+ * Typed columns (or columns of JS values) → one Parquet file, through DuckDB.
  *
  * Why this path (measured by bench/sink.ts, figures in docs/lake.md): the node-api row
  * appender makes one native call per value and tops out near 0.5 M rows/s. Here the input is
- * already column-wise (the bus wire form is columnar, so the sink never builds row objects);
- * each column of 2048 rows is filled into a typed array and copied into a DuckDB data chunk
- * with one memcpy (`copy_data_to_vector`), validity likewise, then the chunk is appended to a
- * staging table in one call. Strings never cross one by one: each string column is
- * dictionary-coded in JS (ids, user ids and formats repeat on almost every row) and staged
- * as INTEGER codes, which the COPY decodes with a constant list. Timestamps stage as DOUBLE
- * epoch microseconds (exact below 2^53 µs, year 2255) and become TIMESTAMPTZ (µs) in the
- * COPY, which also computes local_date, sorts by the schema's sort key and writes Parquet
- * (zstd, row groups of `rowGroupRows`).
+ * already column-wise and typed (the sink decodes bus batches into `ColumnVector`s: Float64
+ * values, bitmaps, dictionary codes), and a table function serves DuckDB's COPY chunk by
+ * chunk: each column of 2048 rows is `set` into a typed scratch array and copied into the
+ * chunk's vector with one memcpy (`copy_data_to_vector`), validity likewise. Strings never
+ * cross one by one: each string column is coded into one dictionary per file from the
+ * segments' dictionary codes and scanned as an ENUM. Every column is scanned in its Parquet
+ * type (int64 µs instants, int16 SMALLINT, local_date as DATE computed here), so the COPY
+ * casts nothing; it writes Parquet (zstd, row groups of `rowGroupRows`), sorted by the
+ * schema's sort key unless `sort: false`.
  *
  * The file is written as `<path>.tmp`, fsynced, then renamed, and the folder fsynced: a
  * reader or a crash sees the whole file or none of it.
