@@ -58,3 +58,29 @@ export async function startSimulatedApp(simulator: SimulatorOptions, options: { 
     },
   };
 }
+
+/**
+ * For commands run as processes: the environment a deployment would set (AccessLink, lake and
+ * state folders; no Kafka unless `extra` sets it), with every account already enrolled into
+ * the state folder, as `polar-lake users add` would leave it.
+ */
+export async function cliEnvironment(sim: Simulator, dir: string, extra: NodeJS.ProcessEnv = {}): Promise<NodeJS.ProcessEnv> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    POLAR_CLIENT_ID: sim.clientId, POLAR_CLIENT_SECRET: sim.clientSecret,
+    POLAR_API_BASE_URL: sim.apiBaseUrl, POLAR_AUTHORIZE_URL: sim.authorizeUrl, POLAR_TOKEN_URL: sim.tokenUrl, POLAR_REDIRECT_URI: sim.redirectUri,
+    POLAR_LAKE_DIR: join(dir, 'lake'), POLAR_LAKE_STATE_DIR: join(dir, 'state'), POLAR_LAKE_LOG_LEVEL: 'warn',
+  };
+  delete env['KAFKA_BROKERS'];
+  Object.assign(env, extra);
+  const app = await createApp({
+    lakeDir: join(dir, 'lake'), stateDir: join(dir, 'state'), pipeline: pipelineFromObject({ version: 1, name: 'default' }, 'p'), logger: silentLogger,
+    accesslink: accessLinkSettings(sim),
+  });
+  try {
+    await enrolAll(app, sim);
+  } finally {
+    await app.close();
+  }
+  return env;
+}

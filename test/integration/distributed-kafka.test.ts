@@ -10,13 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.ts';
-import { pipelineFromObject } from '../../src/pipeline/load.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
-import { silentLogger } from '../../src/telemetry/log.ts';
 import { kafkaBrokers } from '../helpers/kafka.ts';
 import { lakeFacts } from './pipeline-e2e.ts';
-import { accessLinkSettings, enrolAll } from '../helpers/simulator-app.ts';
+import { cliEnvironment } from '../helpers/simulator-app.ts';
 
 const run = promisify(execFile);
 
@@ -33,20 +30,10 @@ describe('pipeline > distributed > one process per stage over Kafka', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'polar-lake-dist-'));
     sim = await startSimulator({ seed: 31, users: 2, exercisesPerUser: 3, durationRangeS: [300, 900] });
-    env = {
-      ...process.env,
+    env = await cliEnvironment(sim, dir, {
       KAFKA_BROKERS: kafkaBrokers().join(','),
       POLAR_LAKE_TOPIC_PREFIX: `test-${randomBytes(4).toString('hex')}.`,
-      POLAR_CLIENT_ID: sim.clientId, POLAR_CLIENT_SECRET: sim.clientSecret,
-      POLAR_API_BASE_URL: sim.apiBaseUrl, POLAR_AUTHORIZE_URL: sim.authorizeUrl, POLAR_TOKEN_URL: sim.tokenUrl, POLAR_REDIRECT_URI: sim.redirectUri,
-      POLAR_LAKE_DIR: join(dir, 'lake'), POLAR_LAKE_STATE_DIR: join(dir, 'state'), POLAR_LAKE_LOG_LEVEL: 'warn',
-    };
-    const app = await createApp({
-      lakeDir: env['POLAR_LAKE_DIR']!, stateDir: env['POLAR_LAKE_STATE_DIR']!, pipeline: pipelineFromObject({ version: 1, name: 'default' }, 'p'), logger: silentLogger,
-      accesslink: accessLinkSettings(sim),
     });
-    await enrolAll(app, sim);
-    await app.close();
   });
 
   afterAll(async () => {

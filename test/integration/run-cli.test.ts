@@ -9,12 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.ts';
-import { pipelineFromObject } from '../../src/pipeline/load.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
-import { silentLogger } from '../../src/telemetry/log.ts';
 import { lakeFacts } from './pipeline-e2e.ts';
-import { accessLinkSettings, enrolAll } from '../helpers/simulator-app.ts';
+import { cliEnvironment } from '../helpers/simulator-app.ts';
 
 const run = promisify(execFile);
 
@@ -26,20 +23,7 @@ describe('cli > run --once and replay', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'polar-lake-cli-'));
     sim = await startSimulator({ seed: 21, users: 2, exercisesPerUser: 2, durationRangeS: [300, 600] });
-    env = {
-      ...process.env,
-      POLAR_CLIENT_ID: sim.clientId, POLAR_CLIENT_SECRET: sim.clientSecret,
-      POLAR_API_BASE_URL: sim.apiBaseUrl, POLAR_AUTHORIZE_URL: sim.authorizeUrl, POLAR_TOKEN_URL: sim.tokenUrl, POLAR_REDIRECT_URI: sim.redirectUri,
-      POLAR_LAKE_DIR: join(dir, 'lake'), POLAR_LAKE_STATE_DIR: join(dir, 'state'), POLAR_LAKE_LOG_LEVEL: 'warn',
-    };
-    delete env['KAFKA_BROKERS'];
-    // Enrol the users into the state folder the commands will use (what `users add` does).
-    const app = await createApp({
-      lakeDir: env['POLAR_LAKE_DIR']!, stateDir: env['POLAR_LAKE_STATE_DIR']!, pipeline: pipelineFromObject({ version: 1, name: 'default' }, 'p'), logger: silentLogger,
-      accesslink: accessLinkSettings(sim),
-    });
-    await enrolAll(app, sim);
-    await app.close();
+    env = await cliEnvironment(sim, dir);
   });
 
   afterAll(async () => {
