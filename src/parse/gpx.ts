@@ -41,6 +41,13 @@ const enum F {
 const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
 const ROOT = 'gpx';
 
+export /** The attributes object open() takes, from openBytes' spans (the uncommon cases only). */
+function attributesOf(b: Buffer, spans: Int32Array, count: number): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (let a = 0; a < 4 * count; a += 4) attributes[b.toString('utf8', spans[a], spans[a + 1])] = b.toString('utf8', spans[a + 2], spans[a + 3]);
+  return attributes;
+}
+
 export function createGpxMachine(ctx: ParseContext, options: MachineOptions = { timeOrder: 'reject', maxDepth: DEFAULT_LIMITS.maxDepth }): FormatMachine {
   const { timeOrder, maxDepth } = options;
   const samples: SampleRow[] = [];
@@ -99,6 +106,45 @@ export function createGpxMachine(ctx: ParseContext, options: MachineOptions = { 
     }
   }
 
+  function startPoint(lat: number | null, lon: number | null): void {
+    inPoint = true;
+    pTime = 0;
+    pOffset = null;
+    pSeg = segIndex >= 0 ? segIndex : null;
+    pLat = lat;
+    pLon = lon;
+    pEle = pDist = pHr = pCad = pSpeed = pPower = pTemp = null;
+    pointDepth = depth;
+    pointHasTime = false;
+  }
+
+  /**
+   * A coordinate from the bytes of an attribute named `lat` or `lon` (0x61 0x74 / 0x6f 0x6e
+   * after the `l`), null without one; a value decimalBytes declines takes the string rule.
+   */
+  function coordBytes(b: Buffer, spans: Int32Array, count: number, c1: number, c2: number, name: string): number | null {
+    for (let a = 0; a < 4 * count; a += 4) {
+      const s = spans[a]!;
+      if (spans[a + 1]! - s !== 3 || b[s] !== 0x6c || b[s + 1] !== c1 || b[s + 2] !== c2) continue;
+      const start = spans[a + 2]!;
+      const end = spans[a + 3]!;
+      const v = decimalBytes(b, start, end);
+      return v === v ? v : toNumber(b.toString('utf8', start, end), name);
+    }
+    return null;
+  }
+
+  /** The fast tokenizer's open of a `trkpt` (attributeBytesElement): what open() does, from bytes. */
+  function openBytes(name: string, b: Buffer, spans: Int32Array, count: number): void {
+    if (depth + 1 > maxDepth || depth === 0 || inPoint || trkDepth < 0) {
+      open(name, attributesOf(b, spans, count));
+      return;
+    }
+    depth++;
+    startPoint(coordBytes(b, spans, count, 0x61, 0x74, 'lat'), coordBytes(b, spans, count, 0x6f, 0x6e, 'lon'));
+    text = '';
+  }
+
   function open(name: string, attributes: Readonly<Record<string, string>>): void {
     if (++depth > maxDepth) tooDeep(maxDepth);
     if (depth === 1 && name !== ROOT) wrongRoot(name, ROOT);
@@ -124,15 +170,7 @@ export function createGpxMachine(ctx: ParseContext, options: MachineOptions = { 
         break;
       case 'trkpt':
         if (trkDepth < 0) break;
-        inPoint = true;
-        pTime = 0;
-        pOffset = null;
-        pSeg = segIndex >= 0 ? segIndex : null;
-        pLat = coord(attributes['lat'], 'lat');
-        pLon = coord(attributes['lon'], 'lon');
-        pEle = pDist = pHr = pCad = pSpeed = pPower = pTemp = null;
-        pointDepth = depth;
-        pointHasTime = false;
+        startPoint(coord(attributes['lat'], 'lat'), coord(attributes['lon'], 'lon'));
         break;
       case 'wpt':
       case 'rtept':
@@ -309,6 +347,8 @@ export function createGpxMachine(ctx: ParseContext, options: MachineOptions = { 
     samples,
     laps: [],
     open,
+    openBytes,
+    attributeBytesElement: 'trkpt',
     text: onText,
     textBytes,
     leaf,

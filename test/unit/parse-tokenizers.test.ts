@@ -195,6 +195,74 @@ describe('parse > tokenizers > byte path', () => {
   });
 });
 
+/**
+ * trkpt attributes around the fast tokenizer's attribute-bytes path (openBytes: lat / lon
+ * read from the bytes, no attributes object): what it takes must equal the string rule,
+ * what it declines (references, tabs, line ends, too many attributes) must reach it unchanged.
+ */
+const pt = (attributes: string, second = 0) => `<trkpt${attributes}><time>2024-01-01T00:00:0${second}Z</time></trkpt>`;
+const GPX_ATTRIBUTES: [string, string][] = [
+  ['quoting, spacing and references', doc([
+    pt(' lat="&#52;5.5" lon="1&#46;25"', 0), pt(" lat='45.5' lon='-1.25'", 1), pt(' lat = "45.5"\n  lon\t=\t\'7\' ', 2),
+    pt(' lat="4&#x35;.5" lon=\'&#x2D;1\'', 3), `<trkpt lat="1" lon="2"/>`, pt(' lat="\t45.5" lon="1\n"', 4),
+  ].join(''))],
+  ['number shapes the byte reader declines', doc([
+    pt(' lat="4.55e1" lon="-1.25E+0"', 0), pt(' lat=" 45.5" lon="1.25 "', 1), pt(' lat="+45" lon=".5"', 2), pt(' lat="5." lon="-0"', 3),
+    pt(' lat="" lon="null"', 4), pt(' lat="12345678901234567890" lon="0.0000000000000000000001"', 5), pt(' lat="0045.500" lon="1"', 6),
+  ].join(''))],
+  ['missing, extra and prefixed attributes', doc([
+    pt(' lat="45.5"', 0), pt(' lon="1.25"', 1), pt(' x:lat="9" x:lon="9" la="9" lats="9"', 2), pt(' a="1" lon="1.25" b="\u00e9" lat="45.5"', 3),
+    pt(Array.from({ length: 20 }, (_, i) => ` a${i}="${i}"`).join('') + ' lat="45.5" lon="1.25"', 4), pt('', 5),
+  ].join(''))],
+  ['trkpt outside a trk, nested in a trkpt, and a prefixed trkpt', `${GPX_HEAD}<trkpt lat="9" lon="9"><time>2024-01-01T00:00:00Z</time></trkpt><trk><trkseg>` +
+    `<g:trkpt lat="1.5" lon="2.5"><time>2024-01-01T00:00:00Z</time><extensions><trkpt lat="x" lon="y"/></extensions></g:trkpt></trkseg></trk></gpx>\n`],
+];
+
+/** Bad trkpt attributes: the same code and message on every path. */
+const BAD_GPX_ATTRIBUTES: [string, string, string][] = [
+  ['a latitude that is not a number', doc(pt(' lat="45.5x" lon="1"')), 'PL_PARSE_NOT_A_NUMBER'],
+  ['a hexadecimal longitude', doc(pt(' lat="45.5" lon="0x10"')), 'PL_PARSE_NOT_A_NUMBER'],
+  ['two bad coordinates (the latitude is reported)', doc(pt(' lon="y" lat="x"')), 'PL_PARSE_NOT_A_NUMBER'],
+  ['a bad latitude through a reference', doc(pt(' lat="&#120;" lon="1"')), 'PL_PARSE_NOT_A_NUMBER'],
+  ['a duplicate latitude', doc(pt(' lat="1" lon="2" lat="1"')), 'PL_PARSE_XML_MALFORMED'],
+  ['an undefined entity in a longitude', doc(pt(' lat="1" lon="&x;"')), 'PL_PARSE_ENTITY_REFUSED'],
+];
+
+describe('parse > tokenizers > gpx trkpt attributes', () => {
+  for (const [title, text] of GPX_ATTRIBUTES) {
+    it(`parse > tokenizers > gpx trkpt attributes > ${title}: same rows on fast and saxes, at any chunking`, async () => {
+      const whole = Buffer.from(text);
+      const expected = await collect(bytes(whole), 'gpx', 'x.gpx', { tokenizer: 'saxes', timeOrder: 'keep' });
+      expect(expected.error, expected.error?.message).toBeNull();
+      expect(expected.samples.length).toBeGreaterThan(0);
+      expect(summary(await collect(bytes(whole), 'gpx', 'x.gpx', { tokenizer: 'fast', timeOrder: 'keep' }))).toEqual(summary(expected));
+      for (let cut = 1; cut < whole.length; cut += 5) {
+        const r = await collect(bytes(whole.subarray(0, cut), whole.subarray(cut)), 'gpx', 'x.gpx', { tokenizer: 'fast', timeOrder: 'keep' });
+        expect(summary(r), `cut at ${cut}`).toEqual(summary(expected));
+      }
+    });
+  }
+
+  it('parse > tokenizers > gpx trkpt attributes > coordinates as read', async () => {
+    const r = await collect(bytes(GPX_ATTRIBUTES[0]![1]), 'gpx', 'x.gpx', { tokenizer: 'fast', timeOrder: 'keep' });
+    expect(r.samples.map((s) => [s.latitude_deg, s.longitude_deg])).toEqual([[45.5, 1.25], [45.5, -1.25], [45.5, 7], [45.5, -1], [45.5, 1]]);
+    const m = await collect(bytes(GPX_ATTRIBUTES[2]![1]), 'gpx', 'x.gpx', { tokenizer: 'fast', timeOrder: 'keep' });
+    expect(m.samples.map((s) => [s.latitude_deg, s.longitude_deg])).toEqual([[45.5, null], [null, 1.25], [null, null], [45.5, 1.25], [45.5, 1.25], [null, null]]);
+  });
+
+  it.each(BAD_GPX_ATTRIBUTES)('parse > tokenizers > gpx trkpt attributes > %s', async (_title, text, code) => {
+    const fast = await collect(bytes(text), 'gpx', 'x.gpx', { tokenizer: 'fast' });
+    const saxes = await collect(bytes(text), 'gpx', 'x.gpx', { tokenizer: 'saxes' });
+    expect(fast.error?.code).toBe(code);
+    expect(saxes.error?.code).toBe(code);
+    if (code === 'PL_PARSE_NOT_A_NUMBER') {
+      expect(fast.error?.message).toBe(saxes.error?.message);
+      // A coordinate error is the open tag's: reported at the end of <trkpt ...>.
+      expect(fast.error?.byteOffset).toBe(text.indexOf('><time>') + 1);
+    }
+  });
+});
+
 describe.skipIf(!HAVE_CORPUS)(`parse > tokenizers > corpus (${HAVE_CORPUS ? CORPUS_DIR : 'corpus folder absent: set POLAR_LAKE_CORPUS; skipped'})`, () => {
   for (const entry of corpusEntries().filter((e) => e.format !== 'fit')) {
     it(`parse > tokenizers > corpus > ${entry.path}`, { timeout: 120_000 }, async () => {

@@ -88,6 +88,10 @@ const TABLE_BITS = 10;
 const TABLE_MASK = (1 << TABLE_BITS) - 1;
 /** Distinct names interned per document; past it names are decoded each time (hostile input). */
 const MAX_INTERNED = 4096;
+/** Attributes the byte path (XmlHandler.openBytes) takes; a tag with more goes to open(). */
+const MAX_SPAN_ATTRIBUTES = 16;
+/** parseAttributes in span mode: a value is not plain, parse the tag again into an object. */
+const NOT_PLAIN = -2;
 
 interface NameEntry {
   readonly bytes: Uint8Array;
@@ -138,6 +142,10 @@ export function createFastTokenizer(handler: XmlHandler, onDoctype: (body: strin
   let tagSelfClosing = false;
   const bytesHandler = typeof handler.textBytes === 'function';
   const leafHandler = typeof handler.leaf === 'function';
+  const spanElement = typeof handler.openBytes === 'function' ? handler.attributeBytesElement : undefined;
+  /** Set by parseAttributes in span mode: name and value ranges of each attribute (see openBytes). */
+  const spans = new Int32Array(4 * MAX_SPAN_ATTRIBUTES);
+  let spanCount = 0;
   /** Input offset just after the last open tag's `>`: text starting there is the element's first. */
   let openEnd = -1;
 
@@ -224,11 +232,15 @@ export function createFastTokenizer(handler: XmlHandler, onDoctype: (body: strin
   /**
    * Attributes from `k` (a whitespace after the name) to the end of the tag. Returns the
    * index after `>` or -1 when the tag continues past the buffer; sets tagAttributes and
-   * tagSelfClosing. Keeps `line` / `lineStart` current.
+   * tagSelfClosing. Keeps `line` / `lineStart` current. In span mode (`asSpans`) it sets
+   * spans / spanCount instead of tagAttributes, with the same checks in the same order, and
+   * returns NOT_PLAIN at the first value that is not its bytes verbatim (or one attribute too
+   * many): the caller then restores the line and parses the tag again into an object.
    */
-  function parseAttributes(b: Buffer, k: number): number {
+  function parseAttributes(b: Buffer, k: number, asSpans: boolean): number {
     const n = b.length;
-    const attributes: Record<string, string> = {};
+    const attributes: Record<string, string> = asSpans ? EMPTY_ATTRIBUTES : {};
+    let count = 0;
     for (;;) {
       let spaced = false;
       for (; k < n; k++) {
@@ -243,6 +255,7 @@ export function createFastTokenizer(handler: XmlHandler, onDoctype: (body: strin
       let c = b[k]!;
       if (c === GT) {
         tagAttributes = attributes;
+        spanCount = count;
         tagSelfClosing = false;
         return k + 1;
       }
@@ -250,6 +263,7 @@ export function createFastTokenizer(handler: XmlHandler, onDoctype: (body: strin
         if (k + 1 >= n) return -1;
         if (b[k + 1] !== GT) fail('PL_PARSE_XML_MALFORMED', 'forward-slash in opening tag not followed by >', base + k, line, lineStart);
         tagAttributes = attributes;
+        spanCount = count;
         tagSelfClosing = true;
         return k + 2;
       }
@@ -283,6 +297,24 @@ export function createFastTokenizer(handler: XmlHandler, onDoctype: (body: strin
         c = b[m]!;
         if (c === LT) fail('PL_PARSE_XML_MALFORMED', 'disallowed character < in attribute value', base + m, line, lineStart);
         if (c === AMP || c === NL || c === CR || c === TAB) plain = false;
+      }
+      if (asSpans) {
+        if (!plain || count === MAX_SPAN_ATTRIBUTES) return NOT_PLAIN;
+        const length = nameEnd - nameStart;
+        for (let a = 0; a < count; a++) {
+          const s = spans[4 * a]!;
+          if (spans[4 * a + 1]! - s !== length) continue;
+          let m = 0;
+          while (m < length && b[s + m] === b[nameStart + m]) m++;
+          if (m === length) fail('PL_PARSE_XML_MALFORMED', `duplicate attribute: ${decode(b, nameStart, nameEnd)}`, base + nameStart, line, lineStart);
+        }
+        spans[4 * count] = nameStart;
+        spans[4 * count + 1] = nameEnd;
+        spans[4 * count + 2] = valueStart;
+        spans[4 * count + 3] = valueEnd;
+        count++;
+        k = valueEnd + 1;
+        continue;
       }
       const name = decode(b, nameStart, nameEnd);
       let value = decode(b, valueStart, valueEnd);
@@ -517,6 +549,7 @@ export function createFastTokenizer(handler: XmlHandler, onDoctype: (body: strin
       const c = b[k]!;
       let attributes = EMPTY_ATTRIBUTES;
       let selfClosing = false;
+      let asSpans = false;
       if (c === GT) {
         k++;
         if (leafHandler && depth > 0) {
@@ -549,7 +582,15 @@ export function createFastTokenizer(handler: XmlHandler, onDoctype: (body: strin
       } else if (c === SPACE || c === NL || c === TAB || c === CR) {
         line = ln;
         lineStart = ls;
-        k = parseAttributes(b, k);
+        const attributesAt = k;
+        asSpans = entry.local === spanElement;
+        k = parseAttributes(b, attributesAt, asSpans);
+        if (k === NOT_PLAIN) {
+          line = ln;
+          lineStart = ls;
+          asSpans = false;
+          k = parseAttributes(b, attributesAt, false);
+        }
         if (k < 0) {
           if (tooLarge(b, i, n)) fail('PL_PARSE_TEXT_TOO_LARGE', `tag longer than ${maxChars} characters`, bs + n, tokenLine, tokenLineStart);
           ln = tokenLine;
@@ -568,7 +609,8 @@ export function createFastTokenizer(handler: XmlHandler, onDoctype: (body: strin
       lineStart = ls;
       at = bs + k;
       openEnd = selfClosing ? -1 : bs + k;
-      handler.open(entry.local, attributes);
+      if (asSpans) handler.openBytes!(entry.local, b, spans, spanCount);
+      else handler.open(entry.local, attributes);
       if (selfClosing) {
         if (--depth === 0) rootDone = true;
         handler.close();

@@ -41,6 +41,21 @@ export interface XmlHandler {
    * events instead (for an open that can throw, so its error keeps the open tag's position).
    */
   leaf?(localName: string, b: Buffer, start: number, end: number): boolean;
+  /**
+   * The local name of the one element (GPX's `trkpt`) whose attributes the handler takes as
+   * bytes through openBytes. Absent, or without openBytes, means every open goes to open().
+   */
+  readonly attributeBytesElement?: string;
+  /**
+   * Byte-level tokenizers (fast.ts) call this instead of open() for an element named
+   * attributeBytesElement whose attribute values are all plain (no reference, tab or line
+   * end, so each value is its bytes verbatim), after the same well-formedness checks:
+   * attribute i has its name in b[spans[4i], spans[4i+1]) and its value in
+   * b[spans[4i+2], spans[4i+3]), i < count; readable only during the call. Other attributes,
+   * and every open from saxes and sax, come through open(). Saves a string per name and
+   * value and an object per point.
+   */
+  openBytes?(localName: string, b: Buffer, spans: Int32Array, count: number): void;
 }
 
 export interface XmlPosition {
