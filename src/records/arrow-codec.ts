@@ -274,7 +274,7 @@ export function decodeVectors(bytes: Uint8Array): { head: Record<string, unknown
 }
 
 /** The batch as columns of JS values, without building row objects. */
-export function decodeColumns(bytes: Uint8Array): { head: Record<string, unknown>; count: number; columns: Record<string, unknown[]> } {
+function decodeColumns(bytes: Uint8Array): { head: Record<string, unknown>; count: number; columns: Record<string, unknown[]> } {
   const { head, count, columns } = decodeVectors(bytes);
   const out: Record<string, unknown[]> = {};
   for (const [name, v] of Object.entries(columns)) out[name] = vectorValues(v);

@@ -12,7 +12,7 @@
  * No envelope ever carries a token or any other secret.
  */
 import { createHash } from 'node:crypto';
-import { columnsToRows, decodeColumns, decodeRecordBatch, decodeVectors, encodeRecordBatch, isArrowStream, valuesVector, type ColumnVector } from './arrow-codec.ts';
+import { columnsToRows, decodeRecordBatch, decodeVectors, encodeRecordBatch, isArrowStream, valuesVector, type ColumnVector } from './arrow-codec.ts';
 import type { TableName, TableRows } from './rows.ts';
 
 /** Exercise payloads (summary JSON, files) and daily payloads (one JSON per user and local date). */
@@ -105,12 +105,8 @@ export function decodeEnvelope(value: Buffer): Envelope {
   return { ...head, rows: columnsToRows(columns, count) } as unknown as Envelope;
 }
 
-/**
- * A record batch as columns, without building row objects (the sink writes columns). Reads
- * every wire form: Arrow IPC, legacy columnar JSON, and JSON with `rows`.
- */
-export function decodeRecordColumns(value: Buffer): { head: Record<string, unknown>; count: number; columns: Record<string, unknown[]> } {
-  if (isArrowStream(value)) return decodeColumns(value);
+/** The JSON wire forms of a record batch (legacy columnar, or `rows`) as columns of JS values. */
+function decodeJsonRecordColumns(value: Buffer): { head: Record<string, unknown>; count: number; columns: Record<string, unknown[]> } {
   const parsed = JSON.parse(value.toString('utf8')) as Record<string, unknown>;
   if (Array.isArray(parsed['rows'])) {
     const { rows, ...head } = parsed as { rows: Record<string, unknown>[] };
@@ -129,7 +125,7 @@ export function decodeRecordColumns(value: Buffer): { head: Record<string, unkno
  */
 export function decodeRecordVectors(value: Buffer): { head: Record<string, unknown>; count: number; columns: Record<string, ColumnVector> } {
   if (isArrowStream(value)) return decodeVectors(value);
-  const { head, count, columns } = decodeRecordColumns(value);
+  const { head, count, columns } = decodeJsonRecordColumns(value);
   const out: Record<string, ColumnVector> = {};
   for (const [name, values] of Object.entries(columns)) {
     if (!Array.isArray(values)) throw new TypeError(`column ${name} is not an array of values`);
