@@ -11,6 +11,7 @@ import { createBus } from './bus/index.ts';
 import { namespacedBus } from './bus/namespace.ts';
 import type { Bus, Subscription } from './bus/bus.ts';
 import type { AccessLinkSettings } from './config.ts';
+import { ensureLake } from './lake/lake-root.ts';
 import { createRawZone, type RawZone } from './lake/raw-zone.ts';
 import type { Pipeline } from './pipeline/load.ts';
 import { createFetchStage, type FetchReport, type FetchStage } from './stages/fetch.ts';
@@ -76,6 +77,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     logger: logger.child({ component: 'bus' }),
   });
   const bus = namespacedBus(sharedBus, options.topicPrefix ?? '');
+  ensureLake(options.lakeDir);
   const rawZone = createRawZone(options.lakeDir);
   const users = await openUserRegistry({ stateDir: options.stateDir, logger });
   const ledger = await openLedger({ stateDir: options.stateDir });

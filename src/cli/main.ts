@@ -1,26 +1,61 @@
 /**
  * polar-lake command line. Each command lives in src/cli/commands/<name>.ts and exports
- * `register(program)`; this file only assembles them and turns errors into exit codes.
+ * `register(program)`; this file only assembles them and turns errors into exit codes
+ * (./exit-codes.ts). A person never sees a stack trace for an error of theirs: typed errors
+ * print their code and message, anything else its message and a hint; `--debug` (or
+ * POLAR_LAKE_DEBUG=1) prints the stack and the cause chain too.
  */
-import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
 import { PolarLakeError } from '../errors.ts';
 import { COMMANDS } from './commands/index.ts';
+import { EXIT, exitCodeForKind } from './exit-codes.ts';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command('polar-lake')
   .description('Polar Open AccessLink → raw zone → bus → streaming parsers → partitioned Parquet → DuckDB')
-  .showHelpAfterError();
+  .version(version, '-V, --version', 'print the polar-lake version')
+  .option('--debug', 'on an error, print the stack trace and causes too')
+  .showHelpAfterError()
+  .exitOverride();
 
 for (const register of COMMANDS) register(program);
+// Subcommands report usage errors through the same override, so they exit 2 as well.
+const overrideAll = (command: Command): void => {
+  for (const sub of command.commands) {
+    sub.exitOverride();
+    overrideAll(sub);
+  }
+};
+overrideAll(program);
+
+const debug = process.argv.includes('--debug') || process.env['POLAR_LAKE_DEBUG'] === '1';
+
+function causeChain(error: unknown): string[] {
+  const lines: string[] = [];
+  for (let cause = (error as Error)?.cause; cause && lines.length < 10; cause = (cause as Error).cause) {
+    lines.push(`  caused by: ${cause instanceof Error ? cause.stack ?? cause.message : String(cause)}`);
+  }
+  return lines;
+}
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  // Typed errors carry their own context (file, path, position); print them plainly.
-  if (error instanceof PolarLakeError) {
+  if (error instanceof CommanderError) {
+    // Help and --version end here with code 0; a usage error has already been printed.
+    process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else if (error instanceof PolarLakeError) {
+    // Typed errors carry their own context (file, path, position); print them plainly.
     console.error(`polar-lake: ${error.code}: ${error.message}`);
-    process.exitCode = error.kind === 'config' ? 78 : 1;
+    if (debug) console.error([error.stack ?? '', ...causeChain(error)].join('\n'));
+    process.exitCode = exitCodeForKind(error.kind);
   } else {
-    console.error(error);
-    process.exitCode = 1;
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`polar-lake: unexpected error: ${message}`);
+    if (debug) console.error([(error as Error)?.stack ?? '', ...causeChain(error)].join('\n'));
+    else console.error('polar-lake: run again with --debug for the stack trace; this is a bug worth reporting');
+    process.exitCode = EXIT.internal;
   }
 }

@@ -21,6 +21,7 @@ export function renderCsv(columns: readonly string[], rows: readonly (readonly C
   return [columns.map(csvCell).join(','), ...rows.map((r) => r.map((v) => csvCell(v ?? null)).join(','))].join('\n') + '\n';
 }
 
-export function renderJson(columns: readonly string[], rows: readonly (readonly Cell[])[]): string {
+/** JSON lines; values as DuckDB's JSON conversion gives them (STRUCT an object, LIST an array, MAP key/value pairs). */
+export function renderJson(columns: readonly string[], rows: readonly (readonly unknown[])[]): string {
   return rows.map((r) => JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, r[i] ?? null])))).join('\n') + (rows.length > 0 ? '\n' : '');
 }

@@ -73,12 +73,20 @@ export async function createLakeViews(conn: DuckDBConnection, lakeRoot: string):
  * Runs `fn` over a fresh snapshot of the lake's views. A snapshot lists committed files; if a
  * commit (compaction, a re-parse) deletes one of them before the query reads it, the query
  * fails with a missing file rather than miscounting, and is run again on a new snapshot.
+ * `afterViews` runs once, when the first views exist (the query command checks the statement
+ * against them and then locks the connection down to the lake).
  */
-export async function withLakeSnapshot<T>(lakeRoot: string, fn: (conn: DuckDBConnection) => Promise<T>, attempts = 5): Promise<T> {
+export async function withLakeSnapshot<T>(
+  lakeRoot: string,
+  fn: (conn: DuckDBConnection) => Promise<T>,
+  options: { readonly attempts?: number; readonly afterViews?: (conn: DuckDBConnection) => Promise<void> } = {},
+): Promise<T> {
+  const attempts = options.attempts ?? 5;
   const db = await openLakeDuckDB();
   try {
     for (let attempt = 1; ; attempt++) {
       await createLakeViews(db.conn, lakeRoot);
+      if (attempt === 1) await options.afterViews?.(db.conn);
       try {
         return await fn(db.conn);
       } catch (error) {

@@ -11,7 +11,6 @@
  * await sim.close();
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ConfigError, PolarLakeError } from '../errors.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { createHandler, type Fault, type ServerContext } from './server.ts';
@@ -20,6 +19,7 @@ import { WebhookRegistry, type WebhookDelivery } from './webhooks.ts';
 import { hashedExerciseId } from './exercises.ts';
 import { isIsoDate, utcOffsetMinOf } from './daily.ts';
 import type { SimulatedExercise } from './exercises.ts';
+import { listen } from '../net/listen.ts';
 
 export type { SimulatedExercise } from './exercises.ts';
 export type { Fault } from './server.ts';
@@ -175,11 +175,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const server = createServer(createHandler(ctx));
   // Idle keep-alive sockets would hold close() open.
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { port } = await listen(server, options.port ?? 0, '127.0.0.1', 'the AccessLink simulator');
   apiBaseUrl = `http://127.0.0.1:${port}`;
   const authorizeUrl = `${apiBaseUrl}/oauth2/authorization`;
 

@@ -52,7 +52,45 @@ export function createSecretBox(key: Buffer): SecretBox {
   };
 }
 
-/** Loads the key from the env value when given, else from (or into) `<stateDir>/secret.key`. */
+export class SecretKeyMissingError extends PolarLakeError {
+  readonly code = 'PL_STATE_SECRET_KEY_MISSING';
+  readonly kind = 'config';
+  constructor(readonly stateDir: string, readonly sealedIn: readonly string[]) {
+    super(
+      `${join(stateDir, KEY_FILE)} is missing but ${sealedIn.join(' and ')} hold${sealedIn.length === 1 ? 's' : ''} secrets encrypted with it: ` +
+        'restore the key file or set POLAR_LAKE_SECRET_KEY. No new key was created, because it could not decrypt them.',
+    );
+  }
+}
+
+export class SecretKeyWrongError extends PolarLakeError {
+  readonly code = 'PL_STATE_SECRET_KEY_WRONG';
+  readonly kind = 'config';
+  constructor(readonly file: string, options?: { cause?: unknown }) {
+    super(`the secret key decrypts none of the secrets in ${file}: wrong POLAR_LAKE_SECRET_KEY or secret.key (nothing was changed)`, options);
+  }
+}
+
+const KEY_FILE = 'secret.key';
+/** State files that hold secrets sealed with the key (users.json: tokens; webhook.json: the signing key). */
+const SEALED_FILES = ['users.json', 'webhook.json'];
+
+/** Which state files already hold sealed secrets: a key must never be created beside them. */
+async function sealedStateFiles(stateDir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const name of SEALED_FILES) {
+    const text = await readFile(join(stateDir, name), 'utf8').catch(() => null);
+    // Any sealed value has these three fields; an empty registry has none.
+    if (text !== null && text.includes('"iv"') && text.includes('"tag"')) found.push(join(stateDir, name));
+  }
+  return found;
+}
+
+/**
+ * Loads the key from the env value when given, else from `<stateDir>/secret.key`. The key file is
+ * created (mode 0600) only on first use: when it is missing while state files hold secrets
+ * sealed with it, that is a SecretKeyMissingError, never a fresh key beside unreadable tokens.
+ */
 export async function loadSecretKey(stateDir: string, envValue: string | undefined = process.env['POLAR_LAKE_SECRET_KEY']): Promise<Buffer> {
   if (envValue !== undefined && envValue !== '') {
     const key = Buffer.from(envValue, 'base64');
@@ -60,21 +98,29 @@ export async function loadSecretKey(stateDir: string, envValue: string | undefin
     return key;
   }
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const path = join(stateDir, 'secret.key');
-  try {
-    const handle = await open(path, 'wx', 0o600);
-    const key = randomBytes(32);
+  const path = join(stateDir, KEY_FILE);
+  const existing = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw new ConfigError(`cannot read the secret key: ${error.message}`, path, { cause: error });
+  });
+  if (existing === null) {
+    const sealed = await sealedStateFiles(stateDir);
+    if (sealed.length > 0) throw new SecretKeyMissingError(stateDir, sealed);
     try {
-      await handle.writeFile(key.toString('base64') + '\n');
-      await handle.sync();
-    } finally {
-      await handle.close();
+      const handle = await open(path, 'wx', 0o600);
+      const key = randomBytes(32);
+      try {
+        await handle.writeFile(key.toString('base64') + '\n');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      return key;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
-    return key;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
-  const key = Buffer.from((await readFile(path, 'utf8')).trim(), 'base64');
+  const key = Buffer.from((existing ?? (await readFile(path, 'utf8'))).trim(), 'base64');
   if (key.length !== 32) throw new ConfigError(`must hold base64 of exactly 32 bytes (decoded ${key.length})`, path);
   return key;
 }

@@ -14,7 +14,7 @@ import { AccessLinkConsentRequiredError, AccessLinkUnauthorizedError } from '../
 import type { Logger } from '../telemetry/log.ts';
 import { silentLogger } from '../telemetry/log.ts';
 import { writeFileAtomic } from './atomic-file.ts';
-import { createSecretBox, loadSecretKey, type SealedSecret } from './secret-box.ts';
+import { createSecretBox, loadSecretKey, SecretKeyWrongError, type SealedSecret, type SecretBox } from './secret-box.ts';
 
 export type UserStatus = 'active' | 'needs_consent' | 'needs_reauth' | 'deregistered';
 
@@ -101,6 +101,25 @@ interface StoredFile {
 
 const STATUSES: readonly UserStatus[] = ['active', 'needs_consent', 'needs_reauth', 'deregistered'];
 
+/**
+ * A wrong key must stop everything at once, before any user is polled or marked: when no stored
+ * token decrypts, the key is wrong (one that fails among others that open is a damaged record,
+ * reported for that user when it is used).
+ */
+function assertKeyOpensSomeToken(box: SecretBox, users: ReadonlyMap<string, StoredUser>, file: string): void {
+  let firstFailure: unknown = null;
+  for (const u of users.values()) {
+    if (!u.token) continue;
+    try {
+      box.open(u.token, u.polar_user_id);
+      return;
+    } catch (error) {
+      firstFailure ??= error;
+    }
+  }
+  if (firstFailure !== null) throw new SecretKeyWrongError(file, { cause: firstFailure });
+}
+
 export async function openUserRegistry(options: UserRegistryOptions): Promise<UserRegistry> {
   await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
   const file = join(options.stateDir, 'users.json');
@@ -171,6 +190,7 @@ export async function openUserRegistry(options: UserRegistryOptions): Promise<Us
     });
 
   users = await readDisk();
+  assertKeyOpensSomeToken(box, users, file);
 
   return {
     file,

@@ -5,9 +5,9 @@
  * Names follow `polar_<stage>_<name>_<unit>_total` for counters.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { App } from '../app.ts';
 import type { Logger } from './log.ts';
+import { listen } from '../net/listen.ts';
 
 export interface MetricFamily {
   readonly name: string;
@@ -88,11 +88,7 @@ export async function startMetricsServer(options: { host: string; port: number; 
         res.writeHead(500).end();
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
+  const address = await listen(server, options.port, options.host, 'the metrics server');
   return {
     url: `http://${address.address}:${address.port}/metrics`,
     close: () => new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),

@@ -9,10 +9,10 @@
  * (it is in the create response), so PING alone is accepted unsigned and does nothing.
  */
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '../telemetry/log.ts';
 import { parseWebhookEvent, WebhookPayloadError, type WebhookEvent } from './events.ts';
 import { verifyWebhookSignature } from './signature.ts';
+import { listen } from '../net/listen.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -97,11 +97,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
         res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : String(status));
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const address = server.address() as AddressInfo;
+  const address = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1', 'the webhook receiver');
   return {
     url: `http://${address.address}:${address.port}${path}`,
     close: () => new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),

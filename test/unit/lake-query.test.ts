@@ -11,6 +11,7 @@ import { loadTableSchema } from '../../src/lake/schema.ts';
 import { lakeDoctor } from '../../src/lake/doctor.ts';
 import { compactLake } from '../../src/lake/compact.ts';
 import { runLakeQuery } from '../../src/lake/query.ts';
+import { ensureLake } from '../../src/lake/lake-root.ts';
 import { register as registerQuery } from '../../src/cli/commands/query.ts';
 import { envelopesFor } from '../helpers/lake-rows.ts';
 import type { RecordBatchEnvelope } from '../../src/records/envelope.ts';
@@ -110,6 +111,7 @@ describe('lake > query and doctor', () => {
   });
 
   it('lake > views > an empty lake still has typed, empty views', async () => {
+    ensureLake(join(dir, 'empty'));
     expect(await runLakeQuery({ lakeRoot: join(dir, 'empty'), sql: 'SELECT count(*) AS n, typeof(min(time_utc)) AS t FROM samples', format: 'csv' })).toBe(
       'n,t\n0,TIMESTAMP WITH TIME ZONE\n',
     );

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,19 +45,43 @@ describe('state > users', () => {
     await expect(loadSecretKey(stateDir, Buffer.alloc(16).toString('base64'))).rejects.toMatchObject({ code: 'PL_CONFIG_INVALID' });
     const users = await openUserRegistry({ stateDir, secretKey: randomBytes(32) });
     await users.upsert({ polarUserId: '1', memberId: 'm', accessToken: TOKEN, expiresInS: null });
-    const other = await openUserRegistry({ stateDir, secretKey: randomBytes(32) });
-    expect(() => other.accessToken('1')).toThrow(SecretDecryptError);
+    await expect(openUserRegistry({ stateDir, secretKey: randomBytes(32) })).rejects.toMatchObject({ code: 'PL_STATE_SECRET_KEY_WRONG' });
+  });
+
+  it('a token that no longer decrypts among others that do is that user\'s error, not a wrong key', async () => {
+    const key = randomBytes(32);
+    const users = await openUserRegistry({ stateDir, secretKey: key });
+    await users.upsert({ polarUserId: '1', memberId: 'a', accessToken: TOKEN, expiresInS: null });
+    await users.upsert({ polarUserId: '2', memberId: 'b', accessToken: TOKEN, expiresInS: null });
+    const file = join(stateDir, 'users.json');
+    const stored = JSON.parse(await readFile(file, 'utf8'));
+    stored.users[0].token.tag = Buffer.alloc(16).toString('base64');
+    await writeFile(file, JSON.stringify(stored));
+    const reopened = await openUserRegistry({ stateDir, secretKey: key });
+    expect(() => reopened.accessToken('1')).toThrow(SecretDecryptError);
+    expect(reopened.accessToken('2')).toBe(TOKEN);
+  });
+
+  it('secret.key missing beside stored tokens: a typed error, and no new key is written', async () => {
+    const key = await loadSecretKey(stateDir, undefined);
+    const users = await openUserRegistry({ stateDir, secretKey: key });
+    await users.upsert({ polarUserId: '1', memberId: 'a', accessToken: TOKEN, expiresInS: null });
+    await rm(join(stateDir, 'secret.key'));
+    await expect(loadSecretKey(stateDir, undefined)).rejects.toMatchObject({ code: 'PL_STATE_SECRET_KEY_MISSING' });
+    await expect(stat(join(stateDir, 'secret.key'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(openUserRegistry({ stateDir })).rejects.toMatchObject({ code: 'PL_STATE_SECRET_KEY_MISSING' });
   });
 
   it('401 marks needs_reauth, 403 needs_consent, a 5xx changes nothing; only active users are polled', async () => {
-    const users = await openUserRegistry({ stateDir, secretKey: randomBytes(32) });
+    const key = randomBytes(32);
+    const users = await openUserRegistry({ stateDir, secretKey: key });
     await users.upsert({ polarUserId: '1', memberId: 'a', accessToken: TOKEN, expiresInS: null });
     await users.upsert({ polarUserId: '2', memberId: 'b', accessToken: TOKEN, expiresInS: null });
     await users.upsert({ polarUserId: '3', memberId: 'c', accessToken: TOKEN, expiresInS: null });
     expect(await users.markFromError('1', new AccessLinkUnauthorizedError(ctx))).toBe('needs_reauth');
     expect(await users.markFromError('2', new AccessLinkConsentRequiredError({ ...ctx, status: 403 }))).toBe('needs_consent');
     expect(await users.markFromError('3', new AccessLinkServerError({ ...ctx, status: 502 }))).toBeUndefined();
-    const reopened = await openUserRegistry({ stateDir, secretKey: randomBytes(32) });
+    const reopened = await openUserRegistry({ stateDir, secretKey: key });
     expect(reopened.get('1')).toMatchObject({ status: 'needs_reauth', statusReason: 'PL_ACCESSLINK_UNAUTHORIZED' });
     expect(reopened.get('2')?.status).toBe('needs_consent');
     expect([reopened.isPollable('1'), reopened.isPollable('2'), reopened.isPollable('3')]).toEqual([false, false, true]);

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
 import { compactLake } from '../../lake/compact.ts';
 import { openLakeDuckDB } from '../../lake/duckdb.ts';
 import { TABLE_NAMES } from '../../lake/schema.ts';
 import type { TableName } from '../../records/rows.ts';
-import { defaultLakeDir } from './query.ts';
+import { existingLakeDir } from './query.ts';
 import { loadConfig } from '../../config.ts';
 import { ConfigError } from '../../errors.ts';
 import { loadPipeline } from '../../pipeline/load.ts';
@@ -34,7 +33,7 @@ export function register(program: Command): void {
       const { sink } = loadPipeline(opts.pipeline ?? loadConfig().pipelineFile);
       const db = await openLakeDuckDB();
       try {
-        const done = await compactLake(db.conn, opts.lake ? resolve(opts.lake) : defaultLakeDir(), {
+        const done = await compactLake(db.conn, existingLakeDir(opts.lake), {
           targetFileBytes: opts.targetFileBytes ? positive(opts.targetFileBytes, '--target-file-bytes') : sink.compact_target_file_bytes,
           rowGroupRows: opts.rowGroupRows ? positive(opts.rowGroupRows, '--row-group-rows') : sink.row_group_rows,
           compression: sink.compression,

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { assertFolderOrAbsent } from '../input-path.ts';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -27,7 +28,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'simulator seed', (v) => Number.parseInt(v, 10), 1)
     .action(async (opts: { dir: string; users: number; exercises: number; seed: number }) => {
       const started = Date.now();
-      const dir = resolve(opts.dir);
+      const dir = assertFolderOrAbsent(resolve(opts.dir));
       if (existsSync(dir)) {
         if (!existsSync(join(dir, MARKER)) && readdirSync(dir).length > 0) {
           throw new ConfigError('exists and is not a previous demo; pass --dir to use another folder', dir);

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
 import { lakeDoctor } from '../../lake/doctor.ts';
 import { openLakeDuckDB } from '../../lake/duckdb.ts';
 import { renderTable } from '../../lake/format.ts';
-import { defaultLakeDir } from './query.ts';
+import { existingLakeDir } from './query.ts';
 
 /** `polar-lake lake doctor [--lake DIR] [--json]`: file counts, sizes, row groups; flags unhealthy partitions. */
 export function register(program: Command): void {
@@ -16,7 +15,7 @@ export function register(program: Command): void {
     .action(async (opts: { lake?: string; json?: boolean }) => {
       const db = await openLakeDuckDB();
       try {
-        const report = await lakeDoctor(db.conn, opts.lake ? resolve(opts.lake) : defaultLakeDir());
+        const report = await lakeDoctor(db.conn, existingLakeDir(opts.lake));
         if (opts.json) {
           console.log(JSON.stringify(report, null, 2));
         } else {

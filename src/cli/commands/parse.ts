@@ -8,6 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
+import { assertFile } from '../input-path.ts';
 import { DEFAULT_TOKENIZER, type FileInfo, ParseError, TOKENIZER_NAMES, type TokenizerName, parseFile } from '../../parse/index.ts';
 
 function sortedJson(value: object): string {
@@ -44,6 +45,7 @@ export function register(program: Command): void {
       if (!(TOKENIZER_NAMES as readonly string[]).includes(opts.tokenizer)) {
         program.error(`--tokenizer must be one of ${TOKENIZER_NAMES.join(', ')}, got ${JSON.stringify(opts.tokenizer)}`);
       }
+      assertFile(file);
       const ctx = { userId: 'local', exerciseId: basename(file), file, utcOffsetMin: null };
       let laps = 0;
       try {

@@ -1,11 +1,15 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.ts';
 import { resolve } from 'node:path';
+import { assertLake } from '../../lake/lake-root.ts';
 import { QUERY_FORMATS, runLakeQuery, type QueryFormat } from '../../lake/query.ts';
 
-/** The lake folder from the environment (POLAR_LAKE_DIR, default ./lake), read in one place: src/config.ts. */
-export function defaultLakeDir(): string {
-  return loadConfig().lakeDir;
+/**
+ * The lake a reading command works on: `--lake DIR`, else POLAR_LAKE_DIR (default ./lake, read in
+ * one place: src/config.ts). A folder that is not a lake is a PL_LAKE_NOT_FOUND error.
+ */
+export function existingLakeDir(flag: string | undefined): string {
+  return assertLake(flag ? resolve(flag) : loadConfig().lakeDir);
 }
 
 /** `polar-lake query "<SQL>" [--format table|csv|json|parquet] [--output FILE] [--lake DIR]` */
@@ -24,7 +28,7 @@ export function register(program: Command): void {
         return;
       }
       const text = await runLakeQuery({
-        lakeRoot: opts.lake ? resolve(opts.lake) : defaultLakeDir(),
+        lakeRoot: existingLakeDir(opts.lake),
         sql,
         format: opts.format as QueryFormat,
         ...(opts.output ? { output: opts.output } : {}),
