@@ -7,6 +7,7 @@
  * Nothing is ever cast from YAML without validation.
  */
 import { readFileSync } from 'node:fs';
+import cron from 'node-cron';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
@@ -63,6 +64,9 @@ const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as Record<string, u
 // useDefaults fills every omitted key from the schema's `default`, so the schema is the one
 // place defaults live.
 const ajv = new Ajv({ allErrors: true, useDefaults: 'empty', strict: true, strictTypes: false });
+// `"format": "cron"` in the schema: node-cron's own validator decides, so lint accepts exactly
+// what the scheduler will run (`99 * * * *` is refused here, not at the first tick).
+ajv.addFormat('cron', { type: 'string', validate: (value: string) => cron.validate(value) });
 const validate = ajv.compile(schema);
 
 /** Sections that must exist (possibly empty) so that defaults inside them are applied. */
@@ -77,6 +81,8 @@ function describe(error: ErrorObject): string {
     }
     case 'required':
       return `missing field "${String(p['missingProperty'])}"`;
+    case 'format':
+      return p['format'] === 'cron' ? 'not a valid cron expression (node-cron: minute hour day-of-month month day-of-week, optional seconds first)' : error.message ?? 'wrong format';
     case 'enum':
       return `must be one of ${(p['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     default:

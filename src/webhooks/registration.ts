@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { corrIdFromBody, errorForStatus } from '../accesslink/errors.ts';
+import { corrIdFromBody, errorForStatus, networkErrorFrom } from '../accesslink/errors.ts';
 import { ConfigError, PolarLakeError } from '../errors.ts';
 import { writeFileAtomic } from '../state/atomic-file.ts';
 import { createSecretBox, loadSecretKey, type SealedSecret } from '../state/secret-box.ts';
@@ -38,16 +38,23 @@ const KEY_CONTEXT = 'webhook-signing-key';
 
 async function call(creds: PartnerCredentials, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
   const url = new URL(path, creds.apiBaseUrl);
-  const response = await fetch(url, {
-    method,
-    headers: {
-      authorization: `Basic ${Buffer.from(`${creds.clientId}:${creds.clientSecret}`).toString('base64')}`,
-      accept: 'application/json',
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(url, {
+      method,
+      headers: {
+        authorization: `Basic ${Buffer.from(`${creds.clientId}:${creds.clientSecret}`).toString('base64')}`,
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    text = await response.text();
+  } catch (error) {
+    // AccessLink unreachable (refused, DNS, reset): a typed, transient error naming the call.
+    throw networkErrorFrom(error, { method, path: url.pathname }) ?? error;
+  }
   if (response.status === 409) throw new WebhookExistsError('a webhook already exists for this client: delete it first (a client has one webhook, and its signing key is shown only at creation)');
   if (response.status >= 400) throw errorForStatus({ method, path: url.pathname, status: response.status, corrId: corrIdFromBody(text) });
   return { status: response.status, json: text ? (JSON.parse(text) as unknown) : null };

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { createApp, type App, type StageName } from '../../app.ts';
 import { ConfigError } from '../../errors.ts';
+import type { FetchReport } from '../../stages/fetch.ts';
+import { EXIT } from '../exit-codes.ts';
 import { commandContext } from '../context.ts';
 import type { Logger } from '../../telemetry/log.ts';
 import { collectAppMetrics, startMetricsServer } from '../../telemetry/metrics.ts';
@@ -33,32 +35,54 @@ export function register(program: Command): void {
         throw new ConfigError('no AccessLink client: set POLAR_CLIENT_ID and POLAR_CLIENT_SECRET (or try `npm run demo`, which needs none)', 'POLAR_CLIENT_ID');
       }
       const app = await createApp({ lakeDir: config.lakeDir, stateDir: config.stateDir, kafkaBrokers: config.kafkaBrokers, topicPrefix: config.topicPrefix, pipeline, logger, accesslink: config.accesslink });
-      await app.startConsumers(stages.filter((s): s is 'parse' | 'sink' => s !== 'fetch'));
-      if (opts.once) {
-        try {
+      // Whatever fails from here on (a port in use, a broker gone), the app is closed, so the
+      // process exits with the error instead of hanging on its open consumers.
+      const started: { close(): Promise<void> }[] = [];
+      try {
+        await app.startConsumers(stages.filter((s): s is 'parse' | 'sink' => s !== 'fetch'));
+        if (opts.once) {
           const report = stages.includes('fetch') ? await app.fetch!.runOnce() : undefined;
           await app.drain();
           console.log(JSON.stringify({ fetch: report ?? null, parse: app.parse.counters }, null, 2));
-        } finally {
-          await app.close();
+          const failures = onceFailures(report ?? null, app.parse.counters.deadLettered);
+          if (failures.length > 0) {
+            console.error(`polar-lake: run --once finished with failures: ${failures.join('; ')}`);
+            process.exitCode = EXIT.partial;
+          }
+          return;
         }
-        return;
+        if (config.metricsListen) {
+          const metrics = await startMetricsServer({ ...config.metricsListen, collect: () => collectAppMetrics(app), logger });
+          started.push(metrics);
+        }
+        if (stages.includes('fetch') && config.webhookListen) started.push(await startWebhooks(app, config.stateDir, config.webhookListen, config.topicPrefix, logger));
+        const schedule = stages.includes('fetch') ? app.fetch!.startSchedule(pipeline.fetch.schedule) : null;
+        if (schedule) started.push({ close: async () => schedule.stop() });
+        logger.info('pipeline.started', { stages, bus: app.bus.kind, schedule: pipeline.fetch.schedule, lake: config.lakeDir });
+        await new Promise<void>((resolve) => {
+          const stop = () => resolve();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+      } finally {
+        for (const s of started.reverse()) await s.close();
+        await app.close(); // the sink flushes its buffers and acknowledges before it closes
       }
-      const schedule = stages.includes('fetch') ? app.fetch!.startSchedule(pipeline.fetch.schedule) : null;
-      const webhooks = stages.includes('fetch') && config.webhookListen ? await startWebhooks(app, config.stateDir, config.webhookListen, config.topicPrefix, logger) : null;
-      const metrics = config.metricsListen ? await startMetricsServer({ ...config.metricsListen, collect: () => collectAppMetrics(app), logger }) : null;
-      logger.info('pipeline.started', { stages, bus: app.bus.kind, schedule: pipeline.fetch.schedule, lake: config.lakeDir });
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      schedule?.stop();
-      await webhooks?.close();
-      await metrics?.close();
-      await app.close(); // the sink flushes its buffers and acknowledges before it closes
       logger.info('pipeline.stopped', {});
     });
+}
+
+/** What made a `run --once` incomplete: users or items not fetched, transactions left open, files dead-lettered. */
+export function onceFailures(report: FetchReport | null, deadLettered: number): string[] {
+  const out: string[] = [];
+  if (report) {
+    const errors = Object.entries(report.errorsByCode);
+    if (errors.length > 0) out.push(`errors ${errors.map(([code, n]) => `${code}×${n}`).join(', ')}`);
+    if (report.transactionsLeftOpen > 0) out.push(`${report.transactionsLeftOpen} transaction(s) left open`);
+    if (report.exercisesFailed > 0) out.push(`${report.exercisesFailed} exercise(s) failed`);
+  }
+  if (deadLettered > 0) out.push(`${deadLettered} payload(s) dead-lettered (see polar.deadletter)`);
+  return out;
 }
 
 /**
