@@ -18,6 +18,7 @@
  * | POLAR_LAKE_PIPELINE    | pipeline file                                      | pipelines/default.yaml          |
  * | POLAR_WEBHOOK_LISTEN   | host:port for the webhook receiver (fetch process) | (unset: no receiver)            |
  * | POLAR_LAKE_METRICS_LISTEN | host:port serving /metrics (Prometheus text)    | (unset: no endpoint)            |
+ * | POLAR_LAKE_CALLBACK_LISTEN | host:port where `run` serves the OAuth redirect URI's path (behind a reverse proxy) | (unset) |
  */
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
@@ -58,6 +59,8 @@ export interface RuntimeConfig {
   readonly webhookListen: HostPort | null;
   /** Where /metrics is served, or null. */
   readonly metricsListen: HostPort | null;
+  /** Where `run` serves the OAuth redirect URI's path (headless enrolment), or null. */
+  readonly callbackListen: HostPort | null;
 }
 
 function url(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
@@ -88,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
   return Object.freeze({
     webhookListen: hostPort(env, 'POLAR_WEBHOOK_LISTEN'),
     metricsListen: hostPort(env, 'POLAR_LAKE_METRICS_LISTEN'),
+    callbackListen: hostPort(env, 'POLAR_LAKE_CALLBACK_LISTEN'),
     lakeDir: resolve(env['POLAR_LAKE_DIR'] ?? 'lake'),
     stateDir: resolve(env['POLAR_LAKE_STATE_DIR'] ?? 'state'),
     kafkaBrokers: brokers.length > 0 ? Object.freeze(brokers) : null,

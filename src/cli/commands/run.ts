@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
 import { createApp, type App, type StageName } from '../../app.ts';
+import { createServer } from 'node:http';
+import { handleOAuthCallback } from '../../accesslink/callback-server.ts';
+import { completeEnrolment } from '../../accesslink/enrol.ts';
+import type { RuntimeConfig } from '../../config.ts';
 import { ConfigError } from '../../errors.ts';
+import { listen } from '../../net/listen.ts';
+import { openPendingEnrolments } from '../../state/pending-enrolments.ts';
 import type { FetchReport } from '../../stages/fetch.ts';
 import { EXIT } from '../exit-codes.ts';
 import { commandContext } from '../context.ts';
@@ -55,6 +61,7 @@ export function register(program: Command): void {
           const metrics = await startMetricsServer({ ...config.metricsListen, collect: () => collectAppMetrics(app), logger });
           started.push(metrics);
         }
+        if (config.callbackListen) started.push(await startCallbackServer(app, config, config.callbackListen, logger));
         if (stages.includes('fetch') && config.webhookListen) started.push(await startWebhooks(app, config.stateDir, config.webhookListen, config.topicPrefix, logger));
         const schedule = stages.includes('fetch') ? app.fetch!.startSchedule(pipeline.fetch.schedule) : null;
         if (schedule) started.push({ close: async () => schedule.stop() });
@@ -83,6 +90,27 @@ export function onceFailures(report: FetchReport | null, deadLettered: number): 
   }
   if (deadLettered > 0) out.push(`${deadLettered} payload(s) dead-lettered (see polar.deadletter)`);
   return out;
+}
+
+/**
+ * Serves the path of POLAR_REDIRECT_URI, so `users add --no-browser` on a server finishes by
+ * itself when Polar redirects the user's browser to an https URI proxied to this process.
+ */
+async function startCallbackServer(app: App, config: RuntimeConfig, at: { host: string; port: number }, logger: Logger): Promise<{ close(): Promise<void> }> {
+  const { oauth, client } = app;
+  if (!oauth || !client || !config.accesslink) throw new ConfigError('serving the OAuth callback needs the AccessLink client: set POLAR_CLIENT_ID and POLAR_CLIENT_SECRET', 'POLAR_LAKE_CALLBACK_LISTEN');
+  const pending = openPendingEnrolments(config.stateDir);
+  const route = {
+    path: new URL(config.accesslink.redirectUri).pathname,
+    logger,
+    complete: (state: string, code: string) => completeEnrolment({ oauth, client, users: app.users, pending, state, code }),
+  };
+  const server = createServer((req, res) => {
+    if (!handleOAuthCallback(route, req, res)) res.writeHead(404).end();
+  });
+  const address = await listen(server, at.port, at.host, 'the OAuth callback server');
+  logger.info('users.callback.listening', { host: address.address, port: address.port, path: route.path });
+  return { close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 /**
