@@ -9,6 +9,9 @@ import { listen } from '../../net/listen.ts';
 import { openPendingEnrolments } from '../../state/pending-enrolments.ts';
 import type { FetchReport } from '../../stages/fetch.ts';
 import { EXIT } from '../exit-codes.ts';
+import { onShutdownSignals } from '../shutdown.ts';
+import type { Lease } from '../../state/lease.ts';
+import { lockStateFolder } from '../../state/state-lock.ts';
 import { commandContext } from '../context.ts';
 import type { Logger } from '../../telemetry/log.ts';
 import { collectAppMetrics, startMetricsServer } from '../../telemetry/metrics.ts';
@@ -40,6 +43,30 @@ export function register(program: Command): void {
       if (stages.includes('fetch') && !config.accesslink) {
         throw new ConfigError('no AccessLink client: set POLAR_CLIENT_ID and POLAR_CLIENT_SECRET (or try `npm run demo`, which needs none)', 'POLAR_CLIENT_ID');
       }
+      const shutdown = onShutdownSignals(logger);
+      // The state folder has one owner: fetch (users, ledger) and the embedded bus write it. With
+      // Kafka, a second fetch process waits as a standby and takes over when the owner dies, so
+      // one scheduler runs per client.
+      const ownsState = stages.includes('fetch') || !config.kafkaBrokers;
+      let lease: Lease | null = null;
+      try {
+        if (ownsState) {
+          lease = await lockStateFolder(config.stateDir, {
+            purpose: `run --stage ${stages.join(',')}`,
+            logger,
+            standby: Boolean(config.kafkaBrokers) && !opts.once,
+            signal: shutdown.signal,
+            onLost: (error) => {
+              process.exitCode = EXIT.tempFail;
+              shutdown.stop(error.message);
+            },
+          });
+        }
+      } catch (error) {
+        shutdown.dispose();
+        if (shutdown.signal.aborted) return; // stopped while waiting as a standby
+        throw error;
+      }
       const app = await createApp({ lakeDir: config.lakeDir, stateDir: config.stateDir, kafkaBrokers: config.kafkaBrokers, topicPrefix: config.topicPrefix, pipeline, logger, accesslink: config.accesslink });
       // Whatever fails from here on (a port in use, a broker gone), the app is closed, so the
       // process exits with the error instead of hanging on its open consumers.
@@ -66,14 +93,12 @@ export function register(program: Command): void {
         const schedule = stages.includes('fetch') ? app.fetch!.startSchedule(pipeline.fetch.schedule) : null;
         if (schedule) started.push({ close: async () => schedule.stop() });
         logger.info('pipeline.started', { stages, bus: app.bus.kind, schedule: pipeline.fetch.schedule, lake: config.lakeDir });
-        await new Promise<void>((resolve) => {
-          const stop = () => resolve();
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
-        });
+        await shutdown.requested;
       } finally {
         for (const s of started.reverse()) await s.close();
         await app.close(); // the sink flushes its buffers and acknowledges before it closes
+        await lease?.release();
+        shutdown.dispose();
       }
       logger.info('pipeline.stopped', {});
     });
