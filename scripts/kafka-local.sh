@@ -14,6 +14,8 @@
 #   KAFKA_HEAP_OPTS        JVM heap flags                  @default -Xms256m -Xmx1g
 #   KAFKA_MAVEN_REPO       Maven local repository          @default Maven's own (~/.m2/repository)
 #   KAFKA_OWNER_PID        stop the broker when this process exits (test runs that may be killed)
+#   KAFKA_KEEP_DATA        1: `stop` keeps the data and `start` restarts on it (a broker restart
+#                          that keeps its topics); otherwise every start is an empty broker
 #
 # On start it prints `KAFKA_BROKERS=127.0.0.1:<port>` as its last line.
 set -euo pipefail
@@ -187,7 +189,7 @@ stop() {
   if kill -0 "$pid" 2>/dev/null; then say "SIGKILL after ${STOP_TIMEOUT}s"; kill -KILL "$pid" 2>/dev/null || true; fi
   rm -f "$PIDFILE"
   # Data is wiped on every start anyway; keep only the logs for a post-mortem.
-  rm -rf "$DATA"
+  [ "${KAFKA_KEEP_DATA:-0}" = 1 ] || rm -rf "$DATA"
   say "stopped (port $PORT)"
 }
 
@@ -200,16 +202,24 @@ start() {
   if port_open "$PORT"; then die "$HOST:$PORT already in use (set KAFKA_PORT)"; fi
   if port_open "$CPORT"; then die "$HOST:$CPORT already in use (set KAFKA_CONTROLLER_PORT)"; fi
   resolve_jars
-  # A fresh data dir on every start: tests rely on an empty broker, and a stale KRaft
-  # metadata log from another cluster id would refuse to load.
-  rm -rf "$RUN"
-  write_conf
   local cp="$LIB/*" cluster_id
-  cluster_id="$(java -Xmx256m $LOG_OPTS -Dkafka.logs.dir="$LOGS" -cp "$cp" kafka.tools.StorageTool random-uuid | tail -n1)"
-  # Static quorum (controller.quorum.voters): no --standalone, which 4.x rejects with voters.
-  java -Xmx256m $LOG_OPTS -Dkafka.logs.dir="$LOGS" -cp "$cp" kafka.tools.StorageTool \
-       format -t "$cluster_id" -c "$CONF/server.properties" --ignore-formatted > "$LOGS/format.out" 2>&1 \
-    || { cat "$LOGS/format.out" >&2; die "storage format failed"; }
+  if [ "${KAFKA_KEEP_DATA:-0}" = 1 ] && [ -f "$DATA/meta.properties" ]; then
+    say "restarting on the kept data in $DATA"
+    write_conf
+  else
+    # A fresh data dir on every start: tests rely on an empty broker, and a stale KRaft
+    # metadata log from another cluster id would refuse to load.
+    rm -rf "$RUN"
+    write_conf
+    cluster_id="$(java -Xmx256m $LOG_OPTS -Dkafka.logs.dir="$LOGS" -cp "$cp" kafka.tools.StorageTool random-uuid | tail -n1)"
+    # Static quorum (controller.quorum.voters): no --standalone, which 4.x rejects with voters.
+    java -Xmx256m $LOG_OPTS -Dkafka.logs.dir="$LOGS" -cp "$cp" kafka.tools.StorageTool \
+         format -t "$cluster_id" -c "$CONF/server.properties" --ignore-formatted > "$LOGS/format.out" 2>&1 \
+      || { cat "$LOGS/format.out" >&2; die "storage format failed"; }
+  fi
+  # On a restart with kept data the log already says "started": wait for one more such line.
+  local started_before
+  started_before="$(grep -c 'Kafka Server started' "$LOGS/server.log" 2>/dev/null || true)"
   local heap="${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
   local jvm="-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 -Djava.awt.headless=true -XX:+ExitOnOutOfMemoryError"
   # setsid: the broker must not die with the shell that started it (vitest globalSetup, CI step).
@@ -219,7 +229,7 @@ start() {
   local pid=$!
   echo "$pid" > "$PIDFILE"
   local deadline=$((SECONDS + START_TIMEOUT))
-  until port_open "$PORT" && grep -q 'Kafka Server started' "$LOGS/server.log" 2>/dev/null; do
+  until port_open "$PORT" && [ "$(grep -c 'Kafka Server started' "$LOGS/server.log" 2>/dev/null || true)" -gt "${started_before:-0}" ]; do
     if ! kill -0 "$pid" 2>/dev/null; then log_tail; rm -f "$PIDFILE"; die "broker exited during start-up"; fi
     if [ "$SECONDS" -ge "$deadline" ]; then log_tail; stop >&2; die "not ready after ${START_TIMEOUT}s"; fi
     sleep 0.5

@@ -9,7 +9,7 @@ import { createAccessLinkClient, type AccessLinkClient } from './accesslink/clie
 import { createOAuth, type OAuth } from './accesslink/oauth.ts';
 import { createBus } from './bus/index.ts';
 import { namespacedBus } from './bus/namespace.ts';
-import type { Bus, Subscription } from './bus/bus.ts';
+import { TOPICS, type Bus, type Subscription } from './bus/bus.ts';
 import type { AccessLinkSettings } from './config.ts';
 import { ensureLake } from './lake/lake-root.ts';
 import { createRawZone, type RawZone } from './lake/raw-zone.ts';
@@ -116,6 +116,26 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   const consumers: { stage: StageName; subscription: Subscription }[] = [];
 
+  // A Kafka broker that comes back empty has lost whatever was on its topics and not yet in the
+  // lake. The process that fetches (the raw zone's writer) notices when `polar.fetched` has to be
+  // created while the raw zone already holds objects, and announces the raw zone again: the
+  // sink's manifests skip what is already there, so this restores without doubling.
+  let recovery: Promise<unknown> = Promise.resolve();
+  if (fetch && bus.onTopicCreated) {
+    bus.onTopicCreated((topic) => {
+      if (topic !== TOPICS.fetched) return;
+      recovery = recovery.then(async () => {
+        const first = rawZone.list('raw/')[Symbol.asyncIterator]();
+        const any = !(await first.next()).done;
+        await first.return?.();
+        if (!any) return;
+        logger.warn('bus.recovery.replaying', { reason: `topic ${topic} had to be created while the raw zone holds objects: the broker lost its data` });
+        const published = await replayRawZone(rawZone, bus);
+        logger.info('bus.recovery.replayed', { raw_objects: published });
+      }).catch((error: unknown) => logger.error('bus.recovery.failed', { error }));
+    });
+  }
+
   async function startConsumers(stages: readonly StageName[] = ['parse', 'sink']): Promise<Subscription[]> {
     const started: { stage: StageName; subscription: Subscription }[] = [];
     if (stages.includes('parse')) started.push({ stage: 'parse', subscription: await parse.start() });
@@ -142,6 +162,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       return report;
     },
     async close() {
+      await recovery;
       for (const { subscription } of consumers.splice(0)) await subscription.stop();
       await sink.close();
       await bus.close();

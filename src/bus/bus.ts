@@ -72,4 +72,9 @@ export interface Bus {
   publish(topic: Topic, messages: readonly OutgoingMessage[]): Promise<void>;
   consume(options: ConsumeOptions, onBatch: (batch: Batch) => Promise<void>): Promise<Subscription>;
   close(): Promise<void>;
+  /**
+   * Told when the bus had to create a topic (Kafka: first use, or a broker that came back
+   * without its data). The embedded log never loses a topic and has no such hook.
+   */
+  onTopicCreated?(listener: (topic: Topic) => void): () => void;
 }

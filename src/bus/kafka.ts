@@ -60,8 +60,12 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** One line per distinct kafkajs message per window: a broker outage must not become 15,000 log lines. */
+const LOG_REPEAT_WINDOW_MS = 30_000;
+
 /** kafkajs log lines we route into our logger (warn and above; normal operation is quiet). */
-function kafkaLogCreator(logger: Logger) {
+function kafkaLogCreator(logger: Logger, now: () => number = Date.now) {
+  const lastSeen = new Map<string, { at: number; suppressed: number }>();
   return () =>
     ({ namespace, level, log }: LogEntry): void => {
       const { message, timestamp: _timestamp, logger: _origin, ...fields } = log;
@@ -69,10 +73,26 @@ function kafkaLogCreator(logger: Logger) {
       // publish, so fetch leaves the AccessLink transaction uncommitted); kafkajs warns on
       // every producer about the duplicate it may cause, which the idempotent sink absorbs.
       if (typeof message === 'string' && message.startsWith('Limiting retries for the idempotent producer')) return;
-      const entry = { namespace, kafkajs_message: message, ...fields };
+      const key = `${level}:${namespace}:${String(message)}`;
+      const seen = lastSeen.get(key);
+      if (seen && now() - seen.at < LOG_REPEAT_WINDOW_MS) {
+        seen.suppressed++;
+        return;
+      }
+      lastSeen.set(key, { at: now(), suppressed: 0 });
+      if (lastSeen.size > 1000) lastSeen.clear();
+      const entry = { namespace, kafkajs_message: message, ...fields, ...(seen?.suppressed ? { repeated_since_last_line: seen.suppressed } : {}) };
       if (level === KafkaLogLevel.ERROR) logger.error('bus.kafka.client_error', entry);
       else if (level === KafkaLogLevel.WARN) logger.warn('bus.kafka.client_warning', entry);
     };
+}
+
+/** The broker says it has no such topic or partition: it came back without the data it had. */
+function isUnknownTopic(error: unknown): boolean {
+  for (let e = error as { type?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 6; e = e.cause as typeof e, depth++) {
+    if (e.type === 'UNKNOWN_TOPIC_OR_PARTITION' || (typeof e.message === 'string' && /does not host this topic-partition|unknown topic/i.test(e.message))) return true;
+  }
+  return false;
 }
 
 export class KafkaBus implements Bus {
@@ -83,6 +103,7 @@ export class KafkaBus implements Bus {
   private readonly logger: Logger;
   private readonly topicsReady = new Map<Topic, Promise<void>>();
   private readonly subscriptions = new Set<KafkaSubscription>();
+  private readonly topicCreatedListeners = new Set<(topic: Topic) => void>();
   private replicationFactor: number | undefined;
   private closed = false;
 
@@ -127,19 +148,44 @@ export class KafkaBus implements Bus {
     }
   }
 
+  /**
+   * Told whenever this bus creates a topic (first use, or a broker that came back empty): the
+   * fetch process then re-announces the raw zone, because whatever was on the lost topics and
+   * not yet in the lake would otherwise be missing (docs/operating.md).
+   */
+  onTopicCreated(listener: (topic: Topic) => void): () => void {
+    this.topicCreatedListeners.add(listener);
+    return () => this.topicCreatedListeners.delete(listener);
+  }
+
   async publish(topic: Topic, messages: readonly OutgoingMessage[]): Promise<void> {
     this.assertOpen();
     if (messages.length === 0) return;
-    await this.ensureTopic(topic);
-    try {
-      await this.producer.send({
+    const send = () =>
+      this.producer.send({
         topic,
         acks: -1,
         messages: messages.map((m) => ({ key: m.key, value: m.value, ...(m.headers ? { headers: { ...m.headers } } : {}) })),
       });
+    await this.ensureTopic(topic);
+    try {
+      await send();
     } catch (error) {
-      throw new BusUnavailableError(`publish of ${messages.length} message(s) failed`, topic, { cause: error });
+      if (!isUnknownTopic(error)) throw new BusUnavailableError(`publish of ${messages.length} message(s) failed`, topic, { cause: error });
+      // The broker lost the topic (it came back empty): create it again and send once more.
+      try {
+        await this.recreateTopics([topic]);
+        await send();
+      } catch (retryError) {
+        throw new BusUnavailableError(`publish of ${messages.length} message(s) failed`, topic, { cause: retryError });
+      }
     }
+  }
+
+  /** Forgets that these topics exist and creates them again where the broker lost them. */
+  async recreateTopics(topics: readonly Topic[]): Promise<void> {
+    for (const topic of topics) this.topicsReady.delete(topic);
+    for (const topic of topics) await this.ensureTopic(topic);
   }
 
   async consume(options: ConsumeOptions, onBatch: (batch: Batch) => Promise<void>): Promise<Subscription> {
@@ -161,6 +207,7 @@ export class KafkaBus implements Bus {
         sessionTimeoutMs: this.options.sessionTimeoutMs ?? 30_000,
       },
       () => this.subscriptions.delete(subscription),
+      (topics) => this.recreateTopics(topics),
     );
     this.subscriptions.add(subscription);
     try {
@@ -200,14 +247,19 @@ export class KafkaBus implements Bus {
   }
 
   private async createTopic(topic: Topic): Promise<void> {
+    let created: boolean;
     try {
       // Returns false when the topic exists already; its partition count is left alone.
-      await this.admin.createTopics({
+      created = await this.admin.createTopics({
         waitForLeaders: true,
         topics: [{ topic, numPartitions: this.options.partitions ?? 3, replicationFactor: this.replicationFactor ?? 1 }],
       });
     } catch (error) {
       throw new BusUnavailableError('could not create the topic', topic, { cause: error });
+    }
+    if (created) {
+      this.logger.info('bus.kafka.topic_created', { topic });
+      for (const listener of this.topicCreatedListeners) listener(topic);
     }
   }
 }
@@ -222,28 +274,85 @@ interface SubscriptionLimits {
 }
 
 class KafkaSubscription implements Subscription {
-  private readonly consumer: Consumer;
+  private consumer: Consumer;
   private stopped = false;
+  private restarting: Promise<void> | null = null;
+  private consecutiveRestarts = 0;
   private stopping: Promise<void> | undefined;
   private readonly failures = new Map<string, number>();
   private readonly interruptSleep = new Set<() => void>();
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly admin: Admin,
     private readonly options: ConsumeOptions,
     private readonly onBatch: (batch: Batch) => Promise<void>,
     private readonly logger: Logger,
     private readonly limits: SubscriptionLimits,
     private readonly onStopped: () => void,
+    private readonly recreateTopics: (topics: readonly Topic[]) => Promise<void>,
   ) {
-    this.consumer = kafka.consumer({
-      groupId: options.group,
-      maxWaitTimeInMs: limits.maxWaitTimeMs,
-      sessionTimeout: limits.sessionTimeoutMs,
-      heartbeatInterval: Math.max(100, Math.floor(limits.sessionTimeoutMs / 10)),
+    this.consumer = this.newConsumer();
+  }
+
+  private newConsumer(): Consumer {
+    return this.kafka.consumer({
+      groupId: this.options.group,
+      maxWaitTimeInMs: this.limits.maxWaitTimeMs,
+      sessionTimeout: this.limits.sessionTimeoutMs,
+      heartbeatInterval: Math.max(100, Math.floor(this.limits.sessionTimeoutMs / 10)),
       allowAutoTopicCreation: false,
       retry: { initialRetryTime: 100, retries: 8 },
+    });
+  }
+
+  /**
+   * A consumer crash (broker gone, or back without its topics) must not end consumption for
+   * good: the topics are created again where missing, and a consumer kafkajs gives up on is
+   * replaced, with back-off, until the subscription is stopped.
+   */
+  private watchCrashes(consumer: Consumer): void {
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (this.stopped || consumer !== this.consumer) return;
+      this.logger.error('bus.kafka.consumer_crashed', { error: event.payload.error, restart: event.payload.restart });
+      if (this.restarting) return;
+      this.restarting = this.recover(event.payload.restart).finally(() => (this.restarting = null));
+    });
+  }
+
+  private async recover(kafkajsRestarts: boolean): Promise<void> {
+    while (!this.stopped) {
+      const backoffMs = Math.min(this.limits.retryBackoffMs * 2 ** this.consecutiveRestarts, this.limits.maxRetryBackoffMs);
+      this.consecutiveRestarts++;
+      await this.sleep(backoffMs);
+      if (this.stopped) return;
+      try {
+        await this.recreateTopics(this.options.topics);
+        if (kafkajsRestarts) return; // kafkajs restarts this consumer itself, now that the topics exist
+        const old = this.consumer;
+        await old.disconnect().catch(() => undefined);
+        this.consumer = this.newConsumer();
+        this.watchCrashes(this.consumer);
+        await this.connectAndRun();
+        this.logger.info('bus.kafka.consumer_restarted', { restarts: this.consecutiveRestarts });
+        return;
+      } catch (error) {
+        this.logger.warn('bus.kafka.consumer_restart_failed', { error, retry_in_ms: backoffMs * 2 });
+      }
+    }
+  }
+
+  private async connectAndRun(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.startFrom !== 'latest' });
+    await this.consumer.run({
+      eachBatchAutoResolve: false,
+      // Commit on every commitOffsetsIfNecessary call, i.e. after every acknowledged batch.
+      autoCommit: true,
+      autoCommitInterval: null,
+      autoCommitThreshold: null,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.handleBatch(payload),
     });
   }
 
@@ -276,24 +385,12 @@ class KafkaSubscription implements Subscription {
       });
     });
     try {
-      await this.consumer.connect();
-      await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.startFrom !== 'latest' });
-      await this.consumer.run({
-        eachBatchAutoResolve: false,
-        // Commit on every commitOffsetsIfNecessary call, i.e. after every acknowledged batch.
-        autoCommit: true,
-        autoCommitInterval: null,
-        autoCommitThreshold: null,
-        partitionsConsumedConcurrently: 1,
-        eachBatch: (payload) => this.handleBatch(payload),
-      });
+      await this.connectAndRun();
     } catch (error) {
       throw new BusUnavailableError(`consumer of group "${this.options.group}" could not start`, undefined, { cause: error });
     }
     await joined;
-    this.consumer.on(this.consumer.events.CRASH, (event) => {
-      this.logger.error('bus.kafka.consumer_crashed', { error: event.payload.error, restart: event.payload.restart });
-    });
+    this.watchCrashes(this.consumer);
   }
 
   /**
@@ -404,6 +501,7 @@ class KafkaSubscription implements Subscription {
       clearInterval(beat);
     }
     this.failures.delete(tp);
+    this.consecutiveRestarts = 0;
     resolveOffset(messages[messages.length - 1]!.offset);
     await commitOffsetsIfNecessary();
   }

@@ -16,5 +16,8 @@ export function namespacedBus(bus: Bus, prefix: string): Bus {
         onBatch({ ...batch, topic: strip(batch.topic), messages: batch.messages.map((m) => ({ ...m, topic: strip(m.topic) })) }),
       ),
     close: () => bus.close(),
+    ...(bus.onTopicCreated
+      ? { onTopicCreated: (listener: (topic: string) => void) => bus.onTopicCreated!((topic) => topic.startsWith(prefix) && listener(strip(topic))) }
+      : {}),
   };
 }
