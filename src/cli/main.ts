@@ -1,16 +1,17 @@
 /**
  * polar-lake command line. Each command lives in src/cli/commands/<name>.ts and exports
- * `register(program)`; this file only assembles them and turns errors into exit codes.
+ * `register(program)`; this file only assembles them (loading the one that runs, see
+ * commands/index.ts) and turns errors into exit codes.
  */
 import { Command } from 'commander';
 import { PolarLakeError } from '../errors.ts';
-import { COMMANDS } from './commands/index.ts';
+import { registerCommands } from './commands/index.ts';
 
 const program = new Command('polar-lake')
   .description('Polar Open AccessLink → raw zone → bus → streaming parsers → partitioned Parquet → DuckDB')
   .showHelpAfterError();
 
-for (const register of COMMANDS) register(program);
+await registerCommands(program, process.argv.slice(2));
 
 try {
   await program.parseAsync(process.argv);
