@@ -3,7 +3,7 @@ import { createApp, type App, type StageName } from '../../app.ts';
 import { ConfigError } from '../../errors.ts';
 import { commandContext } from '../context.ts';
 import type { Logger } from '../../telemetry/log.ts';
-import { collectAppMetrics, startMetricsServer } from '../../telemetry/metrics.ts';
+import { serveAppTelemetry } from '../../telemetry/app-telemetry.ts';
 import { startWebhookReceiver } from '../../webhooks/receiver.ts';
 import { loadWebhookSigningKey } from '../../webhooks/registration.ts';
 import { publishWebhookEvent, startWebhookTrigger } from '../../webhooks/trigger.ts';
@@ -46,16 +46,18 @@ export function register(program: Command): void {
       }
       const schedule = stages.includes('fetch') ? app.fetch!.startSchedule(pipeline.fetch.schedule) : null;
       const webhooks = stages.includes('fetch') && config.webhookListen ? await startWebhooks(app, config.stateDir, config.webhookListen, config.topicPrefix, logger) : null;
-      const metrics = config.metricsListen ? await startMetricsServer({ ...config.metricsListen, collect: () => collectAppMetrics(app), logger }) : null;
-      logger.info('pipeline.started', { stages, bus: app.bus.kind, schedule: pipeline.fetch.schedule, lake: config.lakeDir });
+      let running = true;
+      const telemetry = config.metricsListen ? await serveAppTelemetry(app, { ...config.metricsListen, stages, logger, started: () => running }) : null;
+      logger.info('pipeline.started', { stages, bus: app.bus.kind, schedule: pipeline.fetch.schedule, lake: config.lakeDir, telemetry: telemetry?.url ?? null });
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      running = false; // /ready answers 503 while the process drains
       schedule?.stop();
       await webhooks?.close();
-      await metrics?.close();
+      await telemetry?.close();
       await app.close(); // the sink flushes its buffers and acknowledges before it closes
       logger.info('pipeline.stopped', {});
     });
