@@ -69,7 +69,7 @@ export interface PipelineObserver {
 export function endpointOf(path: string): string {
   return path
     .split('/')
-    .map((segment) => (/^\d+$|^[0-9a-f]{8,}$|^[A-Za-z0-9_-]{20,}$|^\d{4}-\d{2}-\d{2}$/i.test(segment) ? '{id}' : segment))
+    .map((segment) => (/^\d+$|^[0-9a-f]{8,}$|^(?=.*\d)[A-Za-z0-9_-]{16,}$|^\d{4}-\d{2}-\d{2}$/i.test(segment) ? '{id}' : segment))
     .join('/');
 }
 

@@ -12,7 +12,8 @@ const escape = (v: unknown) => String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c
 export function svgChart(label: string, values: readonly (number | null)[], unit: string): string {
   const width = 360;
   const height = 80;
-  const max = Math.max(1, ...values.filter((v): v is number => v !== null));
+  const known = values.filter((v): v is number => v !== null);
+  const max = Math.max(1, ...known); // the scale; an all-zero series draws along the bottom
   const step = values.length > 1 ? width / (values.length - 1) : width;
   const segments: string[] = [];
   let current: string[] = [];
@@ -27,7 +28,7 @@ export function svgChart(label: string, values: readonly (number | null)[], unit
   if (current.length > 0) segments.push(current.join(' '));
   const last = [...values].reverse().find((v) => v !== null);
   return `<figure class="chart" data-chart="${escape(label)}">
-<figcaption>${escape(label)} <span class="now">now ${escape(last ?? '-')} ${escape(unit)}, max ${escape(max)}</span></figcaption>
+<figcaption>${escape(label)} <span class="now">now ${escape(last ?? '-')} ${escape(unit)}, max ${escape(known.length > 0 ? Math.max(...known) : '-')}</span></figcaption>
 <svg role="img" aria-label="${escape(label)}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}">
 <rect width="${width}" height="${height}" fill="#f6f8fa"/>
 ${segments.map((points) => (points.includes(' ') ? `<polyline fill="none" stroke="#0969da" stroke-width="2" points="${points}"/>` : `<circle r="2.5" fill="#0969da" cx="${points.split(',')[0]}" cy="${points.split(',')[1]}"/>`)).join('\n')}
