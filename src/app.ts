@@ -92,10 +92,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   const ledger = await openLedger({ stateDir: options.stateDir });
   const al = options.accesslink ?? null;
   const rateLimitGate = al ? createRateLimitGate() : null;
-  const client = al
+  const client = al && rateLimitGate
     ? createAccessLinkClient({
         apiBaseUrl: al.apiBaseUrl, clientId: al.clientId, clientSecret: al.clientSecret, concurrency: pipeline.fetch.request_concurrency, logger,
-        rateLimitGate: rateLimitGate!, onResponse: observer.onResponse,
+        rateLimitGate, onResponse: observer.onResponse,
       })
     : null;
   const oauth = al

@@ -57,8 +57,8 @@ export function register(program: Command): void {
       running = false; // /ready answers 503 while the process drains
       schedule?.stop();
       await webhooks?.close();
-      await telemetry?.close();
       await app.close(); // the sink flushes its buffers and acknowledges before it closes
+      await telemetry?.close();
       logger.info('pipeline.stopped', {});
     });
 }
