@@ -73,7 +73,7 @@ export function renderStatusText(s: StatusSnapshot): string {
   out.push('', 'Lake');
   out.push(renderTable(['table', 'partitions', 'files', 'size'], [
     ...s.lake.map((t) => [t.table, t.partitions, t.files, humanBytes(t.bytes)]),
-    ['raw zone', null, s.raw_zone.files, humanBytes(s.raw_zone.bytes)],
+    ['raw zone', '-', s.raw_zone.files, humanBytes(s.raw_zone.bytes)],
   ]).trimEnd());
   return out.join('\n') + '\n';
 }

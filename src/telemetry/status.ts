@@ -16,7 +16,7 @@ export interface UserStatusLine {
   readonly status_reason: string | null;
   /** Per data type ('exercise', 'daily'): when the last sweep ended, whether it succeeded, the last success. */
   readonly last_fetch: Readonly<Record<string, { readonly at_utc: string; readonly ok: boolean; readonly last_ok_utc: string | null }>>;
-  /** See unfetchedAgeSeconds; null for deregistered users. */
+  /** See unfetchedAgeSeconds; null for deregistered users, and for active ones when no process was asked. */
   readonly unfetched_age_seconds: number | null;
   /** True once that age passes UNFETCHED_WARN_DAYS (Polar deletes after 28 days). */
   readonly window_warning: boolean;
@@ -98,11 +98,12 @@ export function lakeSizes(lakeDir: string, tables: readonly string[]): { lake: T
   return { lake, raw_zone: raw };
 }
 
-function userLines(users: readonly RegisteredUser[], sweepsOf: (id: string) => ReadonlyMap<string, SweepRecord> | undefined, nowMs: number): UserStatusLine[] {
+/** `sweepsOf` null: no process to ask, so an active user's unfetched age is unknown (null), not 0. */
+function userLines(users: readonly RegisteredUser[], sweepsOf: ((id: string) => ReadonlyMap<string, SweepRecord> | undefined) | null, nowMs: number): UserStatusLine[] {
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   return users.map((u) => {
-    const sweeps = sweepsOf(u.polarUserId);
-    const age = unfetchedAgeSeconds(u, sweeps, nowMs);
+    const sweeps = sweepsOf?.(u.polarUserId);
+    const age = sweepsOf === null && u.status === 'active' ? null : unfetchedAgeSeconds(u, sweeps, nowMs);
     return {
       user_id: u.polarUserId,
       member_id: u.memberId,
@@ -146,7 +147,7 @@ export function folderStatus(users: readonly RegisteredUser[], lakeDir: string, 
     started_at_utc: null,
     bus: null,
     stages: [],
-    users: userLines(users, () => undefined, nowMs),
+    users: userLines(users, null, nowMs),
     history: [],
     lag: [],
     budget: [],

@@ -117,8 +117,10 @@ describe('telemetry > status page', () => {
     delete env['POLAR_LAKE_METRICS_LISTEN'];
     const { stdout } = await run(process.execPath, ['bin/polar-lake.mjs', 'status'], { env });
     expect(stdout).toMatch(/from the folders \(no running process answered/);
-    expect(stdout).toMatch(new RegExp(`^${refused} .*needs_reauth`, 'm'));
+    expect(stdout).toMatch(new RegExp(`^${refused} .*needs_reauth \\(PL_ACCESSLINK_UNAUTHORIZED\\) \\| \\d+ s `, 'm'));
+    expect(stdout).toMatch(new RegExp(`^${sim.accounts[0]!.polarUserId} .*\\| active +\\| - +\\| -$`, 'm')); // unknown without a process, not 0
     expect(stdout).toMatch(/^samples +\| [1-9]\d* +\|/m);
+    expect(stdout).toMatch(/^raw zone +\| - +\| [1-9]\d* +\|/m);
     expect(stdout).not.toMatch(/Rate-limit budget/);
     const closed = server.url.replace(/:\d+$/, ':9'); // discard port: nothing listens
     await expect(run(process.execPath, ['bin/polar-lake.mjs', 'status', '--url', closed], { env })).rejects.toMatchObject({ stderr: expect.stringContaining('PL_STATUS_UNREACHABLE') });
