@@ -23,6 +23,9 @@ import { openLedger, type Ledger } from './state/ledger.ts';
 import { lockExerciseChannel } from './state/channel-lock.ts';
 import { openUserRegistry, type UserRegistry } from './state/users.ts';
 import type { Logger } from './telemetry/log.ts';
+import { createPipelineObserver, type PipelineObserver } from './telemetry/observer.ts';
+import { createRateLimitGate, type RateLimitGate } from './accesslink/rate-limit.ts';
+import { observedBus } from './bus/observed.ts';
 
 export type StageName = 'fetch' | 'parse' | 'sink';
 
@@ -40,6 +43,8 @@ export interface AppOptions {
   readonly topicPrefix?: string;
   /** Test hook passed to the sink: runs between rename and acknowledgement. */
   readonly sinkBeforeAck?: () => void | Promise<void>;
+  /** Clock of the telemetry (status page history, unfetched ages). @default Date.now */
+  readonly now?: () => number;
 }
 
 export interface App {
@@ -53,6 +58,11 @@ export interface App {
   readonly parse: ParseStage;
   readonly sink: SinkStage;
   readonly lakeDir: string;
+  readonly stateDir: string;
+  /** What the stages report as they work (metrics, status page). */
+  readonly observer: PipelineObserver;
+  /** The AccessLink rate-limit gate (budget use), when there is a client. */
+  readonly rateLimitGate: RateLimitGate | null;
   /** The consuming stages started so far, for metrics (lag per stage). */
   consumers(): readonly { readonly stage: StageName; readonly subscription: Subscription }[];
   /** Starts consuming stages (parse, sink, or both); the fetch stage is driven by runOnce or a schedule. */
@@ -76,14 +86,19 @@ export async function createApp(options: AppOptions): Promise<App> {
     partitions: pipeline.bus.partitions,
     logger: logger.child({ component: 'bus' }),
   });
-  const bus = namespacedBus(sharedBus, options.topicPrefix ?? '');
+  const observer = createPipelineObserver({ logger, ...(options.now ? { now: options.now } : {}) });
+  const bus = observedBus(namespacedBus(sharedBus, options.topicPrefix ?? ''), observer.onPublished);
   ensureLake(options.lakeDir);
   const rawZone = createRawZone(options.lakeDir);
   const users = await openUserRegistry({ stateDir: options.stateDir, logger });
   const ledger = await openLedger({ stateDir: options.stateDir });
   const al = options.accesslink ?? null;
-  const client = al
-    ? createAccessLinkClient({ apiBaseUrl: al.apiBaseUrl, clientId: al.clientId, clientSecret: al.clientSecret, concurrency: pipeline.fetch.request_concurrency, logger })
+  const rateLimitGate = al ? createRateLimitGate() : null;
+  const client = al && rateLimitGate
+    ? createAccessLinkClient({
+        apiBaseUrl: al.apiBaseUrl, clientId: al.clientId, clientSecret: al.clientSecret, concurrency: pipeline.fetch.request_concurrency, logger,
+        rateLimitGate, onResponse: observer.onResponse,
+      })
     : null;
   const oauth = al
     ? createOAuth({ authorizeUrl: al.authorizeUrl, tokenUrl: al.tokenUrl, clientId: al.clientId, clientSecret: al.clientSecret, redirectUri: al.redirectUri, logger })
@@ -92,7 +107,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const fetch = client
     ? createFetchStage({
         client, users, rawZone, ledger, bus, logger, payloads: pipeline.fetch.payloads, daily: pipeline.fetch.daily, maxRoundsPerUser: pipeline.fetch.max_rounds_per_user,
-        exerciseChannel: pipeline.fetch.exercise_channel,
+        exerciseChannel: pipeline.fetch.exercise_channel, onUserSwept: observer.onUserSwept,
       })
     : null;
   const parse = createParseStage({
@@ -111,6 +126,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     bus,
     lakeRoot: options.lakeDir,
     logger: logger.child({ stage: 'sink' }),
+    onCommitted: observer.onCommitted,
     options: { ...pipeline.sink, group: `${prefix}-sink`, ...(options.sinkBeforeAck ? { beforeAck: options.sinkBeforeAck } : {}) },
   });
 
@@ -150,7 +166,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   }
 
   return {
-    bus, rawZone, users, ledger, client, oauth, fetch, parse, sink, lakeDir: options.lakeDir,
+    bus, rawZone, users, ledger, client, oauth, fetch, parse, sink, lakeDir: options.lakeDir, stateDir: options.stateDir, observer, rateLimitGate,
     consumers: () => consumers,
     startConsumers,
     drain,

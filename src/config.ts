@@ -17,7 +17,7 @@
  * | POLAR_REDIRECT_URI     | OAuth2 redirect URI registered for the client      | http://127.0.0.1:8765/callback  |
  * | POLAR_LAKE_PIPELINE    | pipeline file                                      | pipelines/default.yaml          |
  * | POLAR_WEBHOOK_LISTEN   | host:port for the webhook receiver (fetch process) | (unset: no receiver)            |
- * | POLAR_LAKE_METRICS_LISTEN | host:port serving /metrics (Prometheus text)    | (unset: no endpoint)            |
+ * | POLAR_LAKE_METRICS_LISTEN | host:port serving /metrics, /health, /ready, /status (docs/operating.md) | (unset: none) |
  * | POLAR_LAKE_CALLBACK_LISTEN | host:port where `run` serves the OAuth redirect URI's path (behind a reverse proxy) | (unset) |
  */
 import { resolve } from 'node:path';

@@ -47,6 +47,8 @@ export interface AccessLinkClientOptions {
   readonly logger?: Logger;
   /** Shared gate, when several clients use the same partner credentials. @default a new gate */
   readonly rateLimitGate?: RateLimitGate;
+  /** Told of every HTTP exchange that got a response (metrics: latency by endpoint and status). */
+  readonly onResponse?: (exchange: { readonly method: string; readonly path: string; readonly status: number; readonly seconds: number }) => void;
 }
 
 export interface Notification {
@@ -194,6 +196,7 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
       body = JSON.stringify(spec.jsonBody);
     }
     let response: Response;
+    const started = performance.now();
     try {
       response = await fetch(spec.url, { method: spec.method, headers, signal: controller.signal, redirect: 'manual', ...(body === undefined ? {} : { body }) });
     } catch (error) {
@@ -204,6 +207,7 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
     }
     const rateLimit = parseRateLimitHeaders(response.headers);
     gate.observe(rateLimit);
+    options.onResponse?.({ method: spec.method, path: spec.url.pathname, status: response.status, seconds: (performance.now() - started) / 1000 });
     logger.debug('accesslink.request.completed', { method: spec.method, path: context.path, status: response.status });
     if (spec.ok.includes(response.status) || spec.passthrough?.includes(response.status)) return response;
     const text = await readCapped(response);

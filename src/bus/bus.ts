@@ -64,6 +64,14 @@ export interface Subscription {
   drained(): Promise<void>;
   /** Messages published to the subscribed topics and not yet acknowledged by this group (consumer lag). */
   lag(): Promise<number>;
+  /** The same, per topic and partition (metrics). Rejects when the offsets cannot be read: a failed read is not lag 0. */
+  lagByPartition(): Promise<PartitionLag[]>;
+}
+
+export interface PartitionLag {
+  readonly topic: Topic;
+  readonly partition: number;
+  readonly lag: number;
 }
 
 export interface Bus {

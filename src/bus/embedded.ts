@@ -18,7 +18,7 @@
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../telemetry/log.ts';
-import type { Batch, Bus, BusMessage, ConsumeOptions, OutgoingMessage, Subscription, Topic } from './bus.ts';
+import type { Batch, Bus, BusMessage, ConsumeOptions, OutgoingMessage, PartitionLag, Subscription, Topic } from './bus.ts';
 import { BusClosedError, BusUsageError } from './errors.ts';
 import { FilePartitionLog, MemoryPartitionLog, type PartitionLog } from './embedded-log.ts';
 import { FileOffsetStore, MemoryOffsetStore, type OffsetStore } from './embedded-offsets.ts';
@@ -290,6 +290,10 @@ class EmbeddedSubscription implements Subscription {
 
   lag(): Promise<number> {
     return Promise.resolve(this.cursors.reduce((behind, c) => behind + Math.max(0, c.log.endOffset - c.position), 0));
+  }
+
+  lagByPartition(): Promise<PartitionLag[]> {
+    return Promise.resolve(this.cursors.map((c) => ({ topic: c.topic, partition: c.partition, lag: Math.max(0, c.log.endOffset - c.position) })));
   }
 
   private async run(): Promise<void> {

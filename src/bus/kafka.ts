@@ -22,7 +22,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import { silentLogger, type Logger } from '../telemetry/log.ts';
-import type { Batch, Bus, BusMessage, ConsumeOptions, OutgoingMessage, Subscription, Topic } from './bus.ts';
+import type { Batch, Bus, BusMessage, ConsumeOptions, OutgoingMessage, PartitionLag, Subscription, Topic } from './bus.ts';
 import { BusClosedError, BusUnavailableError, BusUsageError } from './errors.ts';
 import { validateTopicName } from './partitioning.ts';
 
@@ -447,18 +447,22 @@ class KafkaSubscription implements Subscription {
   }
 
   async lag(): Promise<number> {
+    return (await this.lagByPartition()).reduce((behind, p) => behind + p.lag, 0);
+  }
+
+  async lagByPartition(): Promise<PartitionLag[]> {
     const { topics, group } = this.options;
     const committed = await this.admin.fetchOffsets({ groupId: group, topics: [...topics] });
-    let behind = 0n;
+    const lags: PartitionLag[] = [];
     for (const topic of topics) {
       for (const p of await this.admin.fetchTopicOffsets(topic)) {
         const offset = committed.find((t) => t.topic === topic)?.partitions.find((c) => c.partition === p.partition)?.offset;
         // -1: nothing committed yet, so everything still in the log is behind.
         const next = offset === undefined || offset === '-1' ? BigInt(p.low) : BigInt(offset);
-        if (BigInt(p.high) > next) behind += BigInt(p.high) - next;
+        lags.push({ topic, partition: p.partition, lag: BigInt(p.high) > next ? Number(BigInt(p.high) - next) : 0 });
       }
     }
-    return Number(behind);
+    return lags;
   }
 
   private async handleBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * polar-lake command line. Each command lives in src/cli/commands/<name>.ts and exports
- * `register(program)`; this file only assembles them and turns errors into exit codes
+ * `register(program)`; this file only assembles them (loading the one that runs, see
+ * commands/index.ts) and turns errors into exit codes
  * (./exit-codes.ts). A person never sees a stack trace for an error of theirs: typed errors
  * print their code and message, anything else its message and a hint; `--debug` (or
  * POLAR_LAKE_DEBUG=1) prints the stack and the cause chain too.
@@ -8,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { PolarLakeError } from '../errors.ts';
-import { COMMANDS } from './commands/index.ts';
+import { registerCommands } from './commands/index.ts';
 import { EXIT, exitCodeForKind } from './exit-codes.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -20,7 +21,7 @@ const program = new Command('polar-lake')
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of COMMANDS) register(program);
+await registerCommands(program, process.argv.slice(2));
 // Subcommands report usage errors through the same override, so they exit 2 as well.
 const overrideAll = (command: Command): void => {
   for (const sub of command.commands) {

@@ -42,6 +42,8 @@ export interface CommitResult {
   readonly skipped: number;
   readonly removedFiles: number;
   readonly file: string | null;
+  /** Bytes of the Parquet file written (0 when none). */
+  readonly bytes: number;
 }
 
 function entryKey(sourceId: string, e: BatchEntry): string {
@@ -143,6 +145,7 @@ export async function commitPartition(
     }
 
     let file: string | null = null;
+    let bytes = 0;
     const written = keep.reduce((n, b) => n + b.count, 0);
     if (written > 0) {
       const keys = keep.map((b) => `${b.sourceId}:${b.rowOffset}:${b.batchRows}:${b.hash}`).sort();
@@ -151,12 +154,13 @@ export async function commitPartition(
       for (const b of keep) if (b.count > 0) (sources[b.sourceId] ??= []).push([b.rowOffset, b.batchRows, b.hash]);
       const out = await writeParquet(conn, schema, { segments: keep }, join(dir, file), writeOptions);
       files.push({ name: file, rows: out.rows, bytes: out.bytes, schema_version: schema.version, sources });
+      bytes = out.bytes;
     }
 
     if (written > 0 || replaced.length > 0) {
       writeManifest(dir, { ...manifest, generation: manifest.generation + 1, files });
       for (const name of replaced) unlinkSync(join(dir, name));
     }
-    return { written, skipped, removedFiles: replaced.length, file };
+    return { written, skipped, removedFiles: replaced.length, file, bytes };
   });
 }

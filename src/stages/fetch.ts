@@ -68,6 +68,8 @@ export interface FetchStageOptions {
   readonly userConcurrency?: number;
   /** @default () => new Date() */
   readonly now?: () => Date;
+  /** Told how each user's sweep of each data type ended (status page, age of what is not fetched yet). */
+  readonly onUserSwept?: (outcome: { readonly userId: string; readonly dataType: 'exercise' | 'daily'; readonly ok: boolean }) => void;
 }
 
 export interface FetchReport {
@@ -246,7 +248,9 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
             logger.warn('fetch.exercise.failed', { user_id: userId, error });
           });
           report.listingUsersSwept++;
+          options.onUserSwept?.({ userId, dataType: 'exercise', ok: true });
         } catch (error) {
+          options.onUserSwept?.({ userId, dataType: 'exercise', ok: false });
           countError(report, error);
           const status = await users.markFromError(userId, error).catch(() => undefined);
           logger.warn('fetch.user.failed', { user_id: userId, error, new_status: status ?? null });
@@ -277,7 +281,9 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
       for (let userId = queue.shift(); userId !== undefined; userId = queue.shift()) {
         try {
           await fetchUser(userId, report);
+          options.onUserSwept?.({ userId, dataType: 'exercise', ok: true });
         } catch (error) {
+          options.onUserSwept?.({ userId, dataType: 'exercise', ok: false });
           countError(report, error);
           const status = await users.markFromError(userId, error).catch(() => undefined);
           logger.warn('fetch.user.failed', { user_id: userId, error, new_status: status ?? null });
@@ -299,7 +305,9 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
             logger.warn('fetch.daily.item_skipped', { user_id: userId, error });
           });
           report.dailyUsersSwept++;
+          options.onUserSwept?.({ userId, dataType: 'daily', ok: true });
         } catch (error) {
+          options.onUserSwept?.({ userId, dataType: 'daily', ok: false });
           countError(report, error);
           const status = isUserBlocking(error) ? await users.markFromError(userId, error).catch(() => undefined) : undefined;
           logger.warn('fetch.daily.user_failed', { user_id: userId, error, new_status: status ?? null });

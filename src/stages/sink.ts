@@ -56,6 +56,8 @@ export interface SinkStageDeps {
   readonly lakeRoot: string;
   readonly logger: Logger;
   readonly options?: SinkOptions;
+  /** Told of every partition commit (metrics: rows and bytes written per table). */
+  readonly onCommitted?: (commit: { readonly table: TableName; readonly rows: number; readonly bytes: number; readonly seconds: number }) => void;
 }
 
 export interface SinkStage {
@@ -266,8 +268,10 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
   async function commitBuffer(key: string, buf: Buffer_): Promise<void> {
     const [table, partition] = key.split('\u0000') as [TableName, string];
     try {
+      const started = performance.now();
       const result = await commitPartition((await duck()).conn, deps.lakeRoot, schemas.get(table) as TableSchema, partition, buf.batches, writeOptions);
       log.debug('sink.partition.committed', { table, partition, rows_written: result.written, rows_skipped: result.skipped, file: result.file });
+      deps.onCommitted?.({ table, rows: result.written, bytes: result.bytes, seconds: (performance.now() - started) / 1000 });
       if (opts.beforeAck) await opts.beforeAck();
       for (const w of buf.waiters) w.resolve();
     } catch (error) {

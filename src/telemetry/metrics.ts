@@ -1,96 +1,132 @@
 /**
- * Metrics in the Prometheus text format, collected at scrape time from what the stages
- * already count (no second bookkeeping): fetch totals, parse counters, consumer lag per
- * stage, users per status. `polar-lake run` serves them on POLAR_LAKE_METRICS_LISTEN.
- * Names follow `polar_<stage>_<name>_<unit>_total` for counters.
+ * Prometheus metrics through prom-client: the process's default metrics (CPU, memory, heap,
+ * event-loop delay, handles), what the observer counts as it happens (request latency, rows
+ * and bytes written, dead letters, messages published), and what is read at scrape time from
+ * the stages and the state (fetch totals, parse counters, consumer lag per topic and
+ * partition, users per status, the rate-limit budget, the age of what is not fetched yet).
+ * docs/operating.md lists every name; test/integration/metrics.test.ts keeps that list honest.
  */
-import { createServer } from 'node:http';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { App } from '../app.ts';
-import type { Logger } from './log.ts';
-import { listen } from '../net/listen.ts';
+import type { PartitionLag } from '../bus/bus.ts';
+import { unfetchedAgeSeconds } from './status.ts';
 
-export interface MetricFamily {
-  readonly name: string;
-  readonly help: string;
-  readonly type: 'counter' | 'gauge';
-  readonly samples: readonly { readonly labels?: Readonly<Record<string, string>>; readonly value: number }[];
-}
-
-const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-
-export function renderPrometheus(families: readonly MetricFamily[]): string {
-  const lines: string[] = [];
-  for (const f of families) {
-    lines.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);
-    for (const s of f.samples) {
-      const labels = s.labels && Object.keys(s.labels).length > 0
-        ? `{${Object.entries(s.labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}`
-        : '';
-      lines.push(`${f.name}${labels} ${Number.isFinite(s.value) ? s.value : 0}`);
-    }
-  }
-  return lines.join('\n') + '\n';
-}
-
-const one = (name: string, help: string, type: MetricFamily['type'], value: number): MetricFamily => ({ name, help, type, samples: [{ value }] });
-
-export async function collectAppMetrics(app: App): Promise<MetricFamily[]> {
-  const families: MetricFamily[] = [];
-  if (app.fetch) {
-    const t = app.fetch.totals();
-    families.push(
-      one('polar_fetch_runs_total', 'Fetch sweeps completed.', 'counter', t.runs),
-      one('polar_fetch_last_run_end_timestamp_seconds', 'When the last fetch sweep ended (0: none yet). Alert when it gets old: AccessLink keeps data 28-30 days.', 'gauge', t.lastRunEndedAtMs / 1000),
-      one('polar_fetch_payloads_stored_total', 'Payloads written to the raw zone.', 'counter', t.payloadsStored),
-      one('polar_fetch_payload_bytes_total', 'Uncompressed bytes written to the raw zone.', 'counter', t.bytesStored),
-      one('polar_fetch_events_published_total', 'Events published to polar.fetched.', 'counter', t.eventsPublished),
-      one('polar_fetch_transactions_committed_total', 'AccessLink transactions committed (data then deleted at Polar).', 'counter', t.transactionsCommitted),
-      one('polar_fetch_transactions_left_open_total', 'Transactions left uncommitted because something failed (offered again later).', 'counter', t.transactionsLeftOpen),
-      one('polar_fetch_days_stored_total', 'Daily payloads (activity days, sleep nights) stored because new or changed.', 'counter', t.daysStored),
-      {
-        name: 'polar_fetch_errors_total',
-        help: 'Fetch errors by code (docs/errors*.md).',
-        type: 'counter',
-        samples: Object.entries(t.errorsByCode).map(([code, value]) => ({ labels: { code }, value })),
-      },
-    );
-  }
-  const p = app.parse.counters;
-  families.push(
-    one('polar_parse_sources_total', 'Raw objects parsed.', 'counter', p.sources),
-    { name: 'polar_parse_rows_total', help: 'Rows published per table.', type: 'counter', samples: Object.entries(p.rows).map(([table, value]) => ({ labels: { table }, value })) },
-    one('polar_parse_deadletters_total', 'Inputs sent to polar.deadletter.', 'counter', p.deadLettered),
-  );
-  const lags = await Promise.all(app.consumers().map(async (c) => ({ labels: { stage: c.stage }, value: await c.subscription.lag().catch(() => Number.NaN) })));
-  families.push({ name: 'polar_consumer_lag_messages', help: 'Messages published and not yet acknowledged, per consuming stage.', type: 'gauge', samples: lags });
-  const statuses = new Map<string, number>();
-  for (const u of app.users.list()) statuses.set(u.status, (statuses.get(u.status) ?? 0) + 1);
-  families.push({ name: 'polar_users', help: 'Registered users per status (needs_reauth / needs_consent need an operator).', type: 'gauge', samples: [...statuses].map(([status, value]) => ({ labels: { status }, value })) });
-  return families;
-}
-
-export interface MetricsServer {
-  readonly url: string;
-  close(): Promise<void>;
-}
-
-export async function startMetricsServer(options: { host: string; port: number; collect: () => Promise<readonly MetricFamily[]>; logger: Logger }): Promise<MetricsServer> {
-  const server = createServer((req, res) => {
-    if (req.method !== 'GET' || new URL(req.url ?? '/', 'http://x').pathname !== '/metrics') {
-      res.writeHead(404).end();
-      return;
-    }
-    options
-      .collect()
-      .then((families) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderPrometheus(families)))
-      .catch((error: unknown) => {
-        options.logger.error('metrics.collect.failed', { error });
-        res.writeHead(500).end();
-      });
+/** Mirrors a total kept elsewhere into a counter at scrape time. */
+function mirroredCounter(registry: Registry, name: string, help: string, read: () => number | undefined): void {
+  new Counter({
+    name, help, registers: [registry],
+    collect() {
+      const value = read();
+      this.reset();
+      if (value !== undefined) this.inc(value);
+    },
   });
-  const address = await listen(server, options.port, options.host, 'the metrics server');
-  return {
-    url: `http://${address.address}:${address.port}/metrics`,
-    close: () => new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
+}
+
+export function createMetricsRegistry(app: App): Registry {
+  const own = new Registry();
+  collectDefaultMetrics({ register: own });
+  const totals = () => app.fetch?.totals();
+  const fetchCounters: [string, string, (t: NonNullable<ReturnType<typeof totals>>) => number][] = [
+    ['polar_fetch_runs_total', 'Fetch sweeps completed.', (t) => t.runs],
+    ['polar_fetch_exercises_fetched_total', 'Exercises fetched (every payload stored or known absent).', (t) => t.exercisesFetched],
+    ['polar_fetch_payloads_stored_total', 'Payloads written to the raw zone.', (t) => t.payloadsStored],
+    ['polar_fetch_payload_bytes_total', 'Uncompressed bytes written to the raw zone.', (t) => t.bytesStored],
+    ['polar_fetch_events_published_total', 'Events published to polar.fetched.', (t) => t.eventsPublished],
+    ['polar_fetch_transactions_committed_total', 'AccessLink transactions committed (data then deleted at Polar).', (t) => t.transactionsCommitted],
+    ['polar_fetch_transactions_left_open_total', 'Transactions left uncommitted because something failed (offered again later).', (t) => t.transactionsLeftOpen],
+    ['polar_fetch_days_stored_total', 'Daily payloads (activity days, sleep nights) stored because new or changed.', (t) => t.daysStored],
+  ];
+  if (app.fetch) {
+    for (const [name, help, pick] of fetchCounters) mirroredCounter(own, name, help, () => { const t = totals(); return t ? pick(t) : undefined; });
+    new Gauge({
+      name: 'polar_fetch_last_run_end_timestamp_seconds',
+      help: 'When the last fetch sweep ended (0: none yet). Alert when it gets old: AccessLink keeps data 28 days.',
+      registers: [own],
+      collect() { this.set((totals()?.lastRunEndedAtMs ?? 0) / 1000); },
+    });
+    new Counter({
+      name: 'polar_fetch_errors_total', help: 'Fetch errors by code (docs/errors*.md).', labelNames: ['code'], registers: [own],
+      collect() {
+        this.reset();
+        for (const [code, n] of Object.entries(totals()?.errorsByCode ?? {})) this.inc({ code }, n);
+      },
+    });
+  }
+  mirroredCounter(own, 'polar_parse_sources_total', 'Raw objects parsed.', () => app.parse.counters.sources);
+  new Counter({
+    name: 'polar_parse_rows_total', help: 'Rows the parse stage published, per table.', labelNames: ['table'], registers: [own],
+    collect() {
+      this.reset();
+      for (const [table, n] of Object.entries(app.parse.counters.rows)) this.inc({ table }, n);
+    },
+  });
+  mirroredCounter(own, 'polar_parse_deadletters_total', 'Inputs the parse stage sent to polar.deadletter.', () => app.parse.counters.deadLettered);
+
+  // One read of every stage's lag per scrape, shared by the gauge and the error counter
+  // (prom-client collects a registry's metrics concurrently).
+  type LagRead = { stage: string; lags: PartitionLag[] | null };
+  let reading: Promise<LagRead[]> | null = null;
+  const readLags = (): Promise<LagRead[]> => {
+    reading ??= Promise.all(app.consumers().map(async ({ stage, subscription }) => ({ stage, lags: await subscription.lagByPartition().catch(() => null) })))
+      .finally(() => setImmediate(() => (reading = null)));
+    return reading;
   };
+  new Counter({
+    name: 'polar_consumer_lag_read_errors_total',
+    help: 'Failed reads of a stage\'s consumer lag (its lag series is then absent, never 0).',
+    labelNames: ['stage'],
+    registers: [own],
+    async collect() {
+      for (const { stage, lags } of await readLags()) if (lags === null) this.inc({ stage });
+    },
+  });
+  new Gauge({
+    name: 'polar_consumer_lag_messages',
+    help: 'Messages published and not yet acknowledged, per consuming stage, topic and partition.',
+    labelNames: ['stage', 'topic', 'partition'],
+    registers: [own],
+    async collect() {
+      const reads = await readLags();
+      this.reset();
+      for (const { stage, lags } of reads) for (const p of lags ?? []) this.set({ stage, topic: p.topic, partition: String(p.partition) }, p.lag);
+    },
+  });
+  new Gauge({
+    name: 'polar_users', help: 'Registered users per status (needs_reauth / needs_consent need an operator).', labelNames: ['status'], registers: [own],
+    collect() {
+      this.reset();
+      for (const u of app.users.list()) this.inc({ status: u.status });
+    },
+  });
+  new Gauge({
+    name: 'polar_user_unfetched_age_seconds',
+    help: 'Per user: how long what Polar holds has gone unfetched (failing sweeps, or the user needs an operator); 0 when the last sweeps succeeded. Polar deletes after 28 days: alert from 14.',
+    labelNames: ['user_id'],
+    registers: [own],
+    collect() {
+      this.reset();
+      for (const u of app.users.list()) {
+        const age = unfetchedAgeSeconds(u, app.observer.sweeps().get(u.polarUserId), app.observer.now());
+        if (age !== null) this.set({ user_id: u.polarUserId }, age);
+      }
+    },
+  });
+  const budget = (pick: 'used' | 'limit') =>
+    new Gauge({
+      name: `polar_accesslink_budget_${pick === 'used' ? 'used' : 'limit'}_requests`,
+      help: pick === 'used' ? 'Requests counted against each AccessLink rate-limit window (short_term 15 min, long_term 24 h), from the last response.' : 'Requests each AccessLink rate-limit window allows.',
+      labelNames: ['window'],
+      registers: [own],
+      collect() {
+        this.reset();
+        const last = app.rateLimitGate?.last;
+        if (!last) return;
+        this.set({ window: 'short_term' }, last.shortTerm[pick]);
+        if (last.longTerm) this.set({ window: 'long_term' }, last.longTerm[pick]);
+      },
+    });
+  budget('used');
+  budget('limit');
+  return Registry.merge([own, app.observer.registry]);
 }

@@ -74,16 +74,16 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
     }
     if (event === null) return 200; // PING
     if (!signed) {
-      log.warn('webhooks.signature.rejected', { event: event.event, has_key: key !== null });
+      log.warn('webhooks.signature.rejected', { webhook_event: event.event, has_key: key !== null });
       return 401;
     }
     try {
       await options.accept(event);
     } catch (error) {
-      log.error('webhooks.event.not_accepted', { event: event.event, user_id: event.user_id, error });
+      log.error('webhooks.event.not_accepted', { webhook_event: event.event, user_id: event.user_id, error });
       return 503;
     }
-    log.debug('webhooks.event.accepted', { event: event.event, user_id: event.user_id });
+    log.debug('webhooks.event.accepted', { webhook_event: event.event, user_id: event.user_id });
     return 200;
   }
 

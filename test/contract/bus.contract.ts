@@ -213,6 +213,10 @@ export function busContract(name: string, makeBus: MakeBus): void {
       expect(await sub.lag()).toBe(4); // in flight is not acknowledged
       await bus.publish(topic, [message('u', 'm4')]);
       expect(await sub.lag()).toBe(5);
+      // Per partition: every partition of the topic, all the lag on the one key 'u' maps to.
+      const byPartition = await sub.lagByPartition();
+      expect(byPartition.reduce((n, p) => n + p.lag, 0)).toBe(5);
+      expect(byPartition.filter((p) => p.lag > 0)).toEqual([{ topic: expect.stringContaining(topic), partition: expect.any(Number), lag: 5 }]);
       release();
       await sub.drained();
       expect(await sub.lag()).toBe(0);

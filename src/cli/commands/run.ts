@@ -14,7 +14,7 @@ import type { Lease } from '../../state/lease.ts';
 import { lockStateFolder } from '../../state/state-lock.ts';
 import { commandContext } from '../context.ts';
 import type { Logger } from '../../telemetry/log.ts';
-import { collectAppMetrics, startMetricsServer } from '../../telemetry/metrics.ts';
+import { serveAppTelemetry } from '../../telemetry/app-telemetry.ts';
 import { startWebhookReceiver } from '../../webhooks/receiver.ts';
 import { loadWebhookSigningKey } from '../../webhooks/registration.ts';
 import { publishWebhookEvent, startWebhookTrigger } from '../../webhooks/trigger.ts';
@@ -71,6 +71,8 @@ export function register(program: Command): void {
       // Whatever fails from here on (a port in use, a broker gone), the app is closed, so the
       // process exits with the error instead of hanging on its open consumers.
       const started: { close(): Promise<void> }[] = [];
+      let telemetry: { url: string; close(): Promise<void> } | null = null;
+      let running = true;
       try {
         await app.startConsumers(stages.filter((s): s is 'parse' | 'sink' => s !== 'fetch'));
         if (opts.once) {
@@ -84,19 +86,18 @@ export function register(program: Command): void {
           }
           return;
         }
-        if (config.metricsListen) {
-          const metrics = await startMetricsServer({ ...config.metricsListen, collect: () => collectAppMetrics(app), logger });
-          started.push(metrics);
-        }
         if (config.callbackListen) started.push(await startCallbackServer(app, config, config.callbackListen, logger));
         if (stages.includes('fetch') && config.webhookListen) started.push(await startWebhooks(app, config.stateDir, config.webhookListen, config.topicPrefix, logger));
         const schedule = stages.includes('fetch') ? app.fetch!.startSchedule(pipeline.fetch.schedule) : null;
         if (schedule) started.push({ close: async () => schedule.stop() });
-        logger.info('pipeline.started', { stages, bus: app.bus.kind, schedule: pipeline.fetch.schedule, lake: config.lakeDir });
+        telemetry = config.metricsListen ? await serveAppTelemetry(app, { ...config.metricsListen, stages, logger, started: () => running }) : null;
+        logger.info('pipeline.started', { stages, bus: app.bus.kind, schedule: pipeline.fetch.schedule, lake: config.lakeDir, telemetry: telemetry?.url ?? null });
         await shutdown.requested;
       } finally {
+        running = false; // /ready answers 503 while the process drains
         for (const s of started.reverse()) await s.close();
         await app.close(); // the sink flushes its buffers and acknowledges before it closes
+        await telemetry?.close();
         await lease?.release();
         shutdown.dispose();
       }
