@@ -27,7 +27,11 @@ export type { WebhookDelivery } from './webhooks.ts';
 export { signPayload } from './webhooks.ts';
 
 export interface SimulatorOptions {
-  /** Port on 127.0.0.1; 0 picks a free one. @default 0 */
+  /** Interface to listen on; 0.0.0.0 in a container that others reach. @default '127.0.0.1' */
+  host?: string;
+  /** Origin the simulator puts in the absolute URLs it returns (transaction and webhook URLs), when clients reach it by another name (a compose service). @default http://127.0.0.1:<port> */
+  publicUrl?: string;
+  /** Port; 0 picks a free one. @default 0 */
   port?: number;
   /** Everything invented (accounts, exercises, workouts) follows from it. @default 1 */
   seed?: number;
@@ -175,8 +179,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const server = createServer(createHandler(ctx));
   // Idle keep-alive sockets would hold close() open.
   server.keepAliveTimeout = 1000;
-  const { port } = await listen(server, options.port ?? 0, '127.0.0.1', 'the AccessLink simulator');
-  apiBaseUrl = `http://127.0.0.1:${port}`;
+  const { port } = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1', 'the AccessLink simulator');
+  apiBaseUrl = options.publicUrl?.replace(/\/$/, '') ?? `http://127.0.0.1:${port}`;
   const authorizeUrl = `${apiBaseUrl}/oauth2/authorization`;
 
   const requireUser = (polarUserId: string) => {

@@ -32,7 +32,9 @@ export function register(program: Command): void {
   program
     .command('simulate')
     .description('run a local Polar AccessLink v3 simulator (OAuth2, users, notifications, exercise transactions)')
-    .option('--port <n>', 'port on 127.0.0.1 (0 = any free port)', integer('--port', 0, 65_535), 0)
+    .option('--port <n>', 'port (0 = any free port)', integer('--port', 0, 65_535), 0)
+    .option('--host <address>', 'interface to listen on (0.0.0.0 in a container)', '127.0.0.1')
+    .option('--public-url <url>', 'origin clients reach the simulator at, used in the URLs it returns (e.g. http://simulator:8000 in compose)')
     .option('--seed <n>', 'seed for accounts and workouts', integer('--seed', 0, 2 ** 32 - 1), 1)
     .option('--users <n>', 'simulated Flow accounts', integer('--users', 0, 10_000), 3)
     .option('--exercises-per-user <n>', 'exercises each user uploads after registering', integer('--exercises-per-user', 0, 10_000), 3)
@@ -40,8 +42,9 @@ export function register(program: Command): void {
     .option('--client-secret <secret>', 'OAuth client secret the simulator accepts (default: a fixed development secret)')
     .option('--redirect-uri <url>', 'the registered redirect URL')
     .option('--print-secret', 'also print the client secret', false)
-    .action(async (opts: { port: number; seed: number; users: number; exercisesPerUser: number; clientId?: string; clientSecret?: string; redirectUri?: string; printSecret: boolean }) => {
-      const options: SimulatorOptions = { port: opts.port, seed: opts.seed, users: opts.users, exercisesPerUser: opts.exercisesPerUser };
+    .action(async (opts: { port: number; host: string; publicUrl?: string; seed: number; users: number; exercisesPerUser: number; clientId?: string; clientSecret?: string; redirectUri?: string; printSecret: boolean }) => {
+      const options: SimulatorOptions = { port: opts.port, host: opts.host, seed: opts.seed, users: opts.users, exercisesPerUser: opts.exercisesPerUser };
+      if (opts.publicUrl !== undefined) options.publicUrl = opts.publicUrl;
       if (opts.clientId !== undefined) options.clientId = opts.clientId;
       if (opts.clientSecret !== undefined) options.clientSecret = opts.clientSecret;
       if (opts.redirectUri !== undefined) options.redirectUri = opts.redirectUri;
