@@ -187,7 +187,8 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
       case undefined:
         return sendJson(res, 200, exerciseSummaryJson(ex, { apiBaseUrl: ctx.apiBaseUrl(), transactionId: tx.transactionId }));
       case 'heart-rate-zones':
-        return sendJson(res, 200, heartRateZonesJson(ex));
+        // No zone info for this exercise: the item's own no-data answer.
+        return ex.hasZones ? sendJson(res, 200, heartRateZonesJson(ex)) : sendEmpty(res, 204);
       case 'samples': {
         if (m[5] === undefined) return sendJson(res, 200, { samples: sampleTypes(ex).map((t) => `${itemBase}/samples/${t}`) });
         const samples = samplesJson(ex, Number(m[5]));
