@@ -108,7 +108,7 @@ export function makeExercise(options: {
     uploadUtcMs: startUtcMs + durationS * 1000 + Math.round(between(rng, 60, 900)) * 1000,
     optional: { bodyComposition: k % 2 === 0, trainingLoadPro: k % 3 !== 2 },
     hasStrap: k % 3 === 1,
-    hasZones: k % 8 !== 6,
+    hasZones: (k + userIndex) % 5 !== 3,
     hrGapMarker: k % 2 === 1 ? '0' : 'null',
   };
 }
