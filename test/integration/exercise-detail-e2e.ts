@@ -103,6 +103,17 @@ export function exerciseDetailE2E(busName: string, brokers: () => string[] | nul
       expect(app.parse.counters.deadLettered).toBe(0);
     });
 
+    it('time zones > local dates follow each exercise\'s offset, east and west of UTC, and roll over at local midnight', async () => {
+      const [wrong] = await query(base.lakeDir, `SELECT count(*) AS n FROM exercise_series
+        WHERE local_date <> CAST(time_utc AT TIME ZONE 'UTC' + to_minutes(utc_offset_min) AS DATE)`);
+      expect(wrong!['n']).toBe(0);
+      const spans = await query(base.lakeDir, `SELECT exercise_id, any_value(utc_offset_min) AS off FROM exercise_series GROUP BY 1 HAVING count(DISTINCT local_date) > 1`);
+      // Every fourth simulated workout ends after local midnight: one per user here.
+      expect(spans.length).toBeGreaterThanOrEqual(sim.accounts.length);
+      const offsets = (await query(base.lakeDir, `SELECT DISTINCT utc_offset_min AS off FROM exercise_series`)).map((r) => Number(r['off']));
+      expect(offsets.some((o) => o > 0) && offsets.some((o) => o < 0)).toBe(true);
+    });
+
     it('missing heart-rate values are flagged as Polar sent them: null entries and 0 sentinels', async () => {
       const rows = await query(base.lakeDir, `SELECT missing_reason, count(*) AS n, count(value) AS with_value FROM exercise_series
         WHERE sample_type = 'heart_rate' AND missing_reason IS NOT NULL GROUP BY 1 ORDER BY 1`);
