@@ -20,8 +20,9 @@
  * the shortest sweep interval that stays within budget.
  *
  * Adding a data type (f-daily's date-based endpoints, activity transactions) means adding a
- * row to DATA_TYPES (how its requests are recognised, its items and its minimum) and, for
- * part 2, a row to BUDGET_TYPES (requests per user per sweep and per item).
+ * run to RUNS (the fetch options that exercise it), rows to DATA_TYPES (how its requests are
+ * recognised, its items and its minimum; RunFacts grows the ground truth they need), and
+ * for part 2 its measured requests per user-sweep and per item come out of the same run.
  */
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -37,7 +38,7 @@ import { createRawZone, rawKeyFor } from '../src/lake/raw-zone.ts';
 import { hashedExerciseId } from '../src/simulator/exercises.ts';
 import { mulberry32 } from '../src/simulator/random.ts';
 import { startSimulator, type SimulatedExercise } from '../src/simulator/index.ts';
-import { createFetchStage, type ExerciseChannel, type FetchReport } from '../src/stages/fetch.ts';
+import { createFetchStage, type FetchReport, type FetchStageOptions } from '../src/stages/fetch.ts';
 import { openLedger } from '../src/state/ledger.ts';
 import { openUserRegistry } from '../src/state/users.ts';
 
@@ -49,9 +50,18 @@ const SWEEPS = 2;
 
 type Request = { method: string; path: string; status: number };
 
-/** What a channel's run leaves for the minimum calculation. */
+/**
+ * The runs measured: each is the real fetch stage with these options against a fresh
+ * simulator. Date-based types (f-daily) add a run with their `daily` kinds here.
+ */
+export const RUNS: Readonly<Record<string, Partial<FetchStageOptions>>> = {
+  transactional: { exerciseChannel: 'transactional', daily: [] },
+  listing: { exerciseChannel: 'listing', daily: [] },
+};
+
+/** What a run leaves for the minimum calculation. */
 interface RunFacts {
-  readonly channel: ExerciseChannel;
+  readonly run: string;
   readonly users: number;
   readonly sweeps: number;
   readonly exercises: readonly SimulatedExercise[];
@@ -62,10 +72,10 @@ interface RunFacts {
   readonly sampleTypes: number;
 }
 
-/** One row of the table: a data type of one channel. */
+/** One row of the table: a data type, measured in one of RUNS. */
 interface DataTypeRow {
   readonly name: string;
-  readonly channel: ExerciseChannel;
+  readonly run: keyof typeof RUNS;
   readonly matches: (r: Request) => boolean;
   /** Items of this type in the run (exercises, transactions, user sweeps). */
   readonly items: (f: RunFacts) => number;
@@ -76,20 +86,22 @@ interface DataTypeRow {
 const TX = '/v3/users/\\d+/exercise-transactions';
 const re = (s: string) => new RegExp(`^${s}$`);
 export const DATA_TYPES: readonly DataTypeRow[] = [
-  { name: 'pull notifications (per sweep)', channel: 'transactional', matches: (r) => r.path === '/v3/notifications', items: (f) => f.sweeps, minimum: (f) => f.sweeps },
+  { name: 'pull notifications (per sweep)', run: 'transactional', matches: (r) => r.path === '/v3/notifications', items: (f) => f.sweeps, minimum: (f) => f.sweeps },
   // create + list + commit per transaction, and the create that answers 204 ("nothing new") per user.
-  { name: 'exercise transactions (per transaction)', channel: 'transactional', matches: (r) => re(`${TX}(/\\d+)?`).test(r.path), items: (f) => f.transactions, minimum: (f) => 3 * f.transactions + f.usersWithData },
-  { name: 'exercise summary', channel: 'transactional', matches: (r) => re(`${TX}/\\d+/exercises/\\d+`).test(r.path), items: (f) => f.exercises.length, minimum: (f) => f.exercises.length },
-  { name: 'exercise files (tcx, gpx, fit)', channel: 'transactional', matches: (r) => re(`${TX}/\\d+/exercises/\\d+/(tcx|gpx|fit)`).test(r.path), items: (f) => f.exercises.length, minimum: (f) => 3 * f.exercises.length },
+  { name: 'exercise transactions (per transaction)', run: 'transactional', matches: (r) => re(`${TX}(/\\d+)?`).test(r.path), items: (f) => f.transactions, minimum: (f) => 3 * f.transactions + f.usersWithData },
+  { name: 'exercise summary', run: 'transactional', matches: (r) => re(`${TX}/\\d+/exercises/\\d+`).test(r.path), items: (f) => f.exercises.length, minimum: (f) => f.exercises.length },
+  { name: 'exercise files (tcx, gpx, fit)', run: 'transactional', matches: (r) => re(`${TX}/\\d+/exercises/\\d+/(tcx|gpx|fit)`).test(r.path), items: (f) => f.exercises.length, minimum: (f) => 3 * f.exercises.length },
   // The list of types, then one request per type: the API has no call that returns them together.
-  { name: 'exercise samples (all series, RR)', channel: 'transactional', matches: (r) => re(`${TX}/\\d+/exercises/\\d+/samples(/\\d+)?`).test(r.path), items: (f) => f.exercises.length, minimum: (f) => f.exercises.length + f.sampleTypes },
-  { name: 'exercise heart-rate zones', channel: 'transactional', matches: (r) => re(`${TX}/\\d+/exercises/\\d+/heart-rate-zones`).test(r.path), items: (f) => f.exercises.length, minimum: (f) => f.exercises.length },
-  { name: 'exercise listing (per user sweep)', channel: 'listing', matches: (r) => r.path === '/v3/exercises', items: (f) => f.users * f.sweeps, minimum: (f) => f.users * f.sweeps },
-  { name: 'exercise summary, samples, zones, route (inline)', channel: 'listing', matches: (r) => re('/v3/exercises/[^/]+').test(r.path), items: (f) => f.exercises.length, minimum: () => 0 },
-  { name: 'exercise files (tcx, gpx, fit)', channel: 'listing', matches: (r) => re('/v3/exercises/[^/]+/(tcx|gpx|fit)').test(r.path), items: (f) => f.exercises.length, minimum: (f) => 3 * f.exercises.length },
+  { name: 'exercise samples (all series, RR)', run: 'transactional', matches: (r) => re(`${TX}/\\d+/exercises/\\d+/samples(/\\d+)?`).test(r.path), items: (f) => f.exercises.length, minimum: (f) => f.exercises.length + f.sampleTypes },
+  { name: 'exercise heart-rate zones', run: 'transactional', matches: (r) => re(`${TX}/\\d+/exercises/\\d+/heart-rate-zones`).test(r.path), items: (f) => f.exercises.length, minimum: (f) => f.exercises.length },
+  { name: 'exercise listing (per user sweep)', run: 'listing', matches: (r) => r.path === '/v3/exercises', items: (f) => f.users * f.sweeps, minimum: (f) => f.users * f.sweeps },
+  { name: 'exercise summary, samples, zones, route (inline)', run: 'listing', matches: (r) => re('/v3/exercises/[^/]+').test(r.path), items: (f) => f.exercises.length, minimum: () => 0 },
+  { name: 'exercise files (tcx, gpx, fit)', run: 'listing', matches: (r) => re('/v3/exercises/[^/]+/(tcx|gpx|fit)').test(r.path), items: (f) => f.exercises.length, minimum: (f) => 3 * f.exercises.length },
 ];
 
-async function measure(channel: ExerciseChannel): Promise<{ facts: RunFacts; requests: Request[]; reports: FetchReport[] }> {
+async function measure(run: string): Promise<{ facts: RunFacts; requests: Request[]; reports: FetchReport[] }> {
+  const options = RUNS[run]!;
+  const listing = options.exerciseChannel === 'listing';
   const sim = await startSimulator({ seed: 31, users, exercisesPerUser, durationRangeS: [300, 900], rateLimit: { shortTermLimit: 10_000_000, longTermLimit: 10_000_000 } });
   const dir = await mkdtemp(join(tmpdir(), 'polar-lake-api-calls-'));
   try {
@@ -105,19 +117,19 @@ async function measure(channel: ExerciseChannel): Promise<{ facts: RunFacts; req
     const firstRequest = sim.requestLog.length; // enrolment is not a data type
     const rawZone = createRawZone(join(dir, 'lake'));
     const bus = new EmbeddedBus({});
-    const stage = createFetchStage({ client, users: registry, rawZone, ledger: await openLedger({ stateDir }), bus, daily: [], exerciseChannel: channel });
+    const stage = createFetchStage({ client, users: registry, rawZone, ledger: await openLedger({ stateDir }), bus, ...options });
     const reports: FetchReport[] = [];
     for (let i = 0; i < SWEEPS; i++) reports.push(await stage.runOnce());
     await bus.close();
     let sampleTypes = 0;
     for (const e of exercises) {
-      const id = channel === 'listing' ? hashedExerciseId(e.exerciseId) : e.exerciseId;
-      const key = rawKeyFor(e.userId, id, channel === 'listing' ? 'summary' : 'samples');
+      const id = listing ? hashedExerciseId(e.exerciseId) : e.exerciseId;
+      const key = rawKeyFor(e.userId, id, listing ? 'summary' : 'samples');
       const json = JSON.parse(gunzipSync(readFileSync(join(dir, 'lake', key))).toString('utf8')) as { samples?: unknown[] };
       sampleTypes += json.samples?.length ?? 0;
     }
     const facts: RunFacts = {
-      channel, users, sweeps: SWEEPS, exercises, sampleTypes,
+      run, users, sweeps: SWEEPS, exercises, sampleTypes,
       usersWithData: new Set(exercises.map((e) => e.userId)).size,
       transactions: reports.reduce((n, r) => n + r.transactionsCommitted + r.transactionsLeftOpen, 0),
     };
@@ -132,7 +144,7 @@ const pad = (s: string | number, n: number) => String(s).padStart(n);
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
 
 interface Measured {
-  readonly channel: ExerciseChannel;
+  readonly run: string;
   /** Requests per user and sweep when nothing is new. */
   readonly perUserSweep: number;
   /** Requests per sweep whatever the number of users (pull notifications). */
@@ -143,24 +155,25 @@ interface Measured {
 
 async function part1(): Promise<Measured[]> {
   console.log(`# Requests per item vs the API's minimum (${users} users x ${exercisesPerUser} exercises, ${SWEEPS} sweeps; goal 1.00)\n`);
-  console.log(`${'channel'.padEnd(14)}${'data type'.padEnd(50)}${pad('items', 7)}${pad('requests', 10)}${pad('per item', 10)}${pad('minimum', 9)}${pad('ratio', 7)}`);
+  console.log(`${'run'.padEnd(14)}${'data type'.padEnd(50)}${pad('items', 7)}${pad('requests', 10)}${pad('per item', 10)}${pad('minimum', 9)}${pad('ratio', 7)}`);
   const out: Measured[] = [];
-  for (const channel of ['transactional', 'listing'] as const) {
-    const { facts, requests, reports } = await measure(channel);
-    const unmatched = requests.filter((r) => !DATA_TYPES.some((t) => t.channel === channel && t.matches(r)));
-    for (const t of DATA_TYPES.filter((d) => d.channel === channel)) {
+  for (const run of Object.keys(RUNS)) {
+    const { facts, requests, reports } = await measure(run);
+    const listing = RUNS[run]!.exerciseChannel === 'listing';
+    const unmatched = requests.filter((r) => !DATA_TYPES.some((t) => t.run === run && t.matches(r)));
+    for (const t of DATA_TYPES.filter((d) => d.run === run)) {
       const made = requests.filter((r) => t.matches(r)).length;
       const items = t.items(facts);
       const min = t.minimum(facts);
       const ratio = min === 0 ? (made === 0 ? '1.00' : 'inf') : fmt(made / min);
-      console.log(`${channel.padEnd(14)}${t.name.padEnd(50)}${pad(items, 7)}${pad(made, 10)}${pad(fmt(made / items), 10)}${pad(fmt(min / items), 9)}${pad(ratio, 7)}`);
+      console.log(`${run.padEnd(14)}${t.name.padEnd(50)}${pad(items, 7)}${pad(made, 10)}${pad(fmt(made / items), 10)}${pad(fmt(min / items), 9)}${pad(ratio, 7)}`);
     }
-    if (unmatched.length > 0) console.log(`${channel.padEnd(14)}${'(requests of no listed type)'.padEnd(50)}${pad('', 7)}${pad(unmatched.length, 10)}`);
+    if (unmatched.length > 0) console.log(`${run.padEnd(14)}${'(requests of no listed type)'.padEnd(50)}${pad('', 7)}${pad(unmatched.length, 10)}`);
     if (reports.some((r) => Object.keys(r.errorsByCode).length > 0)) console.log(`  errors: ${JSON.stringify(reports.map((r) => r.errorsByCode))}`);
     // A sweep costs one listing per user, or one notifications call; the rest is per exercise.
-    const sweepRequests = requests.filter((r) => (channel === 'listing' ? r.path === '/v3/exercises' : r.path === '/v3/notifications')).length / SWEEPS;
+    const sweepRequests = requests.filter((r) => (listing ? r.path === '/v3/exercises' : r.path === '/v3/notifications')).length / SWEEPS;
     const perExercise = (requests.length - sweepRequests * SWEEPS) / facts.exercises.length;
-    out.push({ channel, perUserSweep: channel === 'listing' ? sweepRequests / users : 0, perSweep: channel === 'listing' ? 0 : sweepRequests, perExercise });
+    out.push({ run, perUserSweep: listing ? sweepRequests / users : 0, perSweep: listing ? 0 : sweepRequests, perExercise });
   }
   return out;
 }
@@ -198,12 +211,12 @@ function overBudget(m: Measured, sweepMin: number): { total: number; over15: num
 function part2(measured: readonly Measured[]): void {
   console.log(`\n# Requests over budget: ${budgetUsers} users, ${exercisesPerUserDay} exercise(s) per user per day, one simulated day (goal 0)`);
   console.log(`  limits: ${500 + 20 * budgetUsers} per 15 min, ${5000 + 100 * budgetUsers} per 24 h\n`);
-  console.log(`${'channel'.padEnd(14)}${pad('sweep', 8)}${pad('req/exercise', 14)}${pad('req/day', 12)}${pad('over 15min', 12)}${pad('over 24h', 12)}`);
+  console.log(`${'run'.padEnd(14)}${pad('sweep', 8)}${pad('req/exercise', 14)}${pad('req/day', 12)}${pad('over 15min', 12)}${pad('over 24h', 12)}`);
   for (const m of measured) {
     const fits = [5, 10, 15, 20, 30, 45, 60, 120].find((s) => { const b = overBudget(m, s); return b.over15 + b.over24 === 0; });
     for (const sweepMin of [5, ...(fits !== undefined && fits !== 5 ? [fits] : [])]) {
       const b = overBudget(m, sweepMin);
-      console.log(`${m.channel.padEnd(14)}${pad(`${sweepMin} min`, 8)}${pad(fmt(m.perExercise), 14)}${pad(b.total, 12)}${pad(b.over15, 12)}${pad(b.over24, 12)}`);
+      console.log(`${m.run.padEnd(14)}${pad(`${sweepMin} min`, 8)}${pad(fmt(m.perExercise), 14)}${pad(b.total, 12)}${pad(b.over15, 12)}${pad(b.over24, 12)}`);
     }
   }
 }
