@@ -113,13 +113,14 @@ describe('fetch > exercise detail > transactional', () => {
 });
 
 describe('fetch > exercise detail > listing', () => {
-  it('one request per user carries every exercise\'s series, zones and route; nothing is requested per exercise for them', async () => {
+  it('a sweep with new exercises lists once more with series, zones and route inline; nothing is requested per exercise for them', async () => {
     rig = await startFetchRig();
     const expected = rig.sim.pendingExercises();
     const report = await stageFor(rig, { exerciseChannel: 'listing' }).runOnce();
     expect(report.exercisesFetched).toBe(expected.length);
     const log = rig.sim.requestLog.filter((q) => q.path.startsWith('/v3/exercises'));
-    expect(log.filter((q) => q.path === '/v3/exercises')).toHaveLength(rig.sim.accounts.length);
+    // Per user: the plain list, and since it shows new exercises, the list with everything inline.
+    expect(log.filter((q) => q.path === '/v3/exercises')).toHaveLength(2 * rig.sim.accounts.length);
     for (const ex of expected) {
       const id = hashedExerciseId(ex.exerciseId);
       const mine = log.filter((q) => q.path.startsWith(`/v3/exercises/${id}`));
@@ -136,7 +137,7 @@ describe('fetch > exercise detail > listing', () => {
       // Inline payloads are not ledger items: the exercise is complete once summary and files are.
       expect(rig.ledger.get(ex.userId, id, 'samples')).toBeUndefined();
     }
-    // The next sweep: one listing request per user, no exercise request.
+    // The next sweep has nothing new: one plain listing request per user, nothing else.
     const before = rig.sim.requestLog.length;
     const second = await stageFor(rig, { exerciseChannel: 'listing' }).runOnce();
     expect(second.exercisesSkipped).toBe(expected.length);

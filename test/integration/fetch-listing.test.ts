@@ -71,9 +71,10 @@ describe('fetch > listing > full sweep', () => {
     }
 
     // Each stored summary is its list item byte for byte (snake_case, hashed id), with the
-    // series, zones and route inline: one listing request per user, none per exercise for them.
+    // series, zones and route inline: per user the plain list, then (something being new) the
+    // list with them inline; none per exercise for them.
     const uid = rig.sim.accounts[0]!.polarUserId;
-    expect(rig.sim.requestLog.filter((q) => q.path === '/v3/exercises')).toHaveLength(3);
+    expect(rig.sim.requestLog.filter((q) => q.path === '/v3/exercises')).toHaveLength(6);
     expect(rig.sim.requestLog.filter((q) => /samples|heart-rate-zones/.test(q.path))).toEqual([]);
     const response = await fetch(`${rig.sim.apiBaseUrl}/v3/exercises?samples=true&zones=true&route=true`, { headers: { authorization: `Bearer ${rig.users.accessToken(uid)}` } });
     const list = (await response.json()) as Record<string, unknown>[];
