@@ -20,13 +20,15 @@ afterEach(async () => {
 
 const stageFor = (r: FetchRig, extra: Partial<FetchStageOptions> = {}) =>
   createFetchStage({ client: r.client, users: r.users, rawZone: r.rawZone, ledger: r.ledger, bus: r.bus, logger: r.logger, daily: [], ...extra });
+/** For tests that never wait for a transaction to lapse: a loaded CI machine may take longer than the rig's short TTL. */
+const NO_LAPSE = { transactionTtlMs: 600_000 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const readJson = async (r: FetchRig, key: string) => JSON.parse(await text(r.rawZone.open(key))) as Record<string, unknown>;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('fetch > exercise detail > transactional', () => {
   it('stores samples and zones of every exercise before the commit, with exactly the requests the API needs', async () => {
-    rig = await startFetchRig();
+    rig = await startFetchRig(NO_LAPSE);
     const expected = rig.sim.pendingExercises();
     await stageFor(rig).runOnce();
     expect(rig.sim.committedExercises()).toHaveLength(expected.length);
@@ -94,7 +96,7 @@ describe('fetch > exercise detail > transactional', () => {
   });
 
   it('204 on the samples list or on zones is recorded absent and the transaction still commits', async () => {
-    rig = await startFetchRig({ users: 1, exercisesPerUser: 1 });
+    rig = await startFetchRig({ users: 1, exercisesPerUser: 1, ...NO_LAPSE });
     const ex = rig.sim.pendingExercises()[0]!;
     rig.sim.injectFault({ method: 'GET', path: new RegExp(`/exercises/${ex.exerciseId}/samples$`), status: 204 });
     rig.sim.injectFault({ method: 'GET', path: new RegExp(`/exercises/${ex.exerciseId}/heart-rate-zones$`), status: 204 });

@@ -23,7 +23,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('fetch > stage > full run', () => {
   it('stores every payload of every exercise, publishes one event per payload, then commits', async () => {
-    rig = await startFetchRig();
+    // No lapse wanted here: a loaded machine may take longer than the rig's short TTL.
+    rig = await startFetchRig({ transactionTtlMs: 600_000 });
     const expected = rig.sim.pendingExercises();
     expect(expected.length).toBe(9);
     const report = await stageFor(rig).runOnce();
