@@ -62,7 +62,7 @@ export function exerciseDetailE2E(busName: string, brokers: () => string[] | nul
       dir = mkdtempSync(join(tmpdir(), 'polar-lake-detail-'));
       // Twelve exercises cover every simulated variant: strap or not, zones or not, indoor and
       // outdoor, null and 0 heart-rate gaps, east and west of UTC, one ending after local midnight.
-      sim = await startSimulator({ seed: 23, users: 3, exercisesPerUser: 4, durationRangeS: [300, 700], fitFiles: run.fitFiles ?? false });
+      sim = await startSimulator({ seed: 23, users: 3, exercisesPerUser: 4, durationRangeS: [120, 300], fitFiles: run.fitFiles ?? false });
       base = {
         lakeDir: join(dir, 'lake'),
         stateDir: join(dir, 'state'),
