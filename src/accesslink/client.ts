@@ -82,6 +82,13 @@ export interface ExerciseListing {
   readonly rejected: AccessLinkResponseError[];
 }
 
+/** What `GET /v3/exercises` inlines in each item. @default nothing */
+export interface ListingInline {
+  readonly samples?: boolean;
+  readonly zones?: boolean;
+  readonly route?: boolean;
+}
+
 export type RegisterResult =
   | { readonly status: 'registered'; readonly user: Record<string, unknown> }
   | { readonly status: 'already_registered' };
@@ -106,12 +113,24 @@ export interface AccessLinkClient {
   /** GET {exerciseUrl}/{kind} → the body as a stream; 204 (no such file) → null; 404 throws. */
   getExerciseFile(exerciseUrl: string, kind: ExerciseFileKind, token: string): Promise<Readable | null>;
   /**
+   * Transactional exercise: GET {exerciseUrl}/samples (the URL of each available sample type),
+   * then each `/samples/{type-id}`: one request per type, as the API allows no fewer. Returns
+   * one JSON document `{"samples":[...]}` whose elements are each type's body as received (outer whitespace trimmed)
+   * (the listing's inline `samples` shape), or null when there are none (204, an empty list,
+   * or 204 for every type). 404 throws.
+   */
+  getExerciseSamples(exerciseUrl: string, token: string): Promise<Buffer | null>;
+  /** Transactional exercise: GET {exerciseUrl}/heart-rate-zones → the body as received (`{"zone":[...]}`); 204 → null; 404 throws. */
+  getExerciseHeartRateZones(exerciseUrl: string, token: string): Promise<Buffer | null>;
+  /**
    * GET /v3/exercises (bearer; the token's user): exercises uploaded in the last 30 days, as
    * a top-level array of snake_case summaries with hashed ids. Each item's `raw` is its bytes
    * exactly as received (a slice of the body), so the raw zone keeps what the API said.
-   * 204 or an empty body → no exercises.
+   * 204 or an empty body → no exercises. `inline` asks for each exercise's sample series,
+   * heart-rate zones and route in the same response (`?samples=true&zones=true&route=true`):
+   * no request per exercise for them.
    */
-  listExercises(token: string): Promise<ExerciseListing>;
+  listExercises(token: string, inline?: ListingInline): Promise<ExerciseListing>;
   /** PUT resource-uri: commits, and Polar deletes the transaction's data for good. */
   commitExerciseTransaction(resourceUri: string, token: string): Promise<void>;
   /**
@@ -252,6 +271,21 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
 
   const bearer = (token: string): Auth => ({ kind: 'bearer', token });
 
+  /** `{exerciseUrl}/{sub}` on the API's origin (sub-resources of an item URL the API handed out). */
+  const subResourceUrl = (exerciseUrl: string, sub: string): URL => {
+    const base = followUrl('GET', exerciseUrl);
+    return new URL(base.pathname.replace(/\/+$/, '') + '/' + sub + base.search, apiOrigin);
+  };
+
+  /** The body as received, once it is known to be a JSON object (whitespace trimmed, so it embeds cleanly). */
+  const jsonObjectBody = (body: { raw: Buffer; json: unknown }, spec: RequestSpec, status: number): Buffer => {
+    if (!body.json || typeof body.json !== 'object' || Array.isArray(body.json)) {
+      throw new AccessLinkResponseError('body is not a JSON object', { method: spec.method, path: spec.url.pathname, status });
+    }
+    const text = body.raw.toString('utf8').trim();
+    return Buffer.from(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  };
+
   return {
     apiOrigin,
     rateLimitGate: gate,
@@ -369,8 +403,9 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
       });
     },
 
-    async listExercises(token) {
+    async listExercises(token, inline = {}) {
       const url = apiUrl('/v3/exercises');
+      for (const flag of ['samples', 'zones', 'route'] as const) if (inline[flag]) url.searchParams.set(flag, 'true');
       const spec: RequestSpec = { method: 'GET', url, auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
       return request(spec, async (response): Promise<ExerciseListing> => {
         const context = { method: 'GET', path: url.pathname, status: response.status };
@@ -401,9 +436,7 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
     },
 
     async getExerciseFile(exerciseUrl, kind, token) {
-      const base = followUrl('GET', exerciseUrl);
-      const url = new URL(base.pathname.replace(/\/+$/, '') + '/' + kind + base.search, apiOrigin);
-      const spec: RequestSpec = { method: 'GET', url, auth: bearer(token), accept: ACCEPT[kind], ok: [200, 204] };
+      const spec: RequestSpec = { method: 'GET', url: subResourceUrl(exerciseUrl, kind), auth: bearer(token), accept: ACCEPT[kind], ok: [200, 204] };
       return request(spec, async (response) => {
         if (response.status === 204 || !response.body) {
           await response.body?.cancel();
@@ -412,6 +445,31 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
         // The queue slot is released once headers are in; the body streams to the caller.
         return Readable.fromWeb(response.body as unknown as NodeReadableStream<Uint8Array>);
       });
+    },
+
+    async getExerciseSamples(exerciseUrl, token) {
+      const listSpec: RequestSpec = { method: 'GET', url: subResourceUrl(exerciseUrl, 'samples'), auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
+      const typeUrls = await request(listSpec, async (response) => {
+        if (response.status === 204) return [];
+        const { json } = await readJson(response, listSpec);
+        const list = json && typeof json === 'object' ? (json as { samples?: unknown }).samples : undefined;
+        if (list === undefined || list === null) return [];
+        if (!Array.isArray(list)) throw new AccessLinkResponseError('samples is not a list', { method: 'GET', path: listSpec.url.pathname, status: response.status });
+        return list.map((u) => followUrl('GET', String(u)));
+      });
+      const bodies: Buffer[] = [];
+      for (const url of typeUrls) {
+        const spec: RequestSpec = { method: 'GET', url, auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
+        const body = await request(spec, async (response) => (response.status === 204 ? null : jsonObjectBody(await readJson(response, spec), spec, response.status)));
+        if (body) bodies.push(body);
+      }
+      if (bodies.length === 0) return null;
+      return Buffer.concat([Buffer.from('{"samples":['), ...bodies.flatMap((b, i) => (i === 0 ? [b] : [Buffer.from(','), b])), Buffer.from(']}')]);
+    },
+
+    async getExerciseHeartRateZones(exerciseUrl, token) {
+      const spec: RequestSpec = { method: 'GET', url: subResourceUrl(exerciseUrl, 'heart-rate-zones'), auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
+      return request(spec, async (response) => (response.status === 204 ? null : jsonObjectBody(await readJson(response, spec), spec, response.status)));
     },
 
     async commitExerciseTransaction(resourceUri, token) {

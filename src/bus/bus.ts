@@ -16,6 +16,10 @@ export const TOPICS = {
   laps: 'polar.laps',
   activity: 'polar.activity',
   sleep: 'polar.sleep',
+  exerciseSeries: 'polar.exercise_series',
+  rrIntervals: 'polar.rr_intervals',
+  hrZones: 'polar.hr_zones',
+  routes: 'polar.routes',
   deadletter: 'polar.deadletter',
   /** AccessLink webhook events, accepted by the receiver; the fetch process acts on them. */
   webhooks: 'polar.webhooks',

@@ -14,7 +14,7 @@ import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import type { TokenizerName } from '../parse/xml/tokenizer.ts';
 
-export type PayloadKind = 'summary' | 'tcx' | 'gpx' | 'fit';
+export type PayloadKind = 'summary' | 'tcx' | 'gpx' | 'fit' | 'samples' | 'zones' | 'route';
 
 export interface Pipeline {
   readonly version: 1;

@@ -16,7 +16,15 @@ import { columnsToRows, decodeRecordBatch, decodeVectors, encodeRecordBatch, isA
 import type { TableName, TableRows } from './rows.ts';
 
 /** Exercise payloads (summary JSON, files) and daily payloads (one JSON per user and local date). */
-export type PayloadKind = 'summary' | 'tcx' | 'gpx' | 'fit' | DailyKind;
+export type PayloadKind = 'summary' | 'tcx' | 'gpx' | 'fit' | ExerciseDetailKind | DailyKind;
+
+/**
+ * The API's own exercise data beside the files: `samples` (every sample series, RR included),
+ * `zones` (heart-rate zones) and `route` (route points). The listing channel gets them inline
+ * in the summary; the transactional channel stores samples and zones as raw objects of their
+ * own (it has no route endpoint).
+ */
+export type ExerciseDetailKind = 'samples' | 'zones' | 'route';
 
 /** Date-based payloads: daily activity (`/v3/users/activities`) and sleep (`/v3/users/sleep`). */
 export type DailyKind = 'activity' | 'sleep';

@@ -146,12 +146,88 @@ export interface SleepRow {
   group_regeneration_score: number | null;
 }
 
+/**
+ * One value of one AccessLink sample series (`/samples/{type-id}`, or the listing's inline
+ * `samples`): value i of a series is at the exercise start + i × recording rate.
+ */
+export interface ExerciseSeriesRow {
+  user_id: string;
+  exercise_id: string;
+  /** heart_rate, speed, cadence, altitude, power, power_pedaling_index, power_lr_balance, air_pressure, running_cadence, temperature, distance; `type_<id>` for an id the appendix does not list. */
+  sample_type: string;
+  /** AccessLink's sample type id (0-10; 11, RR, goes to rr_intervals). */
+  sample_type_id: number;
+  /** 0-based position in the series. */
+  sample_index: number;
+  time_utc_us: number;
+  utc_offset_min: number | null;
+  /** In `unit`, as the API gives it (speed km/h); null where Polar marked the value missing. */
+  value: number | null;
+  unit: string | null;
+  /** Why value is null: 'null' (Polar's `null` entry: sensor off), 'zero_sentinel' (a 0 where 0 cannot be a reading: heart rate, air pressure); else null. */
+  missing_reason: string | null;
+  recording_rate_s: number | null;
+}
+
+/** One entry of an exercise's RR series (sample type 11): one beat, or one gap. */
+export interface RrIntervalRow {
+  user_id: string;
+  exercise_id: string;
+  /** 0-based position of the entry in the series (gaps included). */
+  beat_index: number;
+  /** Counts the gaps before this entry: beats of one segment are contiguous, HRV works per segment. */
+  segment_index: number;
+  /** Exercise start + the sum of the recorded intervals up to and including this one (a gap adds nothing: its length is unknown). */
+  time_utc_us: number;
+  utc_offset_min: number | null;
+  interval_ms: number | null;
+  is_gap: boolean;
+  /** 'null' (Polar's `null`: sensor off) or 'zero_sentinel' (a 0 ms interval); null for a beat. */
+  missing_reason: string | null;
+}
+
+/** One heart-rate zone of one exercise (`/heart-rate-zones`, or the listing's `heart_rate_zones`). */
+export interface HrZoneRow {
+  user_id: string;
+  exercise_id: string;
+  zone_index: number;
+  lower_limit_bpm: number | null;
+  upper_limit_bpm: number | null;
+  in_zone_s: number | null;
+  /** The exercise's start, so zones sit beside their exercise by date. */
+  start_time_utc_us: number;
+  utc_offset_min: number | null;
+}
+
+/** One route point: the API's `?route=true` (source_format 'api') or a course file. */
+export interface RouteRow {
+  user_id: string;
+  exercise_id: string;
+  source_format: string;
+  route_index: number;
+  point_index: number;
+  /** API routes: exercise start + the point's ISO duration `time`; null when the point has none. */
+  time_utc_us: number | null;
+  utc_offset_min: number | null;
+  latitude_deg: number;
+  longitude_deg: number;
+  altitude_m: number | null;
+  distance_m: number | null;
+  satellites: number | null;
+  fix: number | null;
+  name: string | null;
+}
+
 export interface TableRows {
   samples: SampleRow;
   laps: LapRow;
   exercises: ExerciseRow;
   daily_activity: DailyActivityRow;
   sleep: SleepRow;
+  exercise_series: ExerciseSeriesRow;
+  rr_intervals: RrIntervalRow;
+  hr_zones: HrZoneRow;
+  routes: RouteRow;
 }
 
 export type TableName = keyof TableRows;

@@ -22,6 +22,10 @@ export interface SimulatedExercise {
   hasFit: boolean;
   /** The TCX body is gzip bytes (magic 0x1f 0x8b) rather than plain XML; the real API is unclear which it sends. */
   tcxGzipped: boolean;
+  /** Worn with a chest strap (H10): the API has RR intervals (sample type 11). */
+  hasStrap: boolean;
+  /** Polar has zone info: `/heart-rate-zones` answers 204 and `heart_rate_zones` is null otherwise. */
+  hasZones: boolean;
 }
 
 export interface ExerciseModel extends SimulatedExercise {
@@ -32,6 +36,8 @@ export interface ExerciseModel extends SimulatedExercise {
   readonly uploadUtcMs: number;
   /** Which optional summary fields this exercise carries (Polar omits inapplicable ones). */
   readonly optional: { bodyComposition: boolean; trainingLoadPro: boolean };
+  /** How the API marks seconds the HR sensor was off: `null` entries, or the 0 sentinel some devices write. */
+  readonly hrGapMarker: 'null' | '0';
 }
 
 /** Order chosen so every user meets outdoor and indoor sports within a few exercises. */
@@ -101,6 +107,9 @@ export function makeExercise(options: {
     deviceId: (0x1f0000 + userIndex * 16 + (k % 4)).toString(16).toUpperCase().padStart(8, '0'),
     uploadUtcMs: startUtcMs + durationS * 1000 + Math.round(between(rng, 60, 900)) * 1000,
     optional: { bodyComposition: k % 2 === 0, trainingLoadPro: k % 3 !== 2 },
+    hasStrap: k % 3 === 1,
+    hasZones: (k + userIndex) % 5 !== 3,
+    hrGapMarker: k % 2 === 1 ? '0' : 'null',
   };
 }
 
@@ -238,15 +247,60 @@ export function sampleTypes(ex: ExerciseModel): number[] {
   const types = [0];
   if (ex.spec.sport !== 'INDOOR_CYCLING') types.push(1, 10);
   types.push(isCycling(ex.spec.sport) ? 2 : 8);
-  if (!ex.indoor) types.push(3);
+  if (!ex.indoor) types.push(3, 7, 9);
   if (ex.spec.withPower) types.push(4);
+  // Pedalling index and L/R balance need a dual-sided power meter: cyclists with power.
+  if (ex.spec.withPower && isCycling(ex.spec.sport)) types.push(5, 6);
+  if (ex.hasStrap) types.push(11);
   return types.sort((a, b) => a - b);
 }
 
-/** `{recording-rate, sample-type, data}` with data as one comma-separated string; `null` where the sensor was off. */
+/** Barometric pressure (hPa, 0.1) at an altitude: the standard atmosphere, as a watch's barometer would read it. */
+function airPressureHpa(altitudeM: number): number {
+  return Math.round(1013.25 * Math.pow(1 - 2.25577e-5 * altitudeM, 5.25588) * 10) / 10;
+}
+
+/**
+ * RR intervals (ms) a strap records for this workout, beat by beat, from the same heart rate
+ * the other payloads carry: each interval is 60000 / bpm at the second the beat falls in,
+ * with a little beat-to-beat variability. While the sensor is off (HR missing) no beat is
+ * recorded and a single `null` marks the gap, as the API does; the beats resume after it.
+ */
+export function rrIntervalsMs(ex: ExerciseModel): (number | null)[] {
+  const hr: (number | null)[] = [];
+  for (const p of workoutPoints(ex.spec)) hr.push(p.heartRateBpm);
+  const rng = mulberry32(deriveSeed(ex.spec.seed, 0x4242));
+  const out: (number | null)[] = [];
+  let tMs = 0;
+  let inGap = false;
+  while (tMs < hr.length * 1000) {
+    const bpm = hr[Math.floor(tMs / 1000)] ?? null;
+    if (bpm === null) {
+      if (!inGap) out.push(null);
+      inGap = true;
+      tMs += 1000 - (tMs % 1000); // skip to the next second: the beats in between are lost
+      continue;
+    }
+    inGap = false;
+    const interval = Math.round(60_000 / bpm + (rng() - 0.5) * 24);
+    tMs += interval;
+    if (tMs > hr.length * 1000) break;
+    out.push(interval);
+  }
+  return out;
+}
+
+/**
+ * `{recording-rate, sample-type, data}` with data as one comma-separated string; `null` where
+ * the sensor was off (or `0` for heart rate on devices that write the sentinel). RR intervals
+ * have no recording rate (`null`), as the API documents.
+ */
 export function samplesJson(ex: ExerciseModel, type: number): Record<string, unknown> | null {
   if (!sampleTypes(ex).includes(type)) return null;
+  if (type === 11) return { 'recording-rate': null, 'sample-type': '11', data: rrIntervalsMs(ex).map((v) => (v === null ? 'null' : String(v))).join(',') };
+  const rng = mulberry32(deriveSeed(ex.spec.seed, 0x5a3, type));
   const values: string[] = [];
+  let i = 0;
   for (const p of workoutPoints(ex.spec)) {
     let v: number | null;
     switch (type) {
@@ -256,10 +310,15 @@ export function samplesJson(ex: ExerciseModel, type: number): Record<string, unk
       case 8: v = p.cadenceRpm; break;
       case 3: v = p.altitudeM; break;
       case 4: v = p.powerW; break;
+      case 5: v = p.powerW === null ? null : Math.round(22 + 6 * rng()); break;
+      case 6: v = p.powerW === null ? null : Math.round((49 + 2 * rng()) * 10) / 10; break;
+      case 7: v = p.altitudeM === null ? null : airPressureHpa(p.altitudeM); break;
+      case 9: v = Math.round((14 + 4 * Math.sin(i / 1800) + rng() * 0.4) * 10) / 10; break;
       case 10: v = Math.round(p.distanceM * 10) / 10; break;
       default: v = null;
     }
-    values.push(v === null ? 'null' : String(v));
+    values.push(v === null ? (type === 0 ? ex.hrGapMarker : 'null') : String(v));
+    i++;
   }
   return { 'recording-rate': 1, 'sample-type': String(type), data: values.join(',') };
 }
@@ -304,7 +363,7 @@ export function nonTransactionalSummaryJson(
     out[key === 'running-index' ? key : snakeKey(key)] = value;
   }
   out['id'] = hashedExerciseId(ex.exerciseId);
-  if (ctx.zones) out['heart_rate_zones'] = heartRateZonesJson(ex)['zone'];
+  if (ctx.zones) out['heart_rate_zones'] = ex.hasZones ? heartRateZonesJson(ex)['zone'] : null;
   if (ctx.samples) out['samples'] = sampleTypes(ex).map((t) => samplesJson(ex, t));
   if (ctx.route && !ex.indoor) out['route'] = routeJson(ex);
   return out;

@@ -187,9 +187,13 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
       case undefined:
         return sendJson(res, 200, exerciseSummaryJson(ex, { apiBaseUrl: ctx.apiBaseUrl(), transactionId: tx.transactionId }));
       case 'heart-rate-zones':
-        return sendJson(res, 200, heartRateZonesJson(ex));
+        // No zone info for this exercise: the item's own no-data answer.
+        return ex.hasZones ? sendJson(res, 200, heartRateZonesJson(ex)) : sendEmpty(res, 204);
       case 'samples': {
-        if (m[5] === undefined) return sendJson(res, 200, { samples: sampleTypes(ex).map((t) => `${itemBase}/samples/${t}`) });
+        if (m[5] === undefined) {
+          const types = sampleTypes(ex);
+          return types.length === 0 ? sendEmpty(res, 204) : sendJson(res, 200, { samples: types.map((t) => `${itemBase}/samples/${t}`) });
+        }
         const samples = samplesJson(ex, Number(m[5]));
         return samples ? sendJson(res, 200, samples) : sendEmpty(res, 204);
       }

@@ -290,6 +290,6 @@ export class SimulatorState {
 
 /** The public ground-truth view of a model (without the internal fields). */
 export function publicExercise(m: ExerciseModel): SimulatedExercise {
-  const { userId, exerciseId, sport, startUtcMs, utcOffsetMin, durationS, indoor, trackpoints, hasTcx, hasGpx, hasFit, tcxGzipped } = m;
-  return { userId, exerciseId, sport, startUtcMs, utcOffsetMin, durationS, indoor, trackpoints, hasTcx, hasGpx, hasFit, tcxGzipped };
+  const { userId, exerciseId, sport, startUtcMs, utcOffsetMin, durationS, indoor, trackpoints, hasTcx, hasGpx, hasFit, tcxGzipped, hasStrap, hasZones } = m;
+  return { userId, exerciseId, sport, startUtcMs, utcOffsetMin, durationS, indoor, trackpoints, hasTcx, hasGpx, hasFit, tcxGzipped, hasStrap, hasZones };
 }

@@ -12,12 +12,18 @@ import { TOPICS, type Bus, type OutgoingMessage } from '../bus/bus.ts';
 import type { ExerciseFileKind, ExerciseSummary } from '../accesslink/client.ts';
 import { AccessLinkNotFoundError } from '../accesslink/errors.ts';
 import { rawKeyFor, type RawZone } from '../lake/raw-zone.ts';
-import { encodeEnvelope, type FetchedEvent, type PayloadKind } from '../records/envelope.ts';
+import { encodeEnvelope, type ExerciseDetailKind, type FetchedEvent, type PayloadKind } from '../records/envelope.ts';
 import type { Ledger, LedgerEntry } from '../state/ledger.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { FetchReport } from './fetch.ts';
 
-export const ALL_PAYLOADS: readonly PayloadKind[] = ['summary', 'tcx', 'gpx', 'fit'];
+export const ALL_PAYLOADS: readonly PayloadKind[] = ['summary', 'tcx', 'gpx', 'fit', 'samples', 'zones', 'route'];
+
+/** What the listing channel gets inside each listed summary (`?samples=true&zones=true&route=true`). */
+export const LISTING_INLINE: readonly ExerciseDetailKind[] = ['samples', 'zones', 'route'];
+
+/** Payloads fetched on their own request, besides the summary. */
+export type SeparatePayloadKind = ExerciseFileKind | 'samples' | 'zones';
 
 /** Which payload feeds the samples and laps tables: FIT, else TCX, else GPX (see FetchedEvent). */
 export const SAMPLE_FEED_ORDER: readonly PayloadKind[] = ['fit', 'tcx', 'gpx'];
@@ -31,8 +37,14 @@ export interface ExerciseSource {
   readonly exerciseId: string;
   /** The summary body as received; null when the API has none (204). */
   summary(): Promise<ExerciseSummary | null>;
-  /** A file as a stream; null when the API has none (204). A 404 throws AccessLinkNotFoundError. */
-  file(kind: ExerciseFileKind): Promise<Readable | null>;
+  /** A file (or the samples or zones JSON); null when the API has none (204). A 404 throws AccessLinkNotFoundError. */
+  file(kind: SeparatePayloadKind): Promise<Readable | Buffer | null>;
+  /**
+   * Payloads this channel never requests on their own: the listing carries samples, zones and
+   * route inside the summary (stored with it, parsed from it); the transactional channel has
+   * no route endpoint (its route is the GPX).
+   */
+  readonly notRequested: readonly PayloadKind[];
   /**
    * Whether a 404 on a file is recorded in the ledger as absent. The transactional channel
    * says no (an expiring transaction answers 404 too, and a re-offer must fetch the file);
@@ -56,8 +68,8 @@ export interface ExerciseFetcher {
   readonly payloads: readonly PayloadKind[];
   /** Stores every payload of one exercise, then publishes its events. Throws when anything failed. */
   fetchExercise(userId: string, source: ExerciseSource, counts: ExerciseCounts): Promise<void>;
-  /** Every configured payload is published or known absent: nothing left to do for this exercise. */
-  isComplete(userId: string, exerciseId: string): boolean;
+  /** Every configured payload (but those in `notRequested`) is published or known absent: nothing left to do for this exercise. */
+  isComplete(userId: string, exerciseId: string, notRequested?: readonly PayloadKind[]): boolean;
 }
 
 type Outcome = { readonly kind: 'stored'; readonly entry: LedgerEntry } | { readonly kind: 'absent' };
@@ -99,7 +111,7 @@ export function createExerciseFetcher(options: ExerciseFetcherOptions): Exercise
       body = summary?.raw ?? null;
     } else {
       try {
-        body = await source.file(kind as ExerciseFileKind);
+        body = await source.file(kind as SeparatePayloadKind);
       } catch (error) {
         if (!(error instanceof AccessLinkNotFoundError)) throw error;
         counts.payloadsAbsent++;
@@ -127,8 +139,9 @@ export function createExerciseFetcher(options: ExerciseFetcherOptions): Exercise
 
   return {
     payloads,
-    isComplete(userId, exerciseId) {
+    isComplete(userId, exerciseId, notRequested = []) {
       return payloads.every((kind) => {
+        if (notRequested.includes(kind)) return true;
         const state = ledger.get(userId, exerciseId, kind)?.state;
         return state === 'published' || state === 'absent';
       });
@@ -140,6 +153,7 @@ export function createExerciseFetcher(options: ExerciseFetcherOptions): Exercise
       let utcOffsetMin: number | null = null;
       // Payloads of one exercise are fetched in order: the summary first, for the UTC offset.
       for (const kind of payloads) {
+        if (source.notRequested.includes(kind)) continue;
         const result = await fetchPayload(userId, source, kind, utcOffsetMin, counts);
         utcOffsetMin = result.utcOffsetMin;
         outcomes.set(kind, result.outcome);

@@ -8,8 +8,14 @@
  * payload is published or known absent is skipped without a request. For the others:
  *
  * - the summary is the list item itself, stored byte for byte as received (no request per
- *   exercise for it); files come from `/v3/exercises/{hashId}/{tcx|gpx|fit}`, 204 or 404 =
- *   absent (recorded, so a missing file is not asked for again on every sweep);
+ *   exercise for it). When the plain list shows an exercise the ledger does not have complete,
+ *   it is asked again with `?samples=true&zones=true&route=true` (as the pipeline's payloads
+ *   say): one more request per user and sweep with new data, however many exercises are new,
+ *   and the item then carries the sample series, heart-rate zones and route inline (the parse
+ *   stage reads them from the stored summary). Sweeps with nothing new stay one small request:
+ *   the inline form lists 30 days of every series and route, megabytes per user.
+ * - files come from `/v3/exercises/{hashId}/{tcx|gpx|fit}`, 204 or 404 = absent (recorded,
+ *   so a missing file is not asked for again on every sweep);
  * - raw keys, events and `feeds_samples` are the transactional channel's (./fetch-exercise.ts),
  *   with the hashed id as the exercise id.
  *
@@ -23,7 +29,7 @@
 import type { AccessLinkClient, ListedExercise } from '../accesslink/client.ts';
 import { AccessLinkConsentRequiredError, AccessLinkUnauthorizedError } from '../accesslink/errors.ts';
 import { PolarLakeError } from '../errors.ts';
-import type { ExerciseCounts, ExerciseFetcher, ExerciseSource } from './fetch-exercise.ts';
+import { LISTING_INLINE, type ExerciseCounts, type ExerciseFetcher, type ExerciseSource } from './fetch-exercise.ts';
 import type { Logger } from '../telemetry/log.ts';
 
 const DAY_MS = 86_400_000;
@@ -74,21 +80,32 @@ function uploadTimeOf(json: Record<string, unknown>): string | null {
 export function createListingSweep(options: ListingSweepOptions): ListingSweep {
   const { client, exercises, logger, now } = options;
   const alertAfterMs = (options.windowAlertDays ?? 25) * DAY_MS;
+  // One request per user and sweep with something new carries every new exercise's series, zones and route.
+  const inline = Object.fromEntries(LISTING_INLINE.map((kind) => [kind, exercises.payloads.includes(kind)]));
+  const wantsInline = Object.values(inline).some(Boolean);
 
   const sourceOf = (token: string, item: ListedExercise): ExerciseSource => ({
     exerciseId: item.id,
     summary: async () => ({ raw: item.raw, json: item.json }),
-    file: (kind) => client.getExerciseFile(item.url, kind, token),
+    // Samples and zones are never asked for on their own here (notRequested): they came inline.
+    file: async (kind) => (kind === 'samples' || kind === 'zones' ? null : client.getExerciseFile(item.url, kind, token)),
     notFoundIsFinal: true,
+    notRequested: LISTING_INLINE,
   });
 
   return {
     async sweepUser(userId, token, counts, onItemError) {
-      const listing = await client.listExercises(token);
+      let listing = await client.listExercises(token);
+      if (wantsInline && listing.exercises.some((item) => !exercises.isComplete(userId, item.id, LISTING_INLINE))) {
+        // Something is new: the same list again with the series, zones and route inline, one
+        // request however many exercises are new. Asking for them on every sweep would download
+        // 30 days of every user's series and routes each time (megabytes per user) for nothing.
+        listing = await client.listExercises(token, inline);
+      }
       for (const rejected of listing.rejected) onItemError(rejected);
       let fetched = 0;
       for (const item of listing.exercises) {
-        if (exercises.isComplete(userId, item.id)) {
+        if (exercises.isComplete(userId, item.id, LISTING_INLINE)) {
           counts.exercisesSkipped++;
           continue;
         }

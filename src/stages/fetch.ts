@@ -11,7 +11,8 @@
  *
  * Transactional, per run: poll the pull notifications; for each active user with EXERCISE data, one user
  * at a time per user (never two open transactions for one user): create a transaction,
- * list it, and for every exercise store each payload (summary JSON, TCX, GPX, FIT) in the
+ * list it, and for every exercise store each payload (summary JSON, TCX, GPX, FIT, and the
+ * API's sample series and heart-rate zones, which are gone with the commit too) in the
  * raw zone, then publish one FetchedEvent per payload and await the bus. Only when every
  * item of the transaction is stored and published is the transaction committed, because
  * committing deletes the data at Polar for good. Any failure leaves it uncommitted; Polar
@@ -163,7 +164,12 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
   const transactionalSource = (token: string, exerciseUrl: string): ExerciseSource => ({
     exerciseId: exerciseIdFromUrl(exerciseUrl),
     summary: () => client.getExerciseSummary(exerciseUrl, token),
-    file: (kind) => client.getExerciseFile(exerciseUrl, kind, token),
+    file: (kind) =>
+      kind === 'samples' ? client.getExerciseSamples(exerciseUrl, token)
+        : kind === 'zones' ? client.getExerciseHeartRateZones(exerciseUrl, token)
+          : client.getExerciseFile(exerciseUrl, kind, token),
+    // No route endpoint in this channel: the GPX is the exercise's route here.
+    notRequested: ['route'],
     // An expired transaction also answers 404: a later offer must be allowed to fetch the file.
     notFoundIsFinal: false,
   });

@@ -30,12 +30,19 @@ import type { TableName, TableRows } from '../records/rows.ts';
 import { normaliseExerciseSummary } from '../parse/exercise-summary.ts';
 import { normaliseDailyActivity } from '../parse/daily-activity.ts';
 import { normaliseSleep } from '../parse/sleep.ts';
+import { ExerciseDetailError, heartRateZoneRows, routeRows, sampleSeriesRows, type ExerciseDetailContext } from '../parse/exercise-detail.ts';
+import { rawKeyFor } from '../lake/raw-zone.ts';
 import { parseFile, type ParseOptions } from '../parse/index.ts';
 import type { Logger } from '../telemetry/log.ts';
 
 export const PARSE_GROUP = 'polar-lake-parse';
 /** Summary JSON is small (a few KB); anything far larger is not a summary. */
 const MAX_SUMMARY_BYTES = 16 * 1024 * 1024;
+/**
+ * Sample series, and listed summaries carrying them and the route inline, grow with the
+ * exercise: a 24-hour session's samples and route are some 15 MB of JSON.
+ */
+const MAX_DETAIL_BYTES = 256 * 1024 * 1024;
 const SCHEMA_VERSION = 1;
 
 export interface RawReader {
@@ -66,6 +73,10 @@ const TOPIC_OF: Record<TableName, string> = {
   exercises: TOPICS.exercises,
   daily_activity: TOPICS.activity,
   sleep: TOPICS.sleep,
+  exercise_series: TOPICS.exerciseSeries,
+  rr_intervals: TOPICS.rrIntervals,
+  hr_zones: TOPICS.hrZones,
+  routes: TOPICS.routes,
 };
 
 class ParseInputError extends PolarLakeError {
@@ -134,14 +145,14 @@ class SourcePublisher {
   }
 }
 
-async function readSmall(stream: Readable, file: string): Promise<Buffer> {
+async function readSmall(stream: Readable, file: string, maxBytes = MAX_SUMMARY_BYTES): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {
     size += (chunk as Buffer).length;
-    if (size > MAX_SUMMARY_BYTES) {
+    if (size > maxBytes) {
       stream.destroy();
-      throw new ParseInputError(`${file}: summary larger than ${MAX_SUMMARY_BYTES} bytes`);
+      throw new ParseInputError(`${file}: JSON payload larger than ${maxBytes} bytes`);
     }
     chunks.push(chunk as Buffer);
   }
@@ -150,7 +161,12 @@ async function readSmall(stream: Readable, file: string): Promise<Buffer> {
 
 export function createParseStage(deps: ParseStageDeps) {
   const { bus, rawZone, logger } = deps;
-  const counters: ParseCounters = { sources: 0, rows: { samples: 0, laps: 0, exercises: 0, daily_activity: 0, sleep: 0 }, deadLettered: 0 };
+  const counters: ParseCounters = {
+    sources: 0,
+    rows: { samples: 0, laps: 0, exercises: 0, daily_activity: 0, sleep: 0, exercise_series: 0, rr_intervals: 0, hr_zones: 0, routes: 0 },
+    deadLettered: 0,
+  };
+  const detailBatchRows = deps.options?.batchRows ?? 4096;
 
   async function deadLetter(event: { user_id: string; raw_key: string }, error: unknown): Promise<void> {
     const letter: DeadLetter = {
@@ -167,8 +183,8 @@ export function createParseStage(deps: ParseStageDeps) {
   }
 
   /** Summaries and daily payloads are small JSON documents, read whole (with a size cap). */
-  async function readJson(event: FetchedEvent): Promise<unknown> {
-    const bytes = await readSmall(rawZone.open(event.raw_key), event.raw_key);
+  async function readJson(event: FetchedEvent, maxBytes = MAX_SUMMARY_BYTES): Promise<unknown> {
+    const bytes = await readSmall(rawZone.open(event.raw_key), event.raw_key, maxBytes);
     try {
       return JSON.parse(bytes.toString('utf8'));
     } catch (cause) {
@@ -177,10 +193,55 @@ export function createParseStage(deps: ParseStageDeps) {
   }
 
   async function parseSummary(event: FetchedEvent, out: SourcePublisher): Promise<void> {
-    const json = await readJson(event);
+    const json = await readJson(event, MAX_DETAIL_BYTES);
     const { row, unknownKeys } = normaliseExerciseSummary(json, { userId: event.user_id, file: event.raw_key });
     if (unknownKeys.length > 0) logger.debug('parse.summary.keys_discarded', { raw_key: event.raw_key, keys: unknownKeys });
     await out.add('exercises', [row]);
+    // The listing channel's summary carries the series, zones and route inline.
+    const o = json as Record<string, unknown>;
+    const ctx = { userId: event.user_id, exerciseId: row.exercise_id, file: event.raw_key, startUtcUs: row.start_time_utc_us, utcOffsetMin: row.utc_offset_min };
+    await publishDetail(out, ctx, { samples: o['samples'], zones: o['heart_rate_zones'] ?? o['heart-rate-zones'], route: o['route'] });
+  }
+
+  /** Series, zones and route rows of one exercise; each part is optional. */
+  async function publishDetail(out: SourcePublisher, ctx: ExerciseDetailContext, parts: { samples?: unknown; zones?: unknown; route?: unknown }): Promise<void> {
+    let firstError: unknown;
+    const part = async (run: () => Promise<void>) => {
+      try {
+        await run();
+      } catch (error) {
+        if (!(error instanceof ExerciseDetailError)) throw error;
+        firstError ??= error; // the other parts still flow; the error is dead-lettered after them
+      }
+    };
+    if (parts.samples !== undefined) await part(async () => {
+      for (const output of sampleSeriesRows(parts.samples, ctx, detailBatchRows)) await out.add(output.table, output.rows);
+    });
+    if (parts.zones !== undefined) await part(async () => out.add('hr_zones', heartRateZoneRows(parts.zones, ctx)));
+    if (parts.route !== undefined) await part(async () => {
+      for (const rows of routeRows(parts.route, ctx, detailBatchRows)) await out.add('routes', rows);
+    });
+    if (firstError !== undefined) throw firstError;
+  }
+
+  /**
+   * The transactional channel's samples and zones payloads. Their times hang off the
+   * exercise's start, which only the summary says: it is read from the raw zone, where the
+   * fetch stage stored it before any of the exercise's events were published.
+   */
+  async function parseDetailPayload(event: FetchedEvent, out: SourcePublisher): Promise<void> {
+    const summaryKey = rawKeyFor(event.user_id, event.exercise_id, 'summary');
+    let summary: unknown;
+    try {
+      summary = JSON.parse((await readSmall(rawZone.open(summaryKey), summaryKey, MAX_DETAIL_BYTES)).toString('utf8'));
+    } catch (cause) {
+      if (isMissingFile(cause)) throw new RawObjectMissingError(summaryKey, { cause });
+      throw new ParseInputError(`${summaryKey}: summary of ${event.raw_key} is not JSON: ${errorMessage(cause)}`, { cause });
+    }
+    const { row } = normaliseExerciseSummary(summary, { userId: event.user_id, file: summaryKey });
+    const json = await readJson(event, MAX_DETAIL_BYTES);
+    const ctx = { userId: event.user_id, exerciseId: event.exercise_id, file: event.raw_key, startUtcUs: row.start_time_utc_us, utcOffsetMin: row.utc_offset_min };
+    await publishDetail(out, ctx, event.payload === 'samples' ? { samples: json } : { zones: json });
   }
 
   /** One day (activity) or night (sleep): one row, so one batch with `last: true`. */
@@ -210,12 +271,14 @@ export function createParseStage(deps: ParseStageDeps) {
       return;
     }
     const daily = isDailyKind(event.payload);
-    if (event.payload !== 'summary' && !daily && !event.feeds_samples) return; // kept in the raw zone only
+    const detail = event.payload === 'samples' || event.payload === 'zones';
+    if (event.payload !== 'summary' && !daily && !detail && !event.feeds_samples) return; // kept in the raw zone only
     counters.sources++;
     const out = new SourcePublisher(bus, event, counters);
     try {
       if (event.payload === 'summary') await parseSummary(event, out);
       else if (daily) await parseDaily(event, out);
+      else if (detail) await parseDetailPayload(event, out);
       else await parsePayload(event, out);
     } catch (caught) {
       const error = isMissingFile(caught) ? new RawObjectMissingError(event.raw_key, { cause: caught }) : caught;

@@ -70,6 +70,7 @@ export interface SinkStage {
 
 export const SINK_TOPICS: Record<string, TableName> = {
   [TOPICS.samples]: 'samples', [TOPICS.laps]: 'laps', [TOPICS.exercises]: 'exercises', [TOPICS.activity]: 'daily_activity', [TOPICS.sleep]: 'sleep',
+  [TOPICS.exerciseSeries]: 'exercise_series', [TOPICS.rrIntervals]: 'rr_intervals', [TOPICS.hrZones]: 'hr_zones', [TOPICS.routes]: 'routes',
 };
 
 /** A row does not match its table schema: it goes to the dead-letter topic, not the lake. */

@@ -42,7 +42,7 @@ export interface FetchRig {
  * transaction to lapse, yet long enough for one transaction's downloads on a busy machine
  * (the simulator counts it from creation).
  */
-export const RIG_TRANSACTION_TTL_MS = 1500;
+export const RIG_TRANSACTION_TTL_MS = 4000;
 
 export async function startFetchRig(options: SimulatorOptions = {}, enrol = true): Promise<FetchRig> {
   const sim = await startSimulator({ seed: 1, users: 3, exercisesPerUser: 3, transactionTtlMs: RIG_TRANSACTION_TTL_MS, durationRangeS: [120, 900], ...options });

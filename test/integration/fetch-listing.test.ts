@@ -70,9 +70,13 @@ describe('fetch > listing > full sweep', () => {
       expect(gets(rig, new RegExp(`^/v3/exercises/${id}$`))).toBe(0);
     }
 
-    // Each stored summary is its list item byte for byte (snake_case, hashed id).
+    // Each stored summary is its list item byte for byte (snake_case, hashed id), with the
+    // series, zones and route inline: per user the plain list, then (something being new) the
+    // list with them inline; none per exercise for them.
     const uid = rig.sim.accounts[0]!.polarUserId;
-    const response = await fetch(`${rig.sim.apiBaseUrl}/v3/exercises`, { headers: { authorization: `Bearer ${rig.users.accessToken(uid)}` } });
+    expect(rig.sim.requestLog.filter((q) => q.path === '/v3/exercises')).toHaveLength(6);
+    expect(rig.sim.requestLog.filter((q) => /samples|heart-rate-zones/.test(q.path))).toEqual([]);
+    const response = await fetch(`${rig.sim.apiBaseUrl}/v3/exercises?samples=true&zones=true&route=true`, { headers: { authorization: `Bearer ${rig.users.accessToken(uid)}` } });
     const list = (await response.json()) as Record<string, unknown>[];
     expect(list.length).toBe(3);
     for (const item of list) {

@@ -16,12 +16,15 @@ afterEach(async () => {
 const stageFor = (r: FetchRig, rawZone: RawZone = r.rawZone) =>
   createFetchStage({ client: r.client, users: r.users, rawZone, ledger: r.ledger, bus: r.bus, logger: r.logger, daily: [] });
 
+/** The API's own payloads every simulated exercise has: its sample series, and its zones unless Polar has none (204). */
+const detailPayloads = (ex: { hasZones: boolean }) => ['samples', ...(ex.hasZones ? ['zones'] : [])];
 const countTrackpoints = (xml: string) => (xml.match(/<Trackpoint>/g) ?? []).length;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('fetch > stage > full run', () => {
   it('stores every payload of every exercise, publishes one event per payload, then commits', async () => {
-    rig = await startFetchRig();
+    // No lapse wanted here: a loaded machine may take longer than the rig's short TTL.
+    rig = await startFetchRig({ transactionTtlMs: 600_000 });
     const expected = rig.sim.pendingExercises();
     expect(expected.length).toBe(9);
     const report = await stageFor(rig).runOnce();
@@ -29,14 +32,14 @@ describe('fetch > stage > full run', () => {
     expect(rig.sim.pendingExercises()).toEqual([]);
     expect(rig.sim.committedExercises().map((e) => e.exerciseId).sort()).toEqual(expected.map((e) => e.exerciseId).sort());
     const events = await rig.events();
-    const expectedPayloads = expected.reduce((n, e) => n + 1 + (e.hasTcx ? 1 : 0) + (e.hasGpx ? 1 : 0), 0);
+    const expectedPayloads = expected.reduce((n, e) => n + 1 + (e.hasTcx ? 1 : 0) + (e.hasGpx ? 1 : 0) + detailPayloads(e).length, 0);
     expect(events).toHaveLength(expectedPayloads);
     expect(report).toMatchObject({ usersPolled: 3, transactionsCommitted: 3, transactionsLeftOpen: 0, exercisesFetched: 9, payloadsStored: expectedPayloads, eventsPublished: expectedPayloads, errorsByCode: {} });
 
     for (const ex of expected) {
       const mine = events.filter((e) => e.exercise_id === ex.exerciseId);
       expect(mine.every((e) => e.user_id === ex.userId && e.utc_offset_min === ex.utcOffsetMin)).toBe(true);
-      expect(mine.map((e) => e.payload).sort()).toEqual(['summary', ...(ex.hasTcx ? ['tcx'] : []), ...(ex.hasGpx ? ['gpx'] : [])].sort());
+      expect(mine.map((e) => e.payload).sort()).toEqual(['summary', ...(ex.hasTcx ? ['tcx'] : []), ...(ex.hasGpx ? ['gpx'] : []), ...detailPayloads(ex)].sort());
       // One feeder per exercise with a file: TCX before GPX (the simulator has no FIT).
       const feeders = mine.filter((e) => e.feeds_samples).map((e) => e.payload);
       expect(feeders).toEqual(ex.hasTcx ? ['tcx'] : ex.hasGpx ? ['gpx'] : []);
@@ -93,7 +96,7 @@ describe('fetch > stage > a payload fails to store', () => {
     const tcx = await text(rig.rawZone.open(victimKey));
     expect(countTrackpoints(tcx)).toBe(victim.trackpoints);
     const victimEvents = (await rig.events()).filter((e) => e.exercise_id === victim.exerciseId);
-    expect(victimEvents.map((e) => e.payload).sort()).toEqual(['summary', 'tcx', ...(victim.hasGpx ? ['gpx'] : [])].sort());
+    expect(victimEvents.map((e) => e.payload).sort()).toEqual(['summary', 'tcx', ...(victim.hasGpx ? ['gpx'] : []), ...detailPayloads(victim)].sort());
 
     // The ledger kept the second poll from downloading what the first one stored.
     const gets = (suffix: RegExp) => rig!.sim.requestLog.filter((r) => r.method === 'GET' && suffix.test(r.path) && r.status === 200).length;
@@ -142,13 +145,14 @@ describe('fetch > stage > feeds_samples', () => {
     const first = await stageFor(rig).runOnce();
     expect(first.transactionsLeftOpen).toBe(1);
     const firstEvents = (await rig.events()).filter((e) => e.exercise_id === ex.exerciseId);
-    expect(firstEvents.map((e) => [e.payload, e.feeds_samples])).toEqual([['summary', false], ['gpx', true]]);
+    const detail = detailPayloads(ex).map((p) => [p, false]);
+    expect(firstEvents.map((e) => [e.payload, e.feeds_samples])).toEqual([['summary', false], ['gpx', true], ...detail]);
 
     await sleep(RIG_TRANSACTION_TTL_MS + 100);
     const second = await stageFor(rig).runOnce();
     expect(second.transactionsCommitted).toBe(1);
     const all = (await rig.events()).filter((e) => e.exercise_id === ex.exerciseId);
-    expect(all.map((e) => [e.payload, e.feeds_samples])).toEqual([['summary', false], ['gpx', true], ['tcx', false]]);
+    expect(all.map((e) => [e.payload, e.feeds_samples])).toEqual([['summary', false], ['gpx', true], ...detail, ['tcx', false]]);
     for (const other of rig.sim.committedExercises()) {
       const feeders = (await rig.events()).filter((e) => e.exercise_id === other.exerciseId && e.feeds_samples);
       expect(feeders.length, other.exerciseId).toBe(other.hasTcx || other.hasGpx ? 1 : 0);

@@ -26,11 +26,12 @@ describe('lake > notebooks', () => {
     python = pythonWith(['pyarrow', 'polars', 'pandas', 'duckdb']);
     dir = mkdtempSync(join(tmpdir(), 'polar-lake-readers-'));
     lake = join(dir, 'lake');
-    // The real pipeline fills every table: exercises, samples and laps from the exercise
-    // transactions, daily_activity and sleep from the date-based endpoints.
+    // The real pipeline fills every table: exercises, samples, laps and the API's series,
+    // RR intervals, zones and routes from the exercise listing (the channel with routes),
+    // daily_activity and sleep from the date-based endpoints.
     const sim = await startSimulator({ seed: 4, users: 3, exercisesPerUser: 3, durationRangeS: [600, 1800] });
     const app = await createApp({
-      lakeDir: lake, stateDir: join(dir, 'state'), pipeline: pipelineFromObject({ version: 1, name: 'readers' }, 'readers'), logger: silentLogger,
+      lakeDir: lake, stateDir: join(dir, 'state'), pipeline: pipelineFromObject({ version: 1, name: 'readers', fetch: { exercise_channel: 'listing' } }, 'readers'), logger: silentLogger,
       accesslink: accessLinkSettings(sim),
     });
     try {
@@ -45,7 +46,7 @@ describe('lake > notebooks', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('lake > notebooks > pyarrow, polars, pandas and duckdb read every table with the right types and counts', async () => {
-    const out = execFileSync(python, [join(ROOT, 'test/python/lake_read.py'), lake, join(ROOT, 'schemas/views.sql'), join(ROOT, 'schemas/views-daily.sql')], { encoding: 'utf8' });
+    const out = execFileSync(python, [join(ROOT, 'test/python/lake_read.py'), lake, join(ROOT, 'schemas/views.sql'), join(ROOT, 'schemas/views-daily.sql'), join(ROOT, 'schemas/views-exercise-detail.sql')], { encoding: 'utf8' });
     const readers = JSON.parse(out) as Readers;
     const db = await openLakeViews(lake);
     try {
@@ -71,6 +72,9 @@ describe('lake > notebooks', () => {
     expect(readers['exercises']?.['pyarrow']?.types['has_route']).toBe('bool');
     expect(readers['daily_activity']?.['pyarrow']?.types['local_date']).toBe('date32[day]');
     expect(readers['sleep']?.['polars']?.types['sleep_start_utc']).toBe("Datetime(time_unit='us', time_zone='UTC')");
+    expect(readers['exercise_series']?.['pyarrow']?.types['time_utc']).toBe('timestamp[us, tz=UTC]');
+    expect(readers['rr_intervals']?.['pandas']?.types['is_gap']).toBe('bool');
+    expect(readers['routes']?.['polars']?.types['latitude_deg']).toBe('Float64');
   });
 
   it('lake > notebooks > examples/weekly_training.py runs against the lake', async () => {

@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-TABLES = ["samples", "laps", "exercises", "daily_activity", "sleep"]
+# Every table the schemas define (schemas/tables/<table>.v<version>.json).
+TABLES = sorted({f.split(".v")[0] for f in os.listdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas", "tables"))})
 
 
 def live_files(lake, table):

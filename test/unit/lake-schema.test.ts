@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { DailyActivityRow, ExerciseRow, LapRow, SampleRow, SleepRow, TableRows } from '../../src/records/rows.ts';
+import type { DailyActivityRow, ExerciseRow, ExerciseSeriesRow, HrZoneRow, LapRow, RouteRow, RrIntervalRow, SampleRow, SleepRow, TableRows } from '../../src/records/rows.ts';
 import { fieldColumns, loadTableSchema, schemaVersions, TABLE_NAMES } from '../../src/lake/schema.ts';
 import { renderTableDocs } from '../../src/lake/table-docs.ts';
 
@@ -34,7 +34,24 @@ const sleep: Required<SleepRow> = {
   total_interruption_duration_s: 1, short_interruption_duration_s: 1, long_interruption_duration_s: 0, sleep_goal_s: 1, sleep_score: 1,
   sleep_charge: 1, sleep_rating: 0, sleep_cycles: 1, group_duration_score: 1, group_solidity_score: 1, group_regeneration_score: 1,
 };
-const full: { [T in keyof TableRows]: Required<TableRows[T]> } = { samples: sample, laps: lap, exercises: exercise, daily_activity: dailyActivity, sleep };
+const exerciseSeries: Required<ExerciseSeriesRow> = {
+  user_id: 'u', exercise_id: 'e', sample_type: 'heart_rate', sample_type_id: 0, sample_index: 0, time_utc_us: 1, utc_offset_min: 0,
+  value: 1, unit: 'bpm', missing_reason: null, recording_rate_s: 1,
+};
+const rrInterval: Required<RrIntervalRow> = {
+  user_id: 'u', exercise_id: 'e', beat_index: 0, segment_index: 0, time_utc_us: 1, utc_offset_min: 0, interval_ms: 800, is_gap: false, missing_reason: null,
+};
+const hrZone: Required<HrZoneRow> = {
+  user_id: 'u', exercise_id: 'e', zone_index: 1, lower_limit_bpm: 1, upper_limit_bpm: 2, in_zone_s: 1, start_time_utc_us: 1, utc_offset_min: 0,
+};
+const route: Required<RouteRow> = {
+  user_id: 'u', exercise_id: 'e', source_format: 'api', route_index: 0, point_index: 0, time_utc_us: 1, utc_offset_min: 0, latitude_deg: 1,
+  longitude_deg: 1, altitude_m: null, distance_m: null, satellites: 9, fix: 3, name: null,
+};
+const full: { [T in keyof TableRows]: Required<TableRows[T]> } = {
+  samples: sample, laps: lap, exercises: exercise, daily_activity: dailyActivity, sleep,
+  exercise_series: exerciseSeries, rr_intervals: rrInterval, hr_zones: hrZone, routes: route,
+};
 
 describe('lake > schema', () => {
   it.each(TABLE_NAMES)('lake > schema > %s columns equal the rows.ts fields', (table) => {

@@ -8,6 +8,11 @@ const TABLE_PAYLOADS: Record<string, PayloadKind[]> = {
   exercises: ['summary'],
   samples: ['fit', 'tcx', 'gpx'],
   laps: ['fit', 'tcx', 'gpx'],
+  // Listing channel: inline in the summary; transactional: their own payloads.
+  exercise_series: ['summary', 'samples'],
+  rr_intervals: ['summary', 'samples'],
+  hr_zones: ['summary', 'zones'],
+  routes: ['summary'],
 };
 
 /**
