@@ -23,13 +23,16 @@ import {
   sourceIdFor,
   type DeadLetter,
   isDailyKind,
+  type DailyKind,
   type FetchedEvent,
   type RecordBatchEnvelope,
 } from '../records/envelope.ts';
 import type { TableName, TableRows } from '../records/rows.ts';
 import { normaliseExerciseSummary } from '../parse/exercise-summary.ts';
-import { normaliseDailyActivity } from '../parse/daily-activity.ts';
-import { normaliseSleep } from '../parse/sleep.ts';
+import { dateBasedEndpoint } from '../daily/endpoints.ts';
+import { rawDailyKeyFor } from '../lake/raw-zone.ts';
+import { TABLE_NAMES } from '../lake/schema.ts';
+import { DATE_BASED_TABLES, dateBasedTopic, type DateBasedTableName } from '../records/rows-date-based.ts';
 import { parseFile, type ParseOptions } from '../parse/index.ts';
 import type { Logger } from '../telemetry/log.ts';
 
@@ -37,6 +40,8 @@ export const PARSE_GROUP = 'polar-lake-parse';
 /** Summary JSON is small (a few KB); anything far larger is not a summary. */
 const MAX_SUMMARY_BYTES = 16 * 1024 * 1024;
 const SCHEMA_VERSION = 1;
+/** Rows per record batch of a date-based table (a dense continuous heart-rate day can hold tens of thousands). */
+const DAILY_BATCH_ROWS = 4096;
 
 export interface RawReader {
   /** Decompressed payload (summaries). */
@@ -66,6 +71,7 @@ const TOPIC_OF: Record<TableName, string> = {
   exercises: TOPICS.exercises,
   daily_activity: TOPICS.activity,
   sleep: TOPICS.sleep,
+  ...(Object.fromEntries(DATE_BASED_TABLES.map((t) => [t, dateBasedTopic(t)])) as Record<DateBasedTableName, string>),
 };
 
 class ParseInputError extends PolarLakeError {
@@ -150,7 +156,7 @@ async function readSmall(stream: Readable, file: string): Promise<Buffer> {
 
 export function createParseStage(deps: ParseStageDeps) {
   const { bus, rawZone, logger } = deps;
-  const counters: ParseCounters = { sources: 0, rows: { samples: 0, laps: 0, exercises: 0, daily_activity: 0, sleep: 0 }, deadLettered: 0 };
+  const counters: ParseCounters = { sources: 0, rows: Object.fromEntries(TABLE_NAMES.map((t) => [t, 0])) as Record<TableName, number>, deadLettered: 0 };
 
   async function deadLetter(event: { user_id: string; raw_key: string }, error: unknown): Promise<void> {
     const letter: DeadLetter = {
@@ -183,12 +189,29 @@ export function createParseStage(deps: ParseStageDeps) {
     await out.add('exercises', [row]);
   }
 
-  /** One day (activity) or night (sleep): one row, so one batch with `last: true`. */
+  /**
+   * One stored day of a date-based type → its tables' rows (src/daily/endpoints.ts). Rows go
+   * out in batches of DAILY_BATCH_ROWS per table, each table's last batch with `last: true`.
+   */
   async function parseDaily(event: FetchedEvent, out: SourcePublisher): Promise<void> {
     const json = await readJson(event);
-    const ctx = { userId: event.user_id, file: event.raw_key, date: event.date ?? null };
-    if (event.payload === 'activity') await out.add('daily_activity', [normaliseDailyActivity(json, ctx).row]);
-    else await out.add('sleep', [normaliseSleep(json, ctx).row]);
+    const endpoint = dateBasedEndpoint(event.payload as DailyKind);
+    const ctx = { userId: event.user_id, file: event.raw_key, date: event.date ?? null, readDaily: (kind: DailyKind, date: string) => readStoredDay(event.user_id, kind, date) };
+    const rows = await endpoint.normalise(json, ctx);
+    for (const table of endpoint.tables) {
+      const list = (rows[table] ?? []) as TableRows[typeof table][];
+      for (let i = 0; i < list.length; i += DAILY_BATCH_ROWS) await out.add(table, list.slice(i, i + DAILY_BATCH_ROWS));
+    }
+  }
+
+  /** Another stored day of the same user (Nightly Recharge reads its night's sleep); null when absent or unreadable. */
+  async function readStoredDay(userId: string, kind: DailyKind, date: string): Promise<unknown | null> {
+    try {
+      const bytes = await readSmall(rawZone.open(rawDailyKeyFor(userId, kind, date)), kind);
+      return JSON.parse(bytes.toString('utf8')) as unknown;
+    } catch {
+      return null;
+    }
   }
 
   async function parsePayload(event: FetchedEvent, out: SourcePublisher): Promise<void> {

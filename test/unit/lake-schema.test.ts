@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { DailyActivityRow, ExerciseRow, LapRow, SampleRow, SleepRow, TableRows } from '../../src/records/rows.ts';
 import { fieldColumns, loadTableSchema, schemaVersions, TABLE_NAMES } from '../../src/lake/schema.ts';
 import { renderTableDocs } from '../../src/lake/table-docs.ts';
+import { DATE_BASED_FULL_ROWS } from '../helpers/date-based-rows.ts';
 
 // Fully populated rows: adding a field to rows.ts without the schema (or the reverse) fails
 // to compile here or fails the key comparison below.
@@ -34,7 +35,7 @@ const sleep: Required<SleepRow> = {
   total_interruption_duration_s: 1, short_interruption_duration_s: 1, long_interruption_duration_s: 0, sleep_goal_s: 1, sleep_score: 1,
   sleep_charge: 1, sleep_rating: 0, sleep_cycles: 1, group_duration_score: 1, group_solidity_score: 1, group_regeneration_score: 1,
 };
-const full: { [T in keyof TableRows]: Required<TableRows[T]> } = { samples: sample, laps: lap, exercises: exercise, daily_activity: dailyActivity, sleep };
+const full: { [T in keyof TableRows]: Required<TableRows[T]> } = { samples: sample, laps: lap, exercises: exercise, daily_activity: dailyActivity, sleep, ...DATE_BASED_FULL_ROWS };
 
 describe('lake > schema', () => {
   it.each(TABLE_NAMES)('lake > schema > %s columns equal the rows.ts fields', (table) => {
