@@ -29,7 +29,7 @@ import type { AccessLinkClient } from '../accesslink/client.ts';
 import { AccessLinkConsentRequiredError, AccessLinkUnauthorizedError } from '../accesslink/errors.ts';
 import { validateRawId, type RawZone } from '../lake/raw-zone.ts';
 import type { DailyKind, PayloadKind } from '../records/envelope.ts';
-import { createDailySweep } from './fetch-daily.ts';
+import { createDailySweep, type DailySchedule } from './fetch-daily.ts';
 import { ALL_PAYLOADS, createExerciseFetcher, type ExerciseSource } from './fetch-exercise.ts';
 import { createListingSweep, type ListingCounts } from './fetch-listing.ts';
 import type { Ledger } from '../state/ledger.ts';
@@ -62,6 +62,8 @@ export interface FetchStageOptions {
   readonly windowAlertDays?: number;
   /** Date-based payloads swept for every active user each run; [] turns the sweep off. @default ['activity', 'sleep'] */
   readonly daily?: readonly DailyKind[];
+  /** Per-type frequency and lookback of the daily sweep (src/pipeline/data-types.ts). @default every run, each type's default lookback */
+  readonly dailySchedule?: Readonly<Partial<Record<DailyKind, DailySchedule>>>;
   /** Transactions opened per user and run (each holds at most 50 exercises). @default 10 */
   readonly maxRoundsPerUser?: number;
   /** Users worked on at once; each user's transactions stay serial. @default 2 */
@@ -150,7 +152,7 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
   let running: Promise<FetchReport> | null = null;
   const exercises = createExerciseFetcher({ rawZone, ledger, bus, logger, payloads: options.payloads ?? ALL_PAYLOADS, now });
   const listing = createListingSweep({ client, exercises, logger, now, ...(options.windowAlertDays === undefined ? {} : { windowAlertDays: options.windowAlertDays }) });
-  const daily = createDailySweep({ client, rawZone, ledger, bus, logger, kinds: options.daily ?? ['activity', 'sleep'], now });
+  const daily = createDailySweep({ client, rawZone, ledger, bus, logger, kinds: options.daily ?? ['activity', 'sleep'], ...(options.dailySchedule ? { schedule: options.dailySchedule } : {}), now });
 
   const countError = (report: FetchReport, error: unknown) => {
     const code = codeOf(error);
