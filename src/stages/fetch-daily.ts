@@ -81,21 +81,25 @@ export function defaultLookbackDays(kind: DailyKind): number {
 }
 
 /**
- * The requests that read `lookbackDays` back from `today` (UTC date): the plain list when it
- * covers them, else `from`/`to` chunks of at most `maxRangeDays`. `minDate`: days before it
- * are dropped from the answers (a plain list reaching further back than asked).
+ * The requests that read `lookbackDays` dates back from `today` (UTC date): the plain list
+ * when it covers them, else `from`/`to` chunks of at most `maxRangeDays` ending tomorrow.
+ * `minDate`: days before it are dropped from the answers (a plain list reaching further back
+ * than asked).
  */
 export function planRequests(endpoint: DateBasedEndpoint, today: string, lookbackDays: number): { requests: { path: string; query: Record<string, string> }[]; minDate: string } {
   const days = Math.max(1, Math.min(lookbackDays, endpoint.windowDays));
-  const minDate = addDays(today, -(days - 1));
   const { path, rangePath, maxRangeDays } = endpoint.list;
   // Every plain list answers the last 28 days (or the whole window when shorter).
   const listDays = Math.min(28, endpoint.windowDays);
-  if (path !== null && (days === listDays || rangePath === null)) return { requests: [{ path, query: {} }], minDate };
+  if (path !== null && (days === listDays || rangePath === null)) return { requests: [{ path, query: {} }], minDate: addDays(today, -(days - 1)) };
+  // A range ends tomorrow (UTC): a user east of UTC already lives there, and their newest day
+  // would otherwise wait for UTC midnight. The range spans `days` dates.
+  const last = addDays(today, 1);
+  const minDate = addDays(last, -(days - 1));
   const requests: { path: string; query: Record<string, string> }[] = [];
-  for (let from = minDate; from <= today; from = addDays(from, maxRangeDays)) {
+  for (let from = minDate; from <= last; from = addDays(from, maxRangeDays)) {
     const to = addDays(from, maxRangeDays - 1);
-    requests.push({ path: rangePath as string, query: { from, to: to < today ? to : today } });
+    requests.push({ path: rangePath as string, query: { from, to: to < last ? to : last } });
   }
   return { requests, minDate };
 }

@@ -17,7 +17,7 @@ const normalise = async (kind: DailyKind, json: unknown, date: string | null = n
 function expectRowsFitSchemas(rows: NormalisedRows): void {
   for (const [table, list] of Object.entries(rows)) {
     const schema = loadTableSchema(table as keyof NormalisedRows);
-    for (const row of list as Record<string, unknown>[]) {
+    for (const row of list as unknown as Record<string, unknown>[]) {
       expect(Object.keys(row).sort()).toEqual(fieldColumns(schema).map((c) => c.field).sort());
       for (const c of fieldColumns(schema)) expect(checkValue(c, row[c.field!]), `${table}.${c.name}`).toBeUndefined();
     }
