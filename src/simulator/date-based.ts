@@ -30,7 +30,8 @@ function withOffset(ms: number, offsetMin: number): string {
   return `${wall}${offsetMin < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }
 
-const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+/** Rounded, and never -0 (JSON has no negative zero: a served value must equal its ground truth). */
+const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits + 0;
 
 export class DateBasedData {
   constructor(
