@@ -15,6 +15,7 @@ import type { DateBasedPayload } from '../../src/simulator/date-based.ts';
 import { createDailySweep, SWEEP_CURSOR_ID, type DailySchedule } from '../../src/stages/fetch-daily.ts';
 import { createFetchStage } from '../../src/stages/fetch.ts';
 import { createParseStage } from '../../src/stages/parse.ts';
+import { replayRawZone } from '../../src/stages/replay.ts';
 import { createSinkStage } from '../../src/stages/sink.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
 import { linesLeakingSecrets, startFetchRig, type FetchRig } from '../helpers/fetch-fixture.ts';
@@ -203,6 +204,13 @@ describe('fetch > date-based', () => {
     const samples = after['hrv_samples'] as Record<string, number>;
     expect(hrv.map((h) => h['clock_time']).sort()).toEqual(Object.keys(samples).sort());
     for (const h of hrv) expect(h['hrv_ms']).toBe(samples[h['clock_time'] as string] === 0 ? null : samples[h['clock_time'] as string]);
+
+    // A replay of the whole raw zone rebuilds the same tables: nothing doubles.
+    expect(await replayRawZone(rig.rawZone, rig.bus)).toBeGreaterThan(0);
+    await parseAndSink(rig, lakeDir);
+    for (const table of ['sleep', 'sleep_stages', 'sleep_heart_rate', 'nightly_recharge', 'nightly_recharge_hrv', 'nightly_recharge_breathing', 'continuous_heart_rate']) {
+      expect(await count(lakeDir, table), `${table} after replay`).toBe(table === 'sleep' ? rig.sim.accounts.length * 3 : truth[table]);
+    }
   });
 
   it('fetch > date-based > `every` skips a type read recently (no request), lookback_days narrows the range call', async () => {
