@@ -109,6 +109,12 @@ export interface FetchStage {
   totals(): Readonly<FetchTotals>;
   /** Runs on a cron expression; a tick while a run is still going is skipped, never overlapped. */
   startSchedule(cronExpression: string): { stop(): void };
+  /**
+   * Fetches one date of one date-based type for one user through its per-date call (a
+   * webhook naming the date: SLEEP, CONTINUOUS_HEART_RATE, ...), stored and published like the
+   * sweep does; an unchanged day is neither. Ignores the type's `every`.
+   */
+  fetchDailyDay(userId: string, kind: DailyKind, date: string): Promise<FetchReport>;
 }
 
 export class FetchTransactionIncompleteError extends PolarLakeError {
@@ -323,8 +329,24 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
     return running;
   };
 
+  const fetchDailyDay = async (userId: string, kind: DailyKind, date: string): Promise<FetchReport> => {
+    const report = emptyReport();
+    if (!users.isPollable(userId)) return report;
+    const counts = { daysStored: 0, daysUnchanged: 0, eventsPublished: 0, bytesStored: 0 };
+    try {
+      await daily.fetchDay(userId, users.accessToken(userId), kind, date, counts, (error) => countError(report, error));
+    } catch (error) {
+      countError(report, error);
+      const status = isUserBlocking(error) ? await users.markFromError(userId, error).catch(() => undefined) : undefined;
+      logger.warn('fetch.daily.day_failed', { user_id: userId, kind, date, error, new_status: status ?? null });
+    }
+    Object.assign(report, { daysStored: counts.daysStored, daysUnchanged: counts.daysUnchanged, eventsPublished: counts.eventsPublished, bytesStored: counts.bytesStored });
+    return report;
+  };
+
   return {
     runOnce,
+    fetchDailyDay,
     totals: () => totals,
     startSchedule(cronExpression) {
       if (!cron.validate(cronExpression)) throw new FetchScheduleInvalidError(cronExpression);

@@ -267,5 +267,15 @@ describe('fetch > date-based', () => {
     expect(JSON.parse(await text(rig.rawZone.open(rawDailyKeyFor(user, 'nightly_recharge', day.date))))).toEqual(day.items[0]);
     const statuses = rig.sim.requestLog.filter((r) => r.path.includes('2020-01-01') || r.path.endsWith('/circadian-bedtime/date')).map((r) => r.status);
     expect(statuses.sort()).toEqual([204, 404]);
+
+    // Through the stage (what a webhook naming a date calls): stored once; a 403 marks the user.
+    const stage = stageFor(rig, { daily: [] });
+    const night = rig.sim.sleepNights(user)[0]!;
+    expect(await stage.fetchDailyDay(user, 'sleep', night.date)).toMatchObject({ daysStored: 1, eventsPublished: 1, errorsByCode: {} });
+    expect(rig.sim.requestLog.at(-1)).toMatchObject({ path: `/v3/users/sleep/${night.date}`, status: 200 });
+    expect(await stage.fetchDailyDay(user, 'sleep', night.date)).toMatchObject({ daysStored: 0, daysUnchanged: 1 });
+    rig.sim.injectFault({ path: /^\/v3\/users\/sleep\//, status: 403 });
+    expect((await stage.fetchDailyDay(user, 'sleep', night.date)).errorsByCode).toEqual({ PL_ACCESSLINK_CONSENT_REQUIRED: 1 });
+    expect(rig.users.list()[0]!.status).toBe('needs_consent');
   });
 });
