@@ -82,7 +82,7 @@ export function defaultLookbackDays(kind: DailyKind): number {
 
 /**
  * The requests that read `lookbackDays` dates back from `today` (UTC date): the plain list
- * when it covers them, else `from`/`to` chunks of at most `maxRangeDays` ending tomorrow.
+ * when it covers them, else `from`/`to` chunks of at most `maxRangeDays` ending today.
  * `minDate`: days before it are dropped from the answers (a plain list reaching further back
  * than asked).
  */
@@ -92,9 +92,10 @@ export function planRequests(endpoint: DateBasedEndpoint, today: string, lookbac
   // Every plain list answers the last 28 days (or the whole window when shorter).
   const listDays = Math.min(28, endpoint.windowDays);
   if (path !== null && (days === listDays || rangePath === null)) return { requests: [{ path, query: {} }], minDate: addDays(today, -(days - 1)) };
-  // A range ends tomorrow (UTC): a user east of UTC already lives there, and their newest day
-  // would otherwise wait for UTC midnight. The range spans `days` dates.
-  const last = addDays(today, 1);
+  // A range ends today (UTC), never in the future: what an API may refuse is not documented,
+  // and a refused range would cost the whole type. A user east of UTC gets their newest local
+  // day after UTC midnight (or at once through a webhook naming the date: fetchDay).
+  const last = today;
   const minDate = addDays(last, -(days - 1));
   const requests: { path: string; query: Record<string, string> }[] = [];
   for (let from = minDate; from <= last; from = addDays(from, maxRangeDays)) {

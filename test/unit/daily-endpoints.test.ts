@@ -11,16 +11,16 @@ describe('daily > endpoint registry', () => {
     ['sleep', 3, [['/v3/users/sleep', {}]], '2026-02-12'], // no range call: the list, with older days dropped
     ['nightly_recharge', 40, [['/v3/users/nightly-recharge', {}]], '2026-01-18'], // capped at the 28-day window
     ['cardio_load', 28, [['/v3/users/cardio-load', {}]], '2026-01-18'],
-    ['cardio_load', 3, [['/v3/users/cardio-load/date', { from: '2026-02-13', to: '2026-02-15' }]], '2026-02-13'],
-    ['sleepwise_alertness', 7, [['/v3/users/sleepwise/alertness/date', { from: '2026-02-09', to: '2026-02-15' }]], '2026-02-09'],
-    ['body_temperature', 2, [['/v3/users/biosensing/bodytemperature', { from: '2026-02-14', to: '2026-02-15' }]], '2026-02-14'],
-    ['continuous_heart_rate', 28, [['/v3/users/continuous-heart-rate', { from: '2026-01-19', to: '2026-02-15' }]], '2026-01-19'],
+    ['cardio_load', 3, [['/v3/users/cardio-load/date', { from: '2026-02-12', to: '2026-02-14' }]], '2026-02-12'],
+    ['sleepwise_alertness', 7, [['/v3/users/sleepwise/alertness/date', { from: '2026-02-08', to: '2026-02-14' }]], '2026-02-08'],
+    ['body_temperature', 2, [['/v3/users/biosensing/bodytemperature', { from: '2026-02-13', to: '2026-02-14' }]], '2026-02-13'],
+    ['continuous_heart_rate', 28, [['/v3/users/continuous-heart-rate', { from: '2026-01-18', to: '2026-02-14' }]], '2026-01-18'],
     ['activity', 28, [['/v3/users/activities', {}]], '2026-01-18'],
     ['activity', 60, [
-      ['/v3/users/activities', { from: '2025-12-18', to: '2026-01-14' }],
-      ['/v3/users/activities', { from: '2026-01-15', to: '2026-02-11' }],
-      ['/v3/users/activities', { from: '2026-02-12', to: '2026-02-15' }],
-    ], '2025-12-18'],
+      ['/v3/users/activities', { from: '2025-12-17', to: '2026-01-13' }],
+      ['/v3/users/activities', { from: '2026-01-14', to: '2026-02-10' }],
+      ['/v3/users/activities', { from: '2026-02-11', to: '2026-02-14' }],
+    ], '2025-12-17'],
   ] as const)('daily > endpoint registry > %s over %i days: the fewest requests the window and range rules allow', (kind, lookback, requests, minDate) => {
     const plan = planRequests(dateBasedEndpoint(kind), '2026-02-14', lookback);
     expect(plan.requests.map((r) => [r.path, r.query])).toEqual(requests);
