@@ -23,7 +23,7 @@ export interface Pipeline {
   readonly fetch: {
     readonly schedule: string;
     readonly payloads: readonly PayloadKind[];
-    /** Date-based payloads swept each run. @default ['activity', 'sleep'] */
+    /** Date-based types swept (src/daily/endpoints.ts). @default every type */
     readonly daily: readonly DailyKind[];
     /** Per-type switch, frequency and lookback (src/pipeline/data-types.ts resolves them with `daily`). */
     readonly data_types?: Readonly<Partial<Record<DailyKind, DataTypeConfig>>>;

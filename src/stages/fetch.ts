@@ -19,8 +19,9 @@
  * downloaded or published twice.
  *
  * After the exercise transactions, every active user's date-based data (daily activity,
- * sleep) is swept by ./fetch-daily.ts, whether or not a notification named the user:
- * pull notifications never announce these types.
+ * sleep, Nightly Recharge, continuous heart rate, cardio load, SleepWise, biosensing) is
+ * swept by ./fetch-daily.ts, whether or not a notification named the user: pull
+ * notifications never announce these types.
  */
 import cron from 'node-cron';
 import type { Bus } from '../bus/bus.ts';
