@@ -42,6 +42,12 @@ export interface DateBasedEndpoint {
   readonly manyPerDate: boolean;
   /** Tables the normaliser fills, in publishing order. */
   readonly tables: readonly TableName[];
+  /**
+   * Types whose rows are parsed against this type's stored day (Nightly Recharge is anchored on
+   * the same night's sleep): when a day of this type is stored, an already published day of
+   * each of them is announced again, so it is parsed anew with what arrived.
+   */
+  readonly dependents?: readonly DailyKind[];
   normalise(json: unknown, ctx: DateBasedContext): NormalisedRows | Promise<NormalisedRows>;
 }
 
@@ -85,6 +91,7 @@ const ENDPOINTS: readonly DateBasedEndpoint[] = [
     list: { path: '/v3/users/sleep', rangePath: null, maxRangeDays: 28, noData: [204, 404] },
     byDate: { request: onDate('/v3/users/sleep'), noData: [204, 404] },
     items: listIn('nights'), dateOf: sleepDate, manyPerDate: false, tables: ['sleep', 'sleep_stages', 'sleep_heart_rate'], normalise: normaliseSleepNight,
+    dependents: ['nightly_recharge'],
   },
   {
     kind: 'nightly_recharge', windowDays: 28,

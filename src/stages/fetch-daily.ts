@@ -105,6 +105,13 @@ export function planRequests(endpoint: DateBasedEndpoint, today: string, lookbac
   return { requests, minDate };
 }
 
+function fetchedEvent(entry: LedgerEntry, date: string, at: string): FetchedEvent {
+  return {
+    type: 'fetched', user_id: entry.userId, exercise_id: date, payload: entry.payload, date, raw_key: entry.rawKey!, bytes: entry.bytes ?? 0,
+    sha256: entry.sha256!, fetched_at_utc: at, utc_offset_min: null, feeds_samples: false,
+  };
+}
+
 export interface DailySweep {
   readonly kinds: readonly DailyKind[];
   /** Sweeps one user's due types. Throws on request errors (the caller decides about the user). */
@@ -157,20 +164,21 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
         await ledger.record([{ userId, exerciseId: date, payload: kind, state: 'stored', rawKey: stored.key, sha256: stored.sha256, bytes: stored.bytes, utcOffsetMin: null, atUtc: at }]);
       }
       const entry = ledger.get(userId, date, kind)!;
-      const event: FetchedEvent = {
-        type: 'fetched', user_id: userId, exercise_id: date, payload: kind, date, raw_key: entry.rawKey!, bytes: entry.bytes ?? 0,
-        sha256: entry.sha256!, fetched_at_utc: at, utc_offset_min: null, feeds_samples: false,
-      };
-      messages.push({ key: userId, value: encodeEnvelope(event) });
+      messages.push({ key: userId, value: encodeEnvelope(fetchedEvent(entry, date, at)) });
       published.push({ ...entry, state: 'published', atUtc: at });
       counts.daysStored++;
+      // Days of dependent types parsed without this one are parsed again, now with it.
+      for (const dependent of endpoint.dependents ?? []) {
+        const other = ledger.get(userId, date, dependent);
+        if (other?.state === 'published' && other.rawKey && other.sha256) messages.push({ key: userId, value: encodeEnvelope(fetchedEvent(other, date, at)) });
+      }
     }
     if (messages.length > 0) {
       await bus.publish(TOPICS.fetched, messages);
       counts.eventsPublished += messages.length;
       await ledger.record(published);
     }
-    return messages.length;
+    return published.length;
   };
 
   const isDue = (userId: string, kind: DailyKind, nowMs: number): boolean => {

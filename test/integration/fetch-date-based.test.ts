@@ -223,6 +223,29 @@ describe('fetch > date-based', () => {
     }
   });
 
+  it('fetch > date-based > a recharge stored before its night\'s sleep is parsed again when the sleep arrives, and anchored on it', async () => {
+    rig = await startFetchRig({ exercisesPerUser: 0, dailyDaysAtRegistration: 3, users: 1 });
+    lakeDir = await mkdtemp(join(tmpdir(), 'polar-lake-date-based-'));
+    const user = rig.sim.accounts[0]!.polarUserId;
+    await stageFor(rig, { daily: ['nightly_recharge'] }).runOnce();
+    await parseAndSink(rig, lakeDir);
+    expect(await count(lakeDir, 'nightly_recharge', 'utc_offset_min IS NULL AND sleep_start_utc IS NULL')).toBe(3);
+
+    const report = await stageFor(rig, { daily: ['sleep'] }).runOnce();
+    expect(report).toMatchObject({ daysStored: 3, eventsPublished: 6 }); // 3 nights + their 3 recharges announced again
+    await parseAndSink(rig, lakeDir);
+    const offset = rig.sim.sleepNights(user)[0]!.utcOffsetMin;
+    expect(await count(lakeDir, 'nightly_recharge', `utc_offset_min = ${offset} AND sleep_start_utc IS NOT NULL`)).toBe(3);
+    const truth = expectedCounts(rig);
+    expect(await count(lakeDir, 'nightly_recharge_hrv')).toBe(truth['nightly_recharge_hrv']);
+    expect(await count(lakeDir, 'nightly_recharge_hrv', `utc_offset_min = ${offset}`)).toBe(truth['nightly_recharge_hrv']);
+    // Each HRV series starts 30 min after its night's sleep start.
+    const lead = await query(lakeDir, `SELECT min(epoch_ms(h.time_utc) - epoch_ms(s.sleep_start_utc)) AS lo, max(epoch_ms(h.time_utc) - epoch_ms(s.sleep_start_utc)) AS hi
+      FROM nightly_recharge_hrv h JOIN sleep s ON s.user_id = h.user_id AND s.local_date::VARCHAR = h.sleep_date`);
+    expect(Number(lead[0]!['lo'])).toBeGreaterThanOrEqual(29 * 60_000);
+    expect(Number(lead[0]!['hi'])).toBeLessThan(5 * 3600_000);
+  });
+
   it('fetch > date-based > `every` skips a type read recently (no request), lookback_days narrows the range call', async () => {
     rig = await startFetchRig({ exercisesPerUser: 0, dailyDaysAtRegistration: 6, users: 1 });
     const t0 = Date.now();
@@ -281,7 +304,9 @@ describe('fetch > date-based', () => {
     // Through the stage (what a webhook naming a date calls): stored once; a 403 marks the user.
     const stage = stageFor(rig, { daily: [] });
     const night = rig.sim.sleepNights(user)[0]!;
-    expect(await stage.fetchDailyDay(user, 'sleep', night.date)).toMatchObject({ daysStored: 1, eventsPublished: 1, errorsByCode: {} });
+    expect(night.date).toBe(day.date);
+    // The night, and that date's recharge (stored above, without its night) announced again.
+    expect(await stage.fetchDailyDay(user, 'sleep', night.date)).toMatchObject({ daysStored: 1, eventsPublished: 2, errorsByCode: {} });
     expect(rig.sim.requestLog.at(-1)).toMatchObject({ path: `/v3/users/sleep/${night.date}`, status: 200 });
     expect(await stage.fetchDailyDay(user, 'sleep', night.date)).toMatchObject({ daysStored: 0, daysUnchanged: 1 });
     rig.sim.injectFault({ path: /^\/v3\/users\/sleep\//, status: 403 });
