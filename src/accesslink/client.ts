@@ -140,6 +140,12 @@ export interface AccessLinkClient {
    * parsed; the caller keys them by date.
    */
   listDaily(kind: 'activity' | 'sleep', token: string, range?: { from: string; to: string }): Promise<Record<string, unknown>[]>;
+  /**
+   * GET a date-based endpoint of the token's user (`/v3/users/...`, src/daily/endpoints.ts)
+   * with date query parameters (`from`, `to`). A status in `noData` (204 always; 404 where
+   * the endpoint uses it for "no data") → null, its body never parsed; 200 → the parsed JSON.
+   */
+  getDateBased(path: string, query: Readonly<Record<string, string>>, token: string, noData: readonly number[]): Promise<unknown | null>;
   /** Resolves when no request is queued or in flight. */
   onIdle(): Promise<void>;
 }
@@ -400,6 +406,25 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
           throw new AccessLinkResponseError(`${kind} list is not ${kind === 'sleep' ? 'an object with nights' : 'an array'}`, { method: 'GET', path: url.pathname, status: response.status });
         }
         return list.filter((item): item is Record<string, unknown> => !!item && typeof item === 'object' && !Array.isArray(item));
+      });
+    },
+
+    async getDateBased(path, query, token, noData) {
+      const url = apiUrl(path);
+      const context = { method: 'GET', path };
+      if (!/^\/v3\/users\/[a-z0-9/_-]{1,80}$/.test(path) || path.includes('//')) throw new AccessLinkResponseError(`invalid date-based path ${JSON.stringify(path.slice(0, 80))}`, { ...context, status: 0 });
+      for (const [name, value] of Object.entries(query)) {
+        if (!/^[a-z_]{1,32}$/.test(name) || !/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new AccessLinkResponseError(`invalid query ${name}=${JSON.stringify(String(value).slice(0, 20))}`, { ...context, status: 0 });
+        url.searchParams.set(name, value);
+      }
+      const empty = noData.filter((s) => s >= 300);
+      const spec: RequestSpec = { method: 'GET', url, auth: bearer(token), accept: ACCEPT.json, ok: [200, 204], passthrough: empty };
+      return request(spec, async (response) => {
+        if (response.status === 204 || empty.includes(response.status)) {
+          await response.arrayBuffer().catch(() => undefined);
+          return null;
+        }
+        return (await readJson(response, spec)).json;
       });
     },
 

@@ -185,13 +185,13 @@ export class KafkaBus implements Bus {
   /** Forgets that these topics exist and creates them again where the broker lost them. */
   async recreateTopics(topics: readonly Topic[]): Promise<void> {
     for (const topic of topics) this.topicsReady.delete(topic);
-    for (const topic of topics) await this.ensureTopic(topic);
+    await this.ensureTopics(topics);
   }
 
   async consume(options: ConsumeOptions, onBatch: (batch: Batch) => Promise<void>): Promise<Subscription> {
     this.assertOpen();
     if (options.topics.length === 0) throw new BusUsageError('consume needs at least one topic');
-    for (const t of options.topics) await this.ensureTopic(t);
+    await this.ensureTopics(options.topics);
     const subscription = new KafkaSubscription(
       this.kafka,
       this.admin,
@@ -236,28 +236,43 @@ export class KafkaBus implements Bus {
   }
 
   private ensureTopic(topic: Topic): Promise<void> {
-    let ready = this.topicsReady.get(topic);
-    if (!ready) {
-      validateTopicName(topic);
-      ready = this.createTopic(topic);
-      this.topicsReady.set(topic, ready);
-      ready.catch(() => this.topicsReady.delete(topic));
-    }
-    return ready;
+    return this.ensureTopics([topic]);
   }
 
-  private async createTopic(topic: Topic): Promise<void> {
-    let created: boolean;
+  /**
+   * Creates the topics not known yet in one admin request: a consumer of many topics (the
+   * sink reads one per table) would otherwise wait for one creation round trip per topic.
+   */
+  private ensureTopics(topics: readonly Topic[]): Promise<void> {
+    const missing = [...new Set(topics)].filter((t) => !this.topicsReady.has(t));
+    if (missing.length > 0) {
+      for (const t of missing) validateTopicName(t);
+      const ready = this.createTopics(missing);
+      for (const t of missing) this.topicsReady.set(t, ready);
+      ready.catch(() => {
+        for (const t of missing) this.topicsReady.delete(t);
+      });
+    }
+    return Promise.all(topics.map((t) => this.topicsReady.get(t))).then(() => undefined);
+  }
+
+  private async createTopics(topics: readonly Topic[]): Promise<void> {
+    let created: Topic[];
     try {
-      // Returns false when the topic exists already; its partition count is left alone.
-      created = await this.admin.createTopics({
+      // Which of them the broker lacks: a topic created here that this bus had used before
+      // means the broker lost it (see onTopicCreated).
+      const existing = new Set(await this.admin.listTopics());
+      created = topics.filter((t) => !existing.has(t));
+      if (created.length === 0) return;
+      // Creating an existing topic is a no-op; partition counts are left alone.
+      await this.admin.createTopics({
         waitForLeaders: true,
-        topics: [{ topic, numPartitions: this.options.partitions ?? 3, replicationFactor: this.replicationFactor ?? 1 }],
+        topics: created.map((topic) => ({ topic, numPartitions: this.options.partitions ?? 3, replicationFactor: this.replicationFactor ?? 1 })),
       });
     } catch (error) {
-      throw new BusUnavailableError('could not create the topic', topic, { cause: error });
+      throw new BusUnavailableError('could not create the topic', topics.join(','), { cause: error });
     }
-    if (created) {
+    for (const topic of created) {
       this.logger.info('bus.kafka.topic_created', { topic });
       for (const listener of this.topicCreatedListeners) listener(topic);
     }

@@ -20,7 +20,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { PolarLakeError } from '../errors.ts';
-import type { DailyKind, PayloadKind } from '../records/envelope.ts';
+import { DAILY_KINDS, isDailyKind, type DailyKind, type PayloadKind } from '../records/envelope.ts';
 import { fsyncDir } from '../state/atomic-file.ts';
 
 export interface StoredObject {
@@ -77,7 +77,10 @@ export class RawZoneCorruptGzipError extends PolarLakeError {
   }
 }
 
-export const PAYLOAD_EXTENSIONS: Readonly<Record<PayloadKind, string>> = { summary: 'json', tcx: 'tcx', gpx: 'gpx', fit: 'fit', samples: 'json', zones: 'json', route: 'json', activity: 'json', sleep: 'json' };
+export const PAYLOAD_EXTENSIONS: Readonly<Record<PayloadKind, string>> = {
+  summary: 'json', tcx: 'tcx', gpx: 'gpx', fit: 'fit', samples: 'json', zones: 'json', route: 'json',
+  ...(Object.fromEntries(DAILY_KINDS.map((k) => [k, 'json'])) as Record<DailyKind, string>),
+};
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Safe path segments: no `..`, no empty segment, no backslash, nothing hidden. */
@@ -107,7 +110,7 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
  */
 export function rawDailyKeyFor(userId: string, kind: DailyKind, date: string): string {
   validateRawId('user id', userId);
-  if (kind !== 'activity' && kind !== 'sleep') throw new InvalidRawIdError('daily kind', String(kind));
+  if (!isDailyKind(kind)) throw new InvalidRawIdError('daily kind', String(kind));
   if (!DATE.test(date)) throw new InvalidRawIdError('date', date);
   return `raw/daily/${kind}/user_id=${userId}/date=${date}/${kind}.json.gz`;
 }
@@ -117,7 +120,7 @@ export type ParsedRawKey =
   | { readonly area: 'daily'; readonly userId: string; readonly date: string; readonly payload: DailyKind };
 
 const EXERCISE_KEY = /^raw\/exercises\/user_id=([A-Za-z0-9_-]{1,64})\/exercise_id=([A-Za-z0-9_-]{1,64})\/(summary|tcx|gpx|fit|samples|zones|route)\.[a-z]+\.gz$/;
-const DAILY_KEY = /^raw\/daily\/(activity|sleep)\/user_id=([A-Za-z0-9_-]{1,64})\/date=(\d{4}-\d{2}-\d{2})\/[a-z]+\.json\.gz$/;
+const DAILY_KEY = new RegExp(`^raw/daily/(${DAILY_KINDS.join('|')})/user_id=([A-Za-z0-9_-]{1,64})/date=(\\d{4}-\\d{2}-\\d{2})/[a-z_]+\\.json\\.gz$`);
 
 /** The inverse of rawKeyFor / rawDailyKeyFor; null for a key of neither shape. */
 export function parseRawKey(key: string): ParsedRawKey | null {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { PolarLakeError } from '../errors.ts';
 import type { TableName } from '../records/rows.ts';
+import { DATE_BASED_TABLES } from '../records/rows-date-based.ts';
 
 export type ColumnType = 'VARCHAR' | 'BOOLEAN' | 'SMALLINT' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'DATE' | 'TIMESTAMPTZ';
 
@@ -43,7 +44,7 @@ export interface TableSchema {
   readonly columns: readonly ColumnSpec[];
 }
 
-export const TABLE_NAMES: readonly TableName[] = ['samples', 'laps', 'exercises', 'daily_activity', 'sleep', 'exercise_series', 'rr_intervals', 'hr_zones', 'routes'];
+export const TABLE_NAMES: readonly TableName[] = ['samples', 'laps', 'exercises', 'daily_activity', 'sleep', 'exercise_series', 'rr_intervals', 'hr_zones', 'routes', ...DATE_BASED_TABLES];
 
 /** A schema file is missing or does not validate: the code cannot know the table. */
 export class SchemaError extends PolarLakeError {

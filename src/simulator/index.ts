@@ -17,7 +17,8 @@ import { createHandler, type Fault, type ServerContext } from './server.ts';
 import { SimulatorState, publicExercise } from './state.ts';
 import { WebhookRegistry, type WebhookDelivery } from './webhooks.ts';
 import { hashedExerciseId } from './exercises.ts';
-import { isIsoDate, utcOffsetMinOf } from './daily.ts';
+import { isIsoDate, utcOffsetMinOf, type DailyPayload } from './daily.ts';
+import type { DateBasedPayload } from './date-based.ts';
 import type { SimulatedExercise } from './exercises.ts';
 import { listen } from '../net/listen.ts';
 
@@ -98,7 +99,12 @@ export interface Simulator {
   /** Ground truth: the sleep nights the API serves for a user now, oldest first. */
   sleepNights(polarUserId: string): SimulatedDay[];
   /** A later sync of one local day: its activity grows (steps, calories, active time) and the night's rating changes. */
-  resyncDay(polarUserId: string, date: string, kinds?: readonly ('activity' | 'sleep')[]): void;
+  resyncDay(polarUserId: string, date: string, kinds?: readonly DailyPayload[]): void;
+  /**
+   * Ground truth of a night, heart or biosensing type (date-based.ts): the local dates that
+   * hold items, oldest first, each with the items the list endpoints serve for it.
+   */
+  dateBasedDays(polarUserId: string, kind: DateBasedPayload): { date: string; items: Record<string, unknown>[] }[];
   /** Fault injection: the next `times` requests whose path matches get this status (and optional headers/body). */
   injectFault(fault: Fault): void;
   /** Requests seen, for assertions (method, path, status; never tokens). */
@@ -236,6 +242,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       requireUser(polarUserId);
       if (!isIsoDate(date)) throw new SimulatorUsageError(`resyncDay: ${JSON.stringify(date)} is not a date YYYY-MM-DD`);
       for (const kind of kinds) state.daily.resync(polarUserId, kind, date);
+    },
+    dateBasedDays(polarUserId, kind) {
+      requireUser(polarUserId);
+      const account = state.accountById(polarUserId)!;
+      return state.daily.availableDates(account).map((date) => ({ date, items: state.dateBased.items(account, kind, date) })).filter((d) => d.items.length > 0);
     },
     committedExercises: (polarUserId) => state.exercisesWithStatus('committed', polarUserId).map(publicExercise),
     pendingExercises: (polarUserId) => state.exercisesWithStatus('pending', polarUserId).map(publicExercise),

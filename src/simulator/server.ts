@@ -40,6 +40,7 @@ import { tcxChunks } from './tcx.ts';
 import { gpxChunks } from './gpx.ts';
 import { fitBytes } from './fit.ts';
 import { addDays, isIsoDate, localDateOf, utcOffsetMinOf } from './daily.ts';
+import { dateBasedRoutes, isDateBasedPath } from './date-based-routes.ts';
 import { WEBHOOK_EVENTS, type Webhook, type WebhookRegistry } from './webhooks.ts';
 
 export interface Fault {
@@ -131,7 +132,13 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
   if (path === '/v3/webhooks' || path.startsWith('/v3/webhooks/')) return webhookRoutes(ctx, req, res, method, path);
   if (R.users.test(path)) return method === 'POST' ? registerUser(ctx, req, res) : notAllowed(res);
 
-  if (path.startsWith('/v3/users/activities') || path.startsWith('/v3/users/sleep')) return dailyRoutes(ctx, req, res, method, url);
+  if (path.startsWith('/v3/users/activities') || path.startsWith('/v3/users/sleep/') || path === '/v3/users/sleep') return dailyRoutes(ctx, req, res, method, url);
+  if (isDateBasedPath(path)) {
+    const userId = authorizeUser(ctx, req, null);
+    if (method !== 'GET') return notAllowed(res);
+    requireRegistered(ctx, userId);
+    return dateBasedRoutes(ctx.state, ctx.state.accountById(userId)!, res, url);
+  }
 
   let m = R.user.exec(path);
   if (m) {

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { makeExercise, polarUserIdFor, type ExerciseModel, type SimulatedExercise } from './exercises.ts';
 import { DailyData } from './daily.ts';
+import { DateBasedData } from './date-based.ts';
 
 export interface Account {
   readonly index: number;
@@ -83,6 +84,8 @@ export class SimulatorState {
   private nextTransactionId: number;
   /** Daily activity and sleep per user and local date. */
   readonly daily: DailyData;
+  /** Night, heart and biosensing data per user and local date (date-based.ts). */
+  readonly dateBased: DateBasedData;
 
   constructor(private readonly options: StateOptions) {
     for (let i = 0; i < options.users; i++) {
@@ -101,6 +104,7 @@ export class SimulatorState {
     }
     this.nextTransactionId = 9_000 + ((options.seed >>> 0) % 1000) * 100;
     this.daily = new DailyData(options.seed, options.dailyDaysAtRegistration ?? 7, options.now);
+    this.dateBased = new DateBasedData(options.seed, this.daily);
   }
 
   accountByLogin(login: string): Account | undefined {

@@ -20,8 +20,9 @@
  * downloaded or published twice.
  *
  * After the exercise transactions, every active user's date-based data (daily activity,
- * sleep) is swept by ./fetch-daily.ts, whether or not a notification named the user:
- * pull notifications never announce these types.
+ * sleep, Nightly Recharge, continuous heart rate, cardio load, SleepWise, biosensing) is
+ * swept by ./fetch-daily.ts, whether or not a notification named the user: pull
+ * notifications never announce these types.
  */
 import cron from 'node-cron';
 import type { Bus } from '../bus/bus.ts';
@@ -30,7 +31,7 @@ import type { AccessLinkClient } from '../accesslink/client.ts';
 import { AccessLinkConsentRequiredError, AccessLinkUnauthorizedError } from '../accesslink/errors.ts';
 import { validateRawId, type RawZone } from '../lake/raw-zone.ts';
 import type { DailyKind, PayloadKind } from '../records/envelope.ts';
-import { createDailySweep } from './fetch-daily.ts';
+import { createDailySweep, type DailySchedule } from './fetch-daily.ts';
 import { ALL_PAYLOADS, createExerciseFetcher, type ExerciseSource } from './fetch-exercise.ts';
 import { createListingSweep, type ListingCounts } from './fetch-listing.ts';
 import type { Ledger } from '../state/ledger.ts';
@@ -63,6 +64,8 @@ export interface FetchStageOptions {
   readonly windowAlertDays?: number;
   /** Date-based payloads swept for every active user each run; [] turns the sweep off. @default ['activity', 'sleep'] */
   readonly daily?: readonly DailyKind[];
+  /** Per-type frequency and lookback of the daily sweep (src/pipeline/data-types.ts). @default every run, each type's default lookback */
+  readonly dailySchedule?: Readonly<Partial<Record<DailyKind, DailySchedule>>>;
   /** Transactions opened per user and run (each holds at most 50 exercises). @default 10 */
   readonly maxRoundsPerUser?: number;
   /** Users worked on at once; each user's transactions stay serial. @default 2 */
@@ -110,6 +113,12 @@ export interface FetchStage {
   totals(): Readonly<FetchTotals>;
   /** Runs on a cron expression; a tick while a run is still going is skipped, never overlapped. */
   startSchedule(cronExpression: string): { stop(): void };
+  /**
+   * Fetches one date of one date-based type for one user through its per-date call (a
+   * webhook naming the date: SLEEP, CONTINUOUS_HEART_RATE, ...), stored and published like the
+   * sweep does; an unchanged day is neither. Ignores the type's `every`.
+   */
+  fetchDailyDay(userId: string, kind: DailyKind, date: string): Promise<FetchReport>;
 }
 
 export class FetchTransactionIncompleteError extends PolarLakeError {
@@ -153,7 +162,7 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
   let running: Promise<FetchReport> | null = null;
   const exercises = createExerciseFetcher({ rawZone, ledger, bus, logger, payloads: options.payloads ?? ALL_PAYLOADS, now });
   const listing = createListingSweep({ client, exercises, logger, now, ...(options.windowAlertDays === undefined ? {} : { windowAlertDays: options.windowAlertDays }) });
-  const daily = createDailySweep({ client, rawZone, ledger, bus, logger, kinds: options.daily ?? ['activity', 'sleep'], now });
+  const daily = createDailySweep({ client, rawZone, ledger, bus, logger, kinds: options.daily ?? ['activity', 'sleep'], ...(options.dailySchedule ? { schedule: options.dailySchedule } : {}), now });
 
   const countError = (report: FetchReport, error: unknown) => {
     const code = codeOf(error);
@@ -335,8 +344,24 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
     return running;
   };
 
+  const fetchDailyDay = async (userId: string, kind: DailyKind, date: string): Promise<FetchReport> => {
+    const report = emptyReport();
+    if (!users.isPollable(userId)) return report;
+    const counts = { daysStored: 0, daysUnchanged: 0, eventsPublished: 0, bytesStored: 0 };
+    try {
+      await daily.fetchDay(userId, users.accessToken(userId), kind, date, counts, (error) => countError(report, error));
+    } catch (error) {
+      countError(report, error);
+      const status = isUserBlocking(error) ? await users.markFromError(userId, error).catch(() => undefined) : undefined;
+      logger.warn('fetch.daily.day_failed', { user_id: userId, kind, date, error, new_status: status ?? null });
+    }
+    Object.assign(report, { daysStored: counts.daysStored, daysUnchanged: counts.daysUnchanged, eventsPublished: counts.eventsPublished, bytesStored: counts.bytesStored });
+    return report;
+  };
+
   return {
     runOnce,
+    fetchDailyDay,
     totals: () => totals,
     startSchedule(cronExpression) {
       if (!cron.validate(cronExpression)) throw new FetchScheduleInvalidError(cronExpression);

@@ -23,15 +23,17 @@ import {
   sourceIdFor,
   type DeadLetter,
   isDailyKind,
+  type DailyKind,
   type FetchedEvent,
   type RecordBatchEnvelope,
 } from '../records/envelope.ts';
 import type { TableName, TableRows } from '../records/rows.ts';
 import { normaliseExerciseSummary } from '../parse/exercise-summary.ts';
-import { normaliseDailyActivity } from '../parse/daily-activity.ts';
-import { normaliseSleep } from '../parse/sleep.ts';
 import { ExerciseDetailError, heartRateZoneRows, routeRows, sampleSeriesRows, type ExerciseDetailContext } from '../parse/exercise-detail.ts';
-import { rawKeyFor } from '../lake/raw-zone.ts';
+import { dateBasedEndpoint } from '../daily/endpoints.ts';
+import { rawDailyKeyFor, rawKeyFor } from '../lake/raw-zone.ts';
+import { TABLE_NAMES } from '../lake/schema.ts';
+import { DATE_BASED_TABLES, dateBasedTopic, type DateBasedTableName } from '../records/rows-date-based.ts';
 import { parseFile, type ParseOptions } from '../parse/index.ts';
 import type { Logger } from '../telemetry/log.ts';
 
@@ -44,6 +46,8 @@ const MAX_SUMMARY_BYTES = 16 * 1024 * 1024;
  */
 const MAX_DETAIL_BYTES = 256 * 1024 * 1024;
 const SCHEMA_VERSION = 1;
+/** Rows per record batch of a date-based table (a dense continuous heart-rate day can hold tens of thousands). */
+const DAILY_BATCH_ROWS = 4096;
 
 export interface RawReader {
   /** Decompressed payload (summaries). */
@@ -77,6 +81,7 @@ const TOPIC_OF: Record<TableName, string> = {
   rr_intervals: TOPICS.rrIntervals,
   hr_zones: TOPICS.hrZones,
   routes: TOPICS.routes,
+  ...(Object.fromEntries(DATE_BASED_TABLES.map((t) => [t, dateBasedTopic(t)])) as Record<DateBasedTableName, string>),
 };
 
 class ParseInputError extends PolarLakeError {
@@ -161,11 +166,7 @@ async function readSmall(stream: Readable, file: string, maxBytes = MAX_SUMMARY_
 
 export function createParseStage(deps: ParseStageDeps) {
   const { bus, rawZone, logger } = deps;
-  const counters: ParseCounters = {
-    sources: 0,
-    rows: { samples: 0, laps: 0, exercises: 0, daily_activity: 0, sleep: 0, exercise_series: 0, rr_intervals: 0, hr_zones: 0, routes: 0 },
-    deadLettered: 0,
-  };
+  const counters: ParseCounters = { sources: 0, rows: Object.fromEntries(TABLE_NAMES.map((t) => [t, 0])) as Record<TableName, number>, deadLettered: 0 };
   const detailBatchRows = deps.options?.batchRows ?? 4096;
 
   async function deadLetter(event: { user_id: string; raw_key: string }, error: unknown): Promise<void> {
@@ -244,12 +245,29 @@ export function createParseStage(deps: ParseStageDeps) {
     await publishDetail(out, ctx, event.payload === 'samples' ? { samples: json } : { zones: json });
   }
 
-  /** One day (activity) or night (sleep): one row, so one batch with `last: true`. */
+  /**
+   * One stored day of a date-based type → its tables' rows (src/daily/endpoints.ts). Rows go
+   * out in batches of DAILY_BATCH_ROWS per table, each table's last batch with `last: true`.
+   */
   async function parseDaily(event: FetchedEvent, out: SourcePublisher): Promise<void> {
     const json = await readJson(event);
-    const ctx = { userId: event.user_id, file: event.raw_key, date: event.date ?? null };
-    if (event.payload === 'activity') await out.add('daily_activity', [normaliseDailyActivity(json, ctx).row]);
-    else await out.add('sleep', [normaliseSleep(json, ctx).row]);
+    const endpoint = dateBasedEndpoint(event.payload as DailyKind);
+    const ctx = { userId: event.user_id, file: event.raw_key, date: event.date ?? null, readDaily: (kind: DailyKind, date: string) => readStoredDay(event.user_id, kind, date) };
+    const rows = await endpoint.normalise(json, ctx);
+    for (const table of endpoint.tables) {
+      const list = (rows[table] ?? []) as TableRows[typeof table][];
+      for (let i = 0; i < list.length; i += DAILY_BATCH_ROWS) await out.add(table, list.slice(i, i + DAILY_BATCH_ROWS));
+    }
+  }
+
+  /** Another stored day of the same user (Nightly Recharge reads its night's sleep); null when absent or unreadable. */
+  async function readStoredDay(userId: string, kind: DailyKind, date: string): Promise<unknown | null> {
+    try {
+      const bytes = await readSmall(rawZone.open(rawDailyKeyFor(userId, kind, date)), kind);
+      return JSON.parse(bytes.toString('utf8')) as unknown;
+    } catch {
+      return null;
+    }
   }
 
   async function parsePayload(event: FetchedEvent, out: SourcePublisher): Promise<void> {

@@ -19,6 +19,7 @@ import { errorMessage, PolarLakeError } from '../errors.ts';
 import { takeRows, valueAt, type ColumnVector } from '../records/arrow-codec.ts';
 import { decodeRecordVectors, encodeEnvelope, type DeadLetter } from '../records/envelope.ts';
 import type { TableName } from '../records/rows.ts';
+import { DATE_BASED_TABLES, dateBasedTopic } from '../records/rows-date-based.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { openLakeDuckDB, type LakeDuckDB } from '../lake/duckdb.ts';
 import { commitPartition, type PartitionBatch } from '../lake/partition-writer.ts';
@@ -71,6 +72,7 @@ export interface SinkStage {
 export const SINK_TOPICS: Record<string, TableName> = {
   [TOPICS.samples]: 'samples', [TOPICS.laps]: 'laps', [TOPICS.exercises]: 'exercises', [TOPICS.activity]: 'daily_activity', [TOPICS.sleep]: 'sleep',
   [TOPICS.exerciseSeries]: 'exercise_series', [TOPICS.rrIntervals]: 'rr_intervals', [TOPICS.hrZones]: 'hr_zones', [TOPICS.routes]: 'routes',
+  ...Object.fromEntries(DATE_BASED_TABLES.map((t) => [dateBasedTopic(t), t])),
 };
 
 /** A row does not match its table schema: it goes to the dead-letter topic, not the lake. */

@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App, type AppOptions } from '../../src/app.ts';
+import { loadTableSchema } from '../../src/lake/schema.ts';
 import { openLakeViews } from '../../src/lake/views.ts';
+import { DATE_BASED_TABLES } from '../../src/records/rows-date-based.ts';
 import { pipelineFromObject } from '../../src/pipeline/load.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
@@ -29,6 +31,8 @@ export interface LakeFacts {
   checksum: string;
   /** Over daily_activity and sleep values. */
   dailyChecksum: string;
+  /** Per night, heart and biosensing table: rows, and rows with a distinct natural key (equal: nothing doubled). */
+  dateBased: Record<string, { rows: number; keys: number }>;
 }
 
 export async function lakeFacts(lakeDir: string): Promise<LakeFacts> {
@@ -42,7 +46,14 @@ export async function lakeFacts(lakeDir: string): Promise<LakeFacts> {
     const l = await one(`SELECT count(*) AS n, coalesce(sum(hash(exercise_id, lap_index, start_time_utc)), 0)::VARCHAR AS h FROM laps`);
     const a = await one(`SELECT count(*) AS n, coalesce(sum(hash(user_id, local_date, steps, active_duration_s)), 0)::VARCHAR AS h FROM daily_activity`);
     const z = await one(`SELECT count(*) AS n, coalesce(sum(hash(user_id, local_date, sleep_start_utc, sleep_rating)), 0)::VARCHAR AS h FROM sleep`);
+    const dateBased: LakeFacts['dateBased'] = {};
+    for (const table of DATE_BASED_TABLES) {
+      const key = loadTableSchema(table).natural_key.join(', ');
+      const r = await one(`SELECT count(*) AS n, count(DISTINCT (${key})) AS k FROM ${table}`);
+      dateBased[table] = { rows: Number(r['n']), keys: Number(r['k']) };
+    }
     return {
+      dateBased,
       samples: Number(s['n']),
       distinctSampleKeys: Number(s['d']),
       exercises: Number(e['n']),
@@ -159,6 +170,11 @@ export function pipelineE2E(busName: string, brokers: () => string[] | null): vo
       expect(facts.exerciseIds).toEqual(committed.map((e) => e.exerciseId).sort());
       expect(facts.laps).toBeGreaterThan(0);
       expect(app.parse.counters.deadLettered).toBe(0);
+      // The default pipeline sweeps every date-based type: every table filled, one row per natural key.
+      for (const [table, { rows, keys }] of Object.entries(facts.dateBased)) {
+        expect(rows, table).toBeGreaterThan(0);
+        expect(keys, table).toBe(rows);
+      }
     });
 
     it('daily > daily_activity and sleep hold every simulated day of every user, once per (user, date)', async () => {

@@ -18,8 +18,9 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-# Every table the schemas define (schemas/tables/<table>.v<version>.json).
-TABLES = sorted({f.split(".v")[0] for f in os.listdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas", "tables"))})
+# Every table with a schema file (schemas/tables/<table>.v<n>.json).
+SCHEMAS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas", "tables")
+TABLES = sorted({name.split(".v")[0] for name in os.listdir(SCHEMAS) if name.endswith(".json")})
 
 
 def live_files(lake, table):

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { DailyActivityRow, ExerciseRow, ExerciseSeriesRow, HrZoneRow, LapRow, RouteRow, RrIntervalRow, SampleRow, SleepRow, TableRows } from '../../src/records/rows.ts';
 import { fieldColumns, loadTableSchema, schemaVersions, TABLE_NAMES } from '../../src/lake/schema.ts';
 import { renderTableDocs } from '../../src/lake/table-docs.ts';
+import { DATE_BASED_FULL_ROWS } from '../helpers/date-based-rows.ts';
 
 // Fully populated rows: adding a field to rows.ts without the schema (or the reverse) fails
 // to compile here or fails the key comparison below.
@@ -50,7 +51,7 @@ const route: Required<RouteRow> = {
 };
 const full: { [T in keyof TableRows]: Required<TableRows[T]> } = {
   samples: sample, laps: lap, exercises: exercise, daily_activity: dailyActivity, sleep,
-  exercise_series: exerciseSeries, rr_intervals: rrInterval, hr_zones: hrZone, routes: route,
+  exercise_series: exerciseSeries, rr_intervals: rrInterval, hr_zones: hrZone, routes: route, ...DATE_BASED_FULL_ROWS,
 };
 
 describe('lake > schema', () => {

@@ -10,6 +10,7 @@ import { openLakeViews } from '../../lake/views.ts';
 import { DEFAULT_PIPELINE_FILE, loadPipeline } from '../../pipeline/load.ts';
 import { startSimulator } from '../../simulator/index.ts';
 import { createLogger } from '../../telemetry/log.ts';
+import { DATE_BASED_TABLES } from '../../records/rows-date-based.ts';
 
 const MARKER = '.polar-lake-demo';
 
@@ -88,6 +89,8 @@ export function register(program: Command): void {
         console.log(`\nsamples in the lake: ${total}; trackpoints the simulator delivered: ${expected} ${ok ? '(exactly once)' : '(MISMATCH)'}`);
         const daily = (await db.conn.runAndReadAll('SELECT (SELECT count(*) FROM daily_activity) AS days, (SELECT count(*) FROM sleep) AS nights')).getRowObjectsJS()[0];
         console.log(`daily tables: ${String(daily?.['days'])} daily_activity days, ${String(daily?.['nights'])} sleep nights (one row per user and local date)`);
+        const dateBased = (await db.conn.runAndReadAll(DATE_BASED_TABLES.map((t) => `SELECT '${t}' AS t, count(*) AS n FROM ${t}`).join(' UNION ALL '))).getRowObjectsJS();
+        console.log(`night, heart and biosensing tables: ${dateBased.map((r) => `${String(r['t'])} ${String(r['n'])}`).join(', ')}`);
         console.log(`lake: ${join(dir, 'lake')}  (try: node bin/polar-lake.mjs query --lake ${opts.dir}/lake "select * from exercises")`);
         console.log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
         if (!ok) process.exitCode = 1;

@@ -3,6 +3,7 @@ import { createApp } from '../../app.ts';
 import { ConfigError } from '../../errors.ts';
 import type { PayloadKind } from '../../records/envelope.ts';
 import { commandContext } from '../context.ts';
+import { DATE_BASED_ENDPOINTS } from '../../daily/endpoints.ts';
 
 const TABLE_PAYLOADS: Record<string, PayloadKind[]> = {
   exercises: ['summary'],
@@ -13,6 +14,8 @@ const TABLE_PAYLOADS: Record<string, PayloadKind[]> = {
   rr_intervals: ['summary', 'samples'],
   hr_zones: ['summary', 'zones'],
   routes: ['summary'],
+  // Every date-based table: the one type that feeds it (src/daily/endpoints.ts).
+  ...Object.fromEntries(DATE_BASED_ENDPOINTS.flatMap((e) => e.tables.map((t) => [t, [e.kind]]))),
 };
 
 /**
