@@ -14,6 +14,8 @@ export const TOPICS = {
   exercises: 'polar.exercises',
   samples: 'polar.samples',
   laps: 'polar.laps',
+  routes: 'polar.routes',
+  source_files: 'polar.source_files',
   activity: 'polar.activity',
   sleep: 'polar.sleep',
   deadletter: 'polar.deadletter',

@@ -43,7 +43,7 @@ export interface TableSchema {
   readonly columns: readonly ColumnSpec[];
 }
 
-export const TABLE_NAMES: readonly TableName[] = ['samples', 'laps', 'exercises', 'daily_activity', 'sleep'];
+export const TABLE_NAMES: readonly TableName[] = ['samples', 'laps', 'exercises', 'daily_activity', 'sleep', 'routes', 'source_files'];
 
 /** A schema file is missing or does not validate: the code cannot know the table. */
 export class SchemaError extends PolarLakeError {

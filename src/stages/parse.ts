@@ -1,8 +1,10 @@
 /**
  * The parse stage (a transform, in Vector's terms): consumes `polar.fetched`, streams each
  * raw object out of the raw zone through the right parser, and publishes record batches to
- * `polar.exercises`, `polar.samples` and `polar.laps`, and for daily payloads (one JSON per
- * user and local date) one row to `polar.activity` or `polar.sleep`.
+ * `polar.exercises`, `polar.samples`, `polar.laps`, `polar.routes` and, once per exercise
+ * file, one row to `polar.source_files` (what the file held and the flaws salvaged in it);
+ * for daily payloads (one JSON per user and local date) one row to `polar.activity` or
+ * `polar.sleep`.
  *
  * - Streaming all the way: batches are published as the parser yields them; no file is
  *   ever held whole (FIT excepted, see src/parse/fit.ts).
@@ -31,6 +33,7 @@ import { normaliseExerciseSummary } from '../parse/exercise-summary.ts';
 import { normaliseDailyActivity } from '../parse/daily-activity.ts';
 import { normaliseSleep } from '../parse/sleep.ts';
 import { parseFile, type ParseOptions } from '../parse/index.ts';
+import { sourceFileRow } from '../parse/source-file.ts';
 import type { Logger } from '../telemetry/log.ts';
 
 export const PARSE_GROUP = 'polar-lake-parse';
@@ -66,6 +69,8 @@ const TOPIC_OF: Record<TableName, string> = {
   exercises: TOPICS.exercises,
   daily_activity: TOPICS.activity,
   sleep: TOPICS.sleep,
+  routes: TOPICS.routes,
+  source_files: TOPICS.source_files,
 };
 
 class ParseInputError extends PolarLakeError {
@@ -150,7 +155,7 @@ async function readSmall(stream: Readable, file: string): Promise<Buffer> {
 
 export function createParseStage(deps: ParseStageDeps) {
   const { bus, rawZone, logger } = deps;
-  const counters: ParseCounters = { sources: 0, rows: { samples: 0, laps: 0, exercises: 0, daily_activity: 0, sleep: 0 }, deadLettered: 0 };
+  const counters: ParseCounters = { sources: 0, rows: { samples: 0, laps: 0, exercises: 0, daily_activity: 0, sleep: 0, routes: 0, source_files: 0 }, deadLettered: 0 };
 
   async function deadLetter(event: { user_id: string; raw_key: string }, error: unknown): Promise<void> {
     const letter: DeadLetter = {
@@ -196,6 +201,8 @@ export function createParseStage(deps: ParseStageDeps) {
     for await (const output of parseFile(rawZone.openStored(event.raw_key), event.payload as 'tcx' | 'gpx' | 'fit', ctx, deps.options)) {
       if (output.table === 'samples') await out.add('samples', output.rows);
       else if (output.table === 'laps') await out.add('laps', output.rows);
+      else if (output.table === 'routes') await out.add('routes', output.rows);
+      else await out.add('source_files', [sourceFileRow(output.info)]);
     }
   }
 

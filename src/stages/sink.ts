@@ -68,6 +68,7 @@ export interface SinkStage {
 
 export const SINK_TOPICS: Record<string, TableName> = {
   [TOPICS.samples]: 'samples', [TOPICS.laps]: 'laps', [TOPICS.exercises]: 'exercises', [TOPICS.activity]: 'daily_activity', [TOPICS.sleep]: 'sleep',
+  [TOPICS.routes]: 'routes', [TOPICS.source_files]: 'source_files',
 };
 
 /** A row does not match its table schema: it goes to the dead-letter topic, not the lake. */
@@ -326,7 +327,7 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
         rowPartition[i] = -1;
         continue;
       }
-      const day = localEpochDay(timeAt(i) as number, offsetAt(i));
+      const day = localEpochDay(timeAt(i), offsetAt(i));
       if (day !== lastDay) {
         let p = byDay.get(day);
         if (p === undefined) {

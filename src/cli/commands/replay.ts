@@ -8,6 +8,8 @@ const TABLE_PAYLOADS: Record<string, PayloadKind[]> = {
   exercises: ['summary'],
   samples: ['fit', 'tcx', 'gpx'],
   laps: ['fit', 'tcx', 'gpx'],
+  routes: ['fit', 'tcx', 'gpx'],
+  source_files: ['fit', 'tcx', 'gpx'],
 };
 
 /**
