@@ -9,8 +9,9 @@
 -- re-parse is replacing files, a glob can for a moment see both the old and the new file;
 -- `polar-lake query` and src/lake/views.ts read the partition manifests instead and never do.
 -- union_by_name keeps files of older schema versions readable (missing columns are NULL).
--- The daily tables (daily_activity, sleep) are in views-daily.sql beside this file: DuckDB's
--- read_parquet refuses a glob that matches no file, and a lake fed only by exercises has none.
+-- The daily tables (daily_activity, sleep) are in views-daily.sql beside this file, source_files
+-- in views-files.sql and routes in views-routes.sql: DuckDB's read_parquet refuses a glob that
+-- matches no file, and a lake fed only by exercises has no daily rows (nor routes without a course).
 SET TimeZone = 'UTC';
 CREATE OR REPLACE VIEW samples AS
   SELECT * FROM read_parquet(getvariable('lake') || '/samples/*/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER, 'month': INTEGER}, union_by_name = true);

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-TABLES = ["samples", "laps", "exercises", "daily_activity", "sleep"]
+TABLES = ["samples", "laps", "exercises", "daily_activity", "sleep", "routes", "source_files"]
 
 
 def live_files(lake, table):
