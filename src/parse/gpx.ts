@@ -26,7 +26,7 @@ import type { RouteRow, SampleRow } from '../records/rows.ts';
 import { ParseFault } from './errors.ts';
 import { type FormatMachine, type MachineOptions, tooDeep, wrongRoot } from './machine.ts';
 import { DEFAULT_LIMITS } from './xml/limits.ts';
-import { type ParsedInstant, parseInstantBytes, parseInstantInto } from './time.ts';
+import { type ParsedInstant, parseInstantBytes, readInstantInto } from './time.ts';
 import { type FileInfo, Flaws, type ParseContext, PRESENT as P, SampleStats, decimalBytes, emptyFileInfo, toNumber } from './values.ts';
 
 /** Order matters: Ele to Dist are the trkpt's numbers (textBytes tests `field <= F.Dist`). */
@@ -355,7 +355,7 @@ export function createGpxMachine(ctx: ParseContext, options: MachineOptions = { 
       if (field !== F.None) {
         switch (field) {
           case F.Time: {
-            if (readInstant(text)) {
+            if (readInstantInto(text, defaultOffset, parsed)) {
               pTime = parsed.utcUs;
               pOffset = parsed.offsetMin ?? defaultOffset;
               pointHasTime = true;
@@ -392,17 +392,6 @@ export function createGpxMachine(ctx: ParseContext, options: MachineOptions = { 
     else if (d === authorDepth) authorDepth = -1;
     else if (d === metadataDepth) metadataDepth = -1;
   }
-  /** parseInstantInto into `parsed`; false (nothing thrown) when the text is not a date-time. */
-  function readInstant(text: string): boolean {
-    try {
-      parseInstantInto(text, defaultOffset, parsed);
-      return true;
-    } catch (error) {
-      if (error instanceof ParseFault) return false;
-      throw error;
-    }
-  }
-
   function closeRoutePoint(): void {
     if (pLat === null || pLon === null) {
       info.dropped_point_count++;

@@ -28,7 +28,7 @@ import type { LapRow, RouteRow, SampleRow } from '../records/rows.ts';
 import { ParseFault } from './errors.ts';
 import { type FormatMachine, type MachineOptions, tooDeep, wrongRoot } from './machine.ts';
 import { DEFAULT_LIMITS } from './xml/limits.ts';
-import { type ParsedInstant, parseInstantBytes, parseInstantInto } from './time.ts';
+import { type ParsedInstant, parseInstantBytes, readInstantInto } from './time.ts';
 import { type FileInfo, Flaws, type ParseContext, PRESENT as P, SampleStats, decimalBytes, emptyFileInfo, emptyLap, toNumber } from './values.ts';
 
 const enum F {
@@ -168,13 +168,7 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
 
   /** The instant of a time text, or null (counted by the caller) when it is not one. */
   function instant(raw: string): ParsedInstant | null {
-    try {
-      parseInstantInto(raw, defaultOffset, parsed);
-    } catch (error) {
-      if (error instanceof ParseFault) return null;
-      throw error;
-    }
-    return parsed;
+    return readInstantInto(raw, defaultOffset, parsed) ? parsed : null;
   }
 
   function open(name: string, attributes: Readonly<Record<string, string>>): void {
