@@ -127,7 +127,7 @@ describe('parse > detect', () => {
 });
 
 describe('parse > golden', () => {
-  const dirs = ['tcx', 'gpx', 'fit'];
+  const dirs = ['tcx', 'gpx', 'fit', 'salvage'];
   for (const dir of dirs) {
     for (const name of readdirSync(resolve(FIXTURES, dir)).filter((n) => /\.(tcx|gpx|fit)$/.test(n))) {
       // XML fixtures must give the same golden bytes on every tokenizer.
