@@ -26,7 +26,7 @@ function summary(info: FileInfo, laps: number, routePoints: number): string {
     `sport       ${info.sport ?? '-'}`,
     `activities  ${info.activity_count}`,
     `laps        ${laps}`,
-    `points      ${info.sample_count} (dropped without time: ${info.dropped_point_count}, ignored waypoints: ${info.ignored_point_count})`,
+    `points      ${info.sample_count} (dropped without time: ${info.dropped_point_count}, ignored waypoints, course points, transitions: ${info.ignored_point_count})`,
     `route       ${routePoints} points`,
     `salvaged    ${info.time_backwards_count} backwards times, ${info.value_unparseable_count} unparseable values (null), ${info.decimal_comma_count} decimal commas, ${info.time_unparseable_count} points with an unreadable time (dropped)`,
     `time span   ${iso(info.first_time_utc_us)} .. ${iso(info.last_time_utc_us)}${span === null ? '' : ` (${span} s)`}${info.utc_offset_min === null ? '' : `, local offset ${info.utc_offset_min} min`}`,
