@@ -15,8 +15,13 @@ import type { TableSchema } from './schema.ts';
 const US_PER_MIN = 60_000_000;
 const US_PER_DAY = 86_400_000_000;
 
-/** Local calendar date of an instant as days since 1970-01-01 (UTC date when the offset is unknown). */
-export function localEpochDay(utcUs: number, offsetMin: number | null): number {
+/**
+ * Local calendar date of an instant as days since 1970-01-01 (UTC date when the offset is
+ * unknown). A row without an instant (a route point or a source file with no time, where the
+ * schema allows it) gets day 0: partition year=1970, whatever its offset.
+ */
+export function localEpochDay(utcUs: number | null, offsetMin: number | null): number {
+  if (utcUs === null) return 0;
   return Math.floor((utcUs + (offsetMin ?? 0) * US_PER_MIN) / US_PER_DAY);
 }
 

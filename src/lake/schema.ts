@@ -44,7 +44,7 @@ export interface TableSchema {
   readonly columns: readonly ColumnSpec[];
 }
 
-export const TABLE_NAMES: readonly TableName[] = ['samples', 'laps', 'exercises', 'daily_activity', 'sleep', 'exercise_series', 'rr_intervals', 'hr_zones', 'routes', ...DATE_BASED_TABLES];
+export const TABLE_NAMES: readonly TableName[] = ['samples', 'laps', 'exercises', 'daily_activity', 'sleep', 'exercise_series', 'rr_intervals', 'hr_zones', 'routes', 'source_files', ...DATE_BASED_TABLES];
 
 /** A schema file is missing or does not validate: the code cannot know the table. */
 export class SchemaError extends PolarLakeError {

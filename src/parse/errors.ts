@@ -19,14 +19,22 @@ export const PARSE_ERROR_CODES = {
   PL_PARSE_TEXT_TOO_LARGE: 'A text node, attribute or comment is longer than limits.maxTextChars.',
   PL_PARSE_TOO_DEEP: 'Elements nest deeper than limits.maxDepth.',
   PL_PARSE_WRONG_ROOT: 'The root element is not the one of the declared format (TrainingCenterDatabase, gpx).',
-  PL_PARSE_NOT_A_NUMBER: 'A numeric field holds text that is not a finite decimal number.',
-  PL_PARSE_BAD_TIME: 'A timestamp is not an ISO 8601 date-time this parser accepts.',
-  PL_PARSE_TIME_ORDER: 'A sample instant goes backwards within an activity (out of order).',
+  PL_PARSE_NOT_A_NUMBER: 'Retired: a numeric field held text that is not a number (now NULL, flagged value_unparseable).',
+  PL_PARSE_BAD_TIME: 'Retired as a file error: a timestamp is not an ISO 8601 date-time (now that point is dropped and counted).',
+  PL_PARSE_TIME_ORDER: 'A sample instant goes backwards within an activity, with time_order reject only (else kept and flagged).',
   PL_PARSE_FIT_INVALID: 'The FIT decoder reports an error (bad header, CRC, truncated or unknown local message).',
   PL_PARSE_FIT_TOO_LARGE: 'A FIT payload is bigger than limits.maxFitBytes (FIT is decoded from one buffer).',
 } as const;
 
 export type ParseErrorCode = keyof typeof PARSE_ERROR_CODES;
+
+/**
+ * Codes no parse of a file raises any more (issue 7: a flawed value keeps its row). They stay
+ * known and documented because dead letters written by earlier versions carry them; a replay
+ * of such a file now salvages it. PL_PARSE_BAD_TIME is still the internal fault of
+ * parseInstantInto, which the state machines catch.
+ */
+export const RETIRED_PARSE_ERROR_CODES: readonly ParseErrorCode[] = ['PL_PARSE_NOT_A_NUMBER', 'PL_PARSE_BAD_TIME'];
 
 export interface ParsePosition {
   /** 1-based line, null where the format has no lines (FIT, gzip). */

@@ -10,7 +10,9 @@
  * - `activity_index` = the session whose start_time is the latest at or before the record;
  *   `lap_index` = the lap (within that session) likewise; records before any session /
  *   lap get 0 / null. `segment_index` = number of timer stop events strictly before the record.
- * - Records without a timestamp are dropped and counted; records are kept in file order.
+ * - Records without a timestamp are dropped and counted; records are kept in file order, and
+ *   one whose timestamp is earlier than the previous record's is flagged time_backwards
+ *   (PL_PARSE_TIME_ORDER only with timeOrder 'reject'), as TCX and GPX points are.
  * - Positions: semicircles × 180 / 2^31 → degrees. `altitude_m` / `speed_mps` prefer the
  *   enhanced fields. `left_right_balance_pct` is the 7-bit percent of the balance byte.
  * - `utc_offset_min` from the activity message (local_timestamp − timestamp), else the
@@ -21,7 +23,8 @@
 import { Decoder, Stream } from '@garmin/fitsdk';
 import type { LapRow, SampleRow } from '../records/rows.ts';
 import { ParseError } from './errors.ts';
-import { type FileInfo, type ParseContext, SampleStats, emptyFileInfo, emptyLap, emptySample } from './values.ts';
+import type { TimeOrderPolicy } from './machine.ts';
+import { type FileInfo, Flaws, type ParseContext, SampleStats, emptyFileInfo, emptyLap, emptySample } from './values.ts';
 
 const FIT_EPOCH_S = 631065600;
 const SEMICIRCLE_TO_DEG = 180 / 2147483648;
@@ -69,7 +72,7 @@ export interface FitResult {
   info: FileInfo;
 }
 
-export function decodeFit(bytes: Buffer, ctx: ParseContext): FitResult {
+export function decodeFit(bytes: Buffer, ctx: ParseContext, timeOrder: TimeOrderPolicy = 'keep'): FitResult {
   const stream = Stream.fromBuffer(bytes);
   const decoder = new Decoder(stream);
   if (!decoder.isFIT()) throw new ParseError('PL_PARSE_FIT_INVALID', 'not a FIT file (header)', ctx.file, { byteOffset: 0 });
@@ -132,13 +135,23 @@ export function decodeFit(bytes: Buffer, ctx: ParseContext): FitResult {
     .sort((a, b) => a - b);
 
   const stats = new SampleStats();
+  const flaws = new Flaws();
   const samples: SampleRow[] = [];
+  let prevMs = Number.NEGATIVE_INFINITY;
   for (const r of records) {
     const t = timeMs(r['timestamp']);
     if (t === null) {
       info.dropped_point_count++;
       continue;
     }
+    let flags = 0;
+    if (t < prevMs) {
+      if (timeOrder === 'reject') {
+        throw new ParseError('PL_PARSE_TIME_ORDER', `record time goes backwards (${t * 1000} µs < ${prevMs * 1000} µs)`, ctx.file, { byteOffset: null });
+      }
+      flags = flaws.backwards();
+    }
+    prevMs = t;
     const a = Math.max(0, lastAtOrBefore(sessionStarts, t));
     const row = emptySample(ctx, 'fit', a);
     row.time_utc_us = t * 1000;
@@ -163,6 +176,7 @@ export function decodeFit(bytes: Buffer, ctx: ParseContext): FitResult {
     row.step_length_mm = num(r['stepLength']);
     const balance = num(r['leftRightBalance']);
     row.left_right_balance_pct = balance === null ? null : balance & 0x7f;
+    row.quality_flags = flags;
     samples.push(row);
     stats.add(row);
   }
@@ -174,6 +188,7 @@ export function decodeFit(bytes: Buffer, ctx: ParseContext): FitResult {
     str(creator?.['productName']) ?? str(creator?.['garminProduct']) ?? str(fileId?.['productName']) ?? str(fileId?.['garminProduct']) ?? str(fileId?.['product']);
   info.creator_version = str(creator?.['softwareVersion']);
   stats.fill(info);
+  flaws.fill(info);
   info.activity_count = sessions.length > 0 ? sessions.length : samples.length > 0 ? 1 : 0;
   info.lap_count = laps.length;
   const sportList = sessions.map((s) => s.sport ?? '');

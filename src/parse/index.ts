@@ -1,6 +1,6 @@
 /**
- * The parsers' public API: one raw payload (gzip or not) in, batches of sample and lap
- * rows out, then one `file` record that says what the file held.
+ * The parsers' public API: one raw payload (gzip or not) in, batches of sample, lap and
+ * route rows out, then one `file` record that says what the file held and every flaw met.
  *
  * ```ts
  * for await (const out of parseFile(createReadStream(path), 'auto', ctx)) {
@@ -8,14 +8,17 @@
  * }
  * ```
  *
- * Bad input throws a ParseError (kind 'terminal', code PL_PARSE_*, with file, line, column,
- * byteOffset): the stage dead-letters it. Batches yielded before the error come from the
+ * Only a structural failure (not XML, truncated, hostile, unknown format, FIT that does not
+ * decode) throws a ParseError (kind 'terminal', code PL_PARSE_*, with file, line, column,
+ * byteOffset): the stage dead-letters it. A flawed value keeps its row (null for a number
+ * that is not one, a decimal comma read as a point, a backwards instant kept): the row's
+ * `quality_flags` and the file record's counts say what was salvaged. Batches yielded before the error come from the
  * valid prefix of the file; a stage that must not publish part of a bad file holds them
  * until the `file` record arrives (it is always the last output).
  */
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import type { LapRow, SampleRow } from '../records/rows.ts';
+import type { LapRow, RouteRow, SampleRow } from '../records/rows.ts';
 import { detectFormat, formatFromName, isGzip, sniffEncoding } from './detect.ts';
 import { ParseError } from './errors.ts';
 import { decodeFit } from './fit.ts';
@@ -57,18 +60,23 @@ export interface ParseOptions {
    */
   batchRows?: number;
   /**
-   * Sample instants going backwards within an activity (TCX, GPX): 'reject' throws
-   * PL_PARSE_TIME_ORDER, 'keep' keeps file order. Four well-formed corpus files go
-   * backwards (OWswim.tcx, negative-pause.tcx, runkeeper-negative-time-step-at-start.gpx,
-   * sports-tracker.gpx); replay them with 'keep' if you want their rows.
-   * @default 'reject'
+   * Sample instants going backwards within an activity (TCX, GPX, FIT): 'keep' keeps file
+   * order and flags the point time_backwards; 'reject' throws PL_PARSE_TIME_ORDER (strict
+   * files only). Four well-formed corpus files go backwards once (OWswim.tcx,
+   * negative-pause.tcx, runkeeper-negative-time-step-at-start.gpx, sports-tracker.gpx):
+   * reference readers read them through, and so does 'keep'.
+   * @default 'keep'
    */
   timeOrder?: TimeOrderPolicy;
   /** Hostile-input limits; see XmlLimits for each default. */
   limits?: XmlLimits;
 }
 
-export type ParseOutput = { table: 'samples'; rows: SampleRow[] } | { table: 'laps'; rows: LapRow[] } | { table: 'file'; info: FileInfo };
+export type ParseOutput =
+  | { table: 'samples'; rows: SampleRow[] }
+  | { table: 'laps'; rows: LapRow[] }
+  | { table: 'routes'; rows: RouteRow[] }
+  | { table: 'file'; info: FileInfo };
 
 const TOKENIZERS: Record<TokenizerName, TokenizerFactory> = { fast: createFastTokenizer, saxes: createSaxesTokenizer, sax: createSaxTokenizer };
 const SNIFF_BYTES = 4096;
@@ -151,7 +159,7 @@ export async function* parseFile(
       }
       parts.push(chunk);
     }
-    const { samples, laps, info } = decodeFit(Buffer.concat(parts, size), ctx);
+    const { samples, laps, info } = decodeFit(Buffer.concat(parts, size), ctx, options.timeOrder ?? 'keep');
     for (let i = 0; i < samples.length; i += batchRows) yield { table: 'samples', rows: samples.slice(i, i + batchRows) };
     for (let i = 0; i < laps.length; i += batchRows) yield { table: 'laps', rows: laps.slice(i, i + batchRows) };
     yield { table: 'file', info };
@@ -159,7 +167,7 @@ export async function* parseFile(
   }
 
   const { encoding, bomBytes } = sniffEncoding(head);
-  const timeOrder = options.timeOrder ?? 'reject';
+  const timeOrder = options.timeOrder ?? 'keep';
   const machineOptions = { timeOrder, maxDepth: limits.maxDepth };
   const machine = resolved === 'tcx' ? createTcxMachine(ctx, machineOptions) : createGpxMachine(ctx, machineOptions);
   yield* driveXml(rest, machine, { file: ctx.file, encoding, bomBytes, limits, batchRows, createTokenizer });

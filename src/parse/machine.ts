@@ -1,5 +1,5 @@
 /** What the XML driver needs from a format state machine (tcx.ts, gpx.ts). */
-import type { LapRow, SampleRow } from '../records/rows.ts';
+import type { LapRow, RouteRow, SampleRow } from '../records/rows.ts';
 import { ParseFault } from './errors.ts';
 import type { XmlHandler } from './xml/tokenizer.ts';
 import type { FileInfo } from './values.ts';
@@ -13,14 +13,17 @@ export interface FormatMachine extends XmlHandler {
   /** Rows completed so far; the driver takes them (splice) after each chunk. */
   readonly samples: SampleRow[];
   readonly laps: LapRow[];
+  /** Route points (TCX Course Trackpoints, GPX rtept), handed out after the document ends. */
+  readonly routes: RouteRow[];
   /** Called once after the document ends. */
   finish(): FileInfo;
 }
 
 /**
- * What to do when a sample instant goes backwards within an activity: 'reject' throws
- * PL_PARSE_TIME_ORDER (the file is dead-lettered); 'keep' keeps the rows in file order.
- * A repeated instant is always kept (Garmin repeats the lap-boundary point).
+ * What to do when a sample instant goes backwards within an activity: 'keep' (the default)
+ * keeps the rows in file order and flags the point time_backwards; 'reject' throws
+ * PL_PARSE_TIME_ORDER (the file is dead-lettered), for a caller that wants strict files.
+ * A repeated instant is always kept unflagged (Garmin repeats the lap-boundary point).
  */
 export type TimeOrderPolicy = 'reject' | 'keep';
 

@@ -12,17 +12,24 @@
  * - `cadence_rpm` is `Cadence`, else the TPX `RunCadence`; `speed_mps` / `power_w` are TPX
  *   `Speed` / `Watts`, under any namespace prefix or none.
  * - `Courses` (a planned route) and `Workouts` (a plan) are not recorded workouts: no sample
- *   rows, `content` says 'course' / 'workouts' and their points count as ignored.
- * - Within one activity an instant earlier than the previous one is PL_PARSE_TIME_ORDER
- *   (unless the caller chose timeOrder "keep");
+ *   rows, `content` says 'course' / 'workouts'. Each Course's Trackpoints are route rows
+ *   (`route_index` counts Courses, `name` is the Course Name); one without a position is
+ *   dropped and counted, one without a time keeps a null time. CoursePoints and Workouts
+ *   points count as ignored.
+ * - Salvage, not rejection: a numeric text that is not a number is null, a decimal comma is
+ *   a decimal point (values.ts toNumber); a Trackpoint whose Time does not parse is dropped
+ *   and counted (time_unparseable); a Lap without a readable StartTime takes its first
+ *   point's instant (dropped and counted when it has none).
+ * - Within one activity an instant earlier than the previous point's is kept in file order
+ *   and flagged time_backwards (PL_PARSE_TIME_ORDER only with timeOrder 'reject');
  *   a repeated instant is kept (the lake's dedup key decides).
  */
-import type { LapRow, SampleRow } from '../records/rows.ts';
+import type { LapRow, RouteRow, SampleRow } from '../records/rows.ts';
 import { ParseFault } from './errors.ts';
 import { type FormatMachine, type MachineOptions, tooDeep, wrongRoot } from './machine.ts';
 import { DEFAULT_LIMITS } from './xml/limits.ts';
-import { type ParsedInstant, parseInstantBytes, parseInstantInto } from './time.ts';
-import { type FileInfo, type ParseContext, PRESENT as P, SampleStats, decimalBytes, emptyFileInfo, emptyLap, toNumber } from './values.ts';
+import { type ParsedInstant, parseInstantBytes, readInstantInto } from './time.ts';
+import { type FileInfo, Flaws, type ParseContext, PRESENT as P, SampleStats, decimalBytes, emptyFileInfo, emptyLap, toNumber } from './values.ts';
 
 const enum F {
   None,
@@ -54,6 +61,7 @@ const enum F {
   BuildMajor,
   BuildMinor,
   AuthorName,
+  CourseName,
   /** Not a field: the HeartRateBpm element whose Value child is one. */
   HrParent,
   /**
@@ -97,10 +105,12 @@ function sensorState(b: Buffer, start: number, end: number): string | null {
   return null;
 }
 
-export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { timeOrder: 'reject', maxDepth: DEFAULT_LIMITS.maxDepth }): FormatMachine {
+export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { timeOrder: 'keep', maxDepth: DEFAULT_LIMITS.maxDepth }): FormatMachine {
   const { timeOrder, maxDepth } = options;
   const samples: SampleRow[] = [];
   const laps: LapRow[] = [];
+  const routes: RouteRow[] = [];
+  const flaws = new Flaws();
   const info = emptyFileInfo(ctx, 'tcx');
   const stats = new SampleStats();
   const sports: string[] = [];
@@ -114,11 +124,17 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
   let lapDepth = -1;
   let lapAvgHrDepth = -1;
   let lapMaxHrDepth = -1;
+  /** The open Lap had no readable StartTime: it takes its first point's instant. */
+  let lapStartMissing = false;
   // The open Trackpoint's fields live in locals until its close builds the row in one
   // object literal (one allocation, one hidden class for every row).
   let inPoint = false;
   let pointDepth = -1;
   let pointHasTime = false;
+  /** The open point's Time was there but is not a date-time. */
+  let pointTimeBad = false;
+  /** The open point is a Course Trackpoint (a route row), not a sample. */
+  let pointIsRoute = false;
   let pTime = 0;
   let pOffset: number | null = null;
   let pLap: number | null = null;
@@ -138,6 +154,9 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
   let creatorDepth = -1;
   let authorDepth = -1;
   let courseDepth = -1;
+  let courseIndex = -1;
+  let coursePoint = 0;
+  let courseName: string | null = null;
   let transitionDepth = -1;
   let prevTimeUs = -Infinity;
   let field = F.None;
@@ -147,9 +166,9 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
   let workouts = false;
   let courses = false;
 
-  function instant(raw: string): ParsedInstant {
-    parseInstantInto(raw, defaultOffset, parsed);
-    return parsed;
+  /** The instant of a time text, or null (counted by the caller) when it is not one. */
+  function instant(raw: string): ParsedInstant | null {
+    return readInstantInto(raw, defaultOffset, parsed) ? parsed : null;
   }
 
   function open(name: string, attributes: Readonly<Record<string, string>>): void {
@@ -165,11 +184,13 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
       return;
     }
     if (name === 'Trackpoint') {
-      if (courseDepth >= 0 || transitionDepth >= 0 || activityDepth < 0) {
+      if (transitionDepth >= 0 || (activityDepth < 0 && courseDepth < 0)) {
         info.ignored_point_count++;
         return;
       }
       inPoint = true;
+      pointIsRoute = activityDepth < 0;
+      flaws.point = 0;
       pTime = 0;
       pOffset = null;
       pLap = lapIndex >= 0 ? lapIndex : null;
@@ -177,6 +198,7 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
       pSensor = null;
       pointDepth = depth;
       pointHasTime = false;
+      pointTimeBad = false;
       return;
     }
     if (lap !== null) {
@@ -219,10 +241,12 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
         lapDepth = depth;
         {
           const start = attributes['StartTime'];
-          if (start === undefined) throw new ParseFault('PL_PARSE_BAD_TIME', 'Lap without StartTime');
-          const t = instant(start);
-          lap.start_time_utc_us = t.utcUs;
-          lap.utc_offset_min = t.offsetMin ?? defaultOffset;
+          const t = start === undefined ? null : instant(start);
+          lapStartMissing = t === null;
+          if (t !== null) {
+            lap.start_time_utc_us = t.utcUs;
+            lap.utc_offset_min = t.offsetMin ?? defaultOffset;
+          }
         }
         break;
       case 'Transition':
@@ -230,7 +254,13 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
         break;
       case 'Course':
         courseDepth = depth;
+        courseIndex++;
+        coursePoint = 0;
+        courseName = null;
         courses = true;
+        break;
+      case 'CoursePoint':
+        if (courseDepth >= 0) info.ignored_point_count++;
         break;
       case 'Workouts':
         workouts = true;
@@ -244,6 +274,7 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
       case 'Name':
         if (creatorDepth === depth - 1) field = F.CreatorName;
         else if (authorDepth === depth - 1) field = F.AuthorName;
+        else if (courseDepth === depth - 1) field = F.CourseName;
         break;
       case 'VersionMajor': if (creatorDepth >= 0) field = F.VerMajor; break;
       case 'VersionMinor': if (creatorDepth >= 0) field = F.VerMinor; break;
@@ -337,11 +368,20 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
     const d = depth--;
     if (inPoint) {
       if (d === pointDepth) {
-        if (pointHasTime) {
-          if (pTime < prevTimeUs && timeOrder === 'reject') {
-            throw new ParseFault('PL_PARSE_TIME_ORDER', `Trackpoint time goes backwards (${pTime} µs < ${prevTimeUs} µs)`);
+        if (pointIsRoute) {
+          closeRoutePoint();
+        } else if (pointHasTime) {
+          let flags = flaws.point;
+          if (pTime < prevTimeUs) {
+            if (timeOrder === 'reject') throw new ParseFault('PL_PARSE_TIME_ORDER', `Trackpoint time goes backwards (${pTime} µs < ${prevTimeUs} µs)`);
+            flags |= flaws.backwards();
           }
           prevTimeUs = pTime;
+          if (lapStartMissing && lap !== null) {
+            lap.start_time_utc_us = pTime;
+            lap.utc_offset_min = pOffset;
+            lapStartMissing = false;
+          }
           const row: SampleRow = {
             user_id: userId,
             exercise_id: exerciseId,
@@ -365,6 +405,7 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
             stance_time_ms: null,
             step_length_mm: null,
             left_right_balance_pct: null,
+            quality_flags: flags,
           };
           samples.push(row);
           stats.addPoint(
@@ -374,6 +415,8 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
               (pDist === null ? 0 : P.distance_m) | (pHr === null ? 0 : P.heart_rate_bpm) | (pCad === null ? 0 : P.cadence_rpm) |
               (pSpeed === null ? 0 : P.speed_mps) | (pPower === null ? 0 : P.power_w) | (pSensor === null ? 0 : P.sensor_state),
           );
+        } else if (pointTimeBad) {
+          flaws.timeUnparseable++;
         } else {
           info.dropped_point_count++;
         }
@@ -385,21 +428,25 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
         switch (field) {
           case F.Time: {
             const t = instant(text);
-            pTime = t.utcUs;
-            pOffset = t.offsetMin ?? defaultOffset;
-            pointHasTime = true;
+            if (t === null) {
+              pointTimeBad = true;
+            } else {
+              pTime = t.utcUs;
+              pOffset = t.offsetMin ?? defaultOffset;
+              pointHasTime = true;
+            }
             break;
           }
-          case F.Lat: pLat = toNumber(text, 'LatitudeDegrees'); break;
-          case F.Lon: pLon = toNumber(text, 'LongitudeDegrees'); break;
-          case F.Alt: pAlt = toNumber(text, 'AltitudeMeters'); break;
-          case F.Dist: pDist = toNumber(text, 'DistanceMeters'); break;
-          case F.Hr: pHr = toNumber(text, 'HeartRateBpm'); break;
-          case F.Cad: pCad = toNumber(text, 'Cadence'); break;
+          case F.Lat: pLat = toNumber(text, flaws); break;
+          case F.Lon: pLon = toNumber(text, flaws); break;
+          case F.Alt: pAlt = toNumber(text, flaws); break;
+          case F.Dist: pDist = toNumber(text, flaws); break;
+          case F.Hr: pHr = toNumber(text, flaws); break;
+          case F.Cad: pCad = toNumber(text, flaws); break;
           case F.Sensor: pSensor = text.trim() || null; break;
-          case F.Speed: pSpeed = toNumber(text, 'Speed'); break;
-          case F.Watts: pPower = toNumber(text, 'Watts'); break;
-          case F.RunCad: if (pCad === null) pCad = toNumber(text, 'RunCadence'); break;
+          case F.Speed: pSpeed = toNumber(text, flaws); break;
+          case F.Watts: pPower = toNumber(text, flaws); break;
+          case F.RunCad: if (pCad === null) pCad = toNumber(text, flaws); break;
           default: break;
         }
         field = F.None;
@@ -410,7 +457,8 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
     }
     if (lap !== null) {
       if (d === lapDepth) {
-        laps.push(lap);
+        if (lapStartMissing) flaws.timeUnparseable++; // no instant at all: no natural key
+        else laps.push(lap);
         lap = null;
         lapDepth = -1;
         return;
@@ -418,17 +466,17 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
       if (field !== F.None) {
         const l = lap;
         switch (field) {
-          case F.LapTotalTime: l.total_time_s = toNumber(text, 'TotalTimeSeconds'); break;
-          case F.LapDist: l.distance_m = toNumber(text, 'DistanceMeters'); break;
-          case F.LapMaxSpeed: l.max_speed_mps = toNumber(text, 'MaximumSpeed'); break;
-          case F.LapCalories: l.calories_kcal = toNumber(text, 'Calories'); break;
-          case F.LapAvgHr: l.avg_heart_rate_bpm = toNumber(text, 'AverageHeartRateBpm'); break;
-          case F.LapMaxHr: l.max_heart_rate_bpm = toNumber(text, 'MaximumHeartRateBpm'); break;
+          case F.LapTotalTime: l.total_time_s = toNumber(text, flaws); break;
+          case F.LapDist: l.distance_m = toNumber(text, flaws); break;
+          case F.LapMaxSpeed: l.max_speed_mps = toNumber(text, flaws); break;
+          case F.LapCalories: l.calories_kcal = toNumber(text, flaws); break;
+          case F.LapAvgHr: l.avg_heart_rate_bpm = toNumber(text, flaws); break;
+          case F.LapMaxHr: l.max_heart_rate_bpm = toNumber(text, flaws); break;
           case F.LapIntensity: l.intensity = text.trim() || null; break;
-          case F.LapCadence: l.avg_cadence_rpm = toNumber(text, 'Cadence'); break;
+          case F.LapCadence: l.avg_cadence_rpm = toNumber(text, flaws); break;
           case F.LapTrigger: l.trigger_method = text.trim() || null; break;
-          case F.LapAvgWatts: l.avg_power_w = toNumber(text, 'AvgWatts'); break;
-          case F.LapAvgRunCad: if (l.avg_cadence_rpm === null) l.avg_cadence_rpm = toNumber(text, 'AvgRunCadence'); break;
+          case F.LapAvgWatts: l.avg_power_w = toNumber(text, flaws); break;
+          case F.LapAvgRunCad: if (l.avg_cadence_rpm === null) l.avg_cadence_rpm = toNumber(text, flaws); break;
           default: break;
         }
         field = F.None;
@@ -444,6 +492,7 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
       switch (field) {
         case F.CreatorName: info.creator_name = t || null; break;
         case F.AuthorName: info.author_name = t || null; break;
+        case F.CourseName: courseName = t || null; break;
         case F.VerMajor: version[0] = Number(t) || 0; hasVersion = true; break;
         case F.VerMinor: version[1] = Number(t) || 0; hasVersion = true; break;
         case F.BuildMajor: version[2] = Number(t) || 0; hasVersion = true; break;
@@ -459,8 +508,34 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
     else if (d === courseDepth) courseDepth = -1;
     else if (d === transitionDepth) transitionDepth = -1;
   }
+  function closeRoutePoint(): void {
+    if (pLat === null || pLon === null) {
+      info.dropped_point_count++;
+      return;
+    }
+    if (pointTimeBad) flaws.timeUnparseable++;
+    routes.push({
+      user_id: userId,
+      exercise_id: exerciseId,
+      source_format: 'tcx',
+      route_index: courseIndex,
+      point_index: coursePoint++,
+      time_utc_us: pointHasTime ? pTime : null,
+      utc_offset_min: pointHasTime ? pOffset : null,
+      latitude_deg: pLat,
+      longitude_deg: pLon,
+      altitude_m: pAlt,
+      distance_m: pDist,
+      satellites: null,
+      fix: null,
+      name: courseName,
+    });
+    info.route_point_count++;
+  }
+
   function finish(): FileInfo {
     stats.fill(info);
+    flaws.fill(info);
     info.activity_count = activityIndex + 1;
     info.lap_count = laps.length;
     info.sport = sports.length > 0 ? sports.join(',') : null;
@@ -472,6 +547,7 @@ export function createTcxMachine(ctx: ParseContext, options: MachineOptions = { 
   return {
     samples,
     laps,
+    routes,
     open,
     text: onText,
     textBytes,

@@ -212,6 +212,20 @@ export function parseInstantBytes(b: Uint8Array, start: number, end: number, def
   return true;
 }
 
+/**
+ * parseInstantInto that answers false instead of throwing: a state machine keeps reading the
+ * file and drops (and counts) the one point whose time it cannot read.
+ */
+export function readInstantInto(raw: string, defaultOffsetMin: number | null, out: ParsedInstant): boolean {
+  try {
+    parseInstantInto(raw, defaultOffsetMin, out);
+    return true;
+  } catch (error) {
+    if (error instanceof ParseFault) return false;
+    throw error;
+  }
+}
+
 /** Parses one timestamp (see parseInstantInto); allocates its result. */
 export function parseInstant(raw: string, defaultOffsetMin: number | null): ParsedInstant {
   const out: ParsedInstant = { utcUs: 0, offsetMin: null, zoned: false };

@@ -1,6 +1,5 @@
 /** Shared helpers of the format state machines: numbers, empty rows, file info. */
 import type { LapRow, SampleRow } from '../records/rows.ts';
-import { ParseFault } from './errors.ts';
 
 export type SourceFormat = 'tcx' | 'gpx' | 'fit';
 
@@ -15,24 +14,89 @@ export interface ParseContext {
 }
 
 /**
- * A decimal number from element text. Rule (the reference reader has the same): empty
- * text and the literal `null` (written by Strava's GPX export) are a missing value; any
- * other text must be a finite decimal number, else PL_PARSE_NOT_A_NUMBER.
+ * Quality flags of a sample row (`quality_flags`, a bitmask): what was wrong with the
+ * point as written, and what the parser did about it. The row is kept; a notebook filters
+ * on the bits (`quality_flags & 1 = 0`). source_files counts each kind per file.
  */
-export function toNumber(text: string, field: string): number | null {
+export const QUALITY = Object.freeze({
+  /** The instant is earlier than the previous point's in the same activity; kept in file order. */
+  time_backwards: 1,
+  /** A numeric field held text that is not a number (`no`, `undefined`): stored as null. */
+  value_unparseable: 2,
+  /** A numeric field was written with a decimal comma (`0,000000`): read as a decimal point. */
+  decimal_comma: 4,
+});
+
+/**
+ * The flaws met while reading a file: `point` collects the bits of the point being read (the
+ * state machine clears it when a point opens and stores it on the row), the counters count
+ * every flawed value (or point, for time_backwards / time_unparseable) of the whole file.
+ */
+export class Flaws {
+  point = 0;
+  timeBackwards = 0;
+  valueUnparseable = 0;
+  decimalComma = 0;
+  /** Points dropped because their time is not a date-time this parser reads (no natural key). */
+  timeUnparseable = 0;
+
+  unparseable(): void {
+    this.point |= QUALITY.value_unparseable;
+    this.valueUnparseable++;
+  }
+
+  comma(): void {
+    this.point |= QUALITY.decimal_comma;
+    this.decimalComma++;
+  }
+
+  backwards(): number {
+    this.timeBackwards++;
+    return QUALITY.time_backwards;
+  }
+
+  fill(info: FileInfo): void {
+    info.time_backwards_count = this.timeBackwards;
+    info.value_unparseable_count = this.valueUnparseable;
+    info.decimal_comma_count = this.decimalComma;
+    info.time_unparseable_count = this.timeUnparseable;
+  }
+}
+
+/** `12,5` / `-0,000000`: digits, one comma, digits (a converter's locale decimal separator). */
+const DECIMAL_COMMA = /^[+-]?\d+,\d+$/;
+
+/**
+ * A decimal number from element text. Rule (the reference reader has the same): empty
+ * text and the literal `null` (written by Strava's GPX export) are a missing value; a
+ * finite decimal number is its value; a decimal comma (`0,000000`) is read as a decimal
+ * point (flaw decimal_comma); any other text is a missing value (flaw value_unparseable).
+ * Never throws: a flawed value keeps its row.
+ */
+export function toNumber(text: string, flaws: Flaws): number | null {
   const fast = plainDecimal(text);
   if (fast === fast) return fast; // not NaN
   const v = Number(text);
   if (Number.isFinite(v)) {
     if (text.length === 0 || text.charCodeAt(0) <= 32 || text.charCodeAt(text.length - 1) <= 32) {
       const t = text.trim();
-      return t.length === 0 ? null : checked(t, v, field);
+      return t.length === 0 ? null : checked(t, v, flaws);
     }
-    return checked(text, v, field);
+    return checked(text, v, flaws);
   }
   const t = text.trim();
   if (t.length === 0 || t === 'null') return null;
-  throw new ParseFault('PL_PARSE_NOT_A_NUMBER', `${field}: not a number: ${JSON.stringify(t.slice(0, 40))}`);
+  return salvaged(t, flaws);
+}
+
+/** A text that is not a decimal number: a decimal comma read as a point, else null. */
+function salvaged(t: string, flaws: Flaws): number | null {
+  if (DECIMAL_COMMA.test(t)) {
+    flaws.comma();
+    return Number(t.replace(',', '.'));
+  }
+  flaws.unparseable();
+  return null;
 }
 
 // Exact powers of ten: m / 10^k with m < 2^53 and k <= 22 is one correctly rounded IEEE
@@ -122,7 +186,7 @@ export function decimalBytes(b: Uint8Array, start: number, end: number): number 
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-function checked(text: string, v: number, field: string): number {
+function checked(text: string, v: number, flaws: Flaws): number | null {
   // Number() also accepts 0x10, 0b1, Infinity: a decimal check keeps us in step with Python's float().
   const c = text.charCodeAt(0);
   if ((c >= 48 && c <= 57) || c === 45) {
@@ -130,7 +194,7 @@ function checked(text: string, v: number, field: string): number {
     if (c1 !== 120 && c1 !== 88 && c1 !== 98 && c1 !== 66 && c1 !== 111 && c1 !== 79) return v;
   }
   if (DECIMAL.test(text)) return v;
-  throw new ParseFault('PL_PARSE_NOT_A_NUMBER', `${field}: not a number: ${JSON.stringify(text.slice(0, 40))}`);
+  return salvaged(text, flaws);
 }
 
 export function emptySample(ctx: ParseContext, format: SourceFormat, activityIndex: number): SampleRow {
@@ -157,6 +221,7 @@ export function emptySample(ctx: ParseContext, format: SourceFormat, activityInd
     stance_time_ms: null,
     step_length_mm: null,
     left_right_balance_pct: null,
+    quality_flags: 0,
   };
 }
 
@@ -183,8 +248,9 @@ export function emptyLap(ctx: ParseContext, format: SourceFormat, activityIndex:
 }
 
 /**
- * One row per file: what it holds. `content` says what kind of document it is, so a TCX
- * Course or Workouts file (no recorded samples, by rule) gives a clear answer, not silence.
+ * One row per file: what it holds and how clean it was (the source_files table). `content`
+ * says what kind of document it is: 'course' for a planned route only (TCX Courses, GPX rte:
+ * route rows, no samples), 'workouts' for a TCX plan, so such a file gives a clear answer.
  */
 export interface FileInfo {
   user_id: string;
@@ -203,10 +269,20 @@ export interface FileInfo {
   activity_count: number;
   lap_count: number;
   sample_count: number;
-  /** Trackpoints without a time (no natural key), dropped by rule. */
+  /** Trackpoints without a time (no natural key) and route points without a position, dropped by rule. */
   dropped_point_count: number;
-  /** GPX wpt + rte points, TCX Course points: not samples, by rule. */
+  /** Points stored in the routes table (TCX Course Trackpoints, GPX rtept). */
+  route_point_count: number;
+  /** Points stored nowhere: GPX wpt, TCX CoursePoint, multi-sport Transition and Workouts points. */
   ignored_point_count: number;
+  /** Sample points whose instant is earlier than the previous point's (kept, flagged time_backwards). */
+  time_backwards_count: number;
+  /** Numeric values that were not numbers, stored as null (samples flagged value_unparseable; laps and routes counted only). */
+  value_unparseable_count: number;
+  /** Numeric values written with a decimal comma, read as a decimal point. */
+  decimal_comma_count: number;
+  /** Points (and TCX laps) dropped because their time is not a date-time this parser reads. */
+  time_unparseable_count: number;
   first_time_utc_us: number | null;
   last_time_utc_us: number | null;
   utc_offset_min: number | null;
@@ -229,7 +305,12 @@ export function emptyFileInfo(ctx: ParseContext, format: SourceFormat): FileInfo
     lap_count: 0,
     sample_count: 0,
     dropped_point_count: 0,
+    route_point_count: 0,
     ignored_point_count: 0,
+    time_backwards_count: 0,
+    value_unparseable_count: 0,
+    decimal_comma_count: 0,
+    time_unparseable_count: 0,
     first_time_utc_us: null,
     last_time_utc_us: null,
     utc_offset_min: null,

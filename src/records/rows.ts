@@ -39,6 +39,66 @@ export interface SampleRow {
   stance_time_ms: number | null;
   step_length_mm: number | null;
   left_right_balance_pct: number | null;
+  /** Bitmask of QUALITY (src/parse/values.ts): 1 time_backwards, 2 value_unparseable, 4 decimal_comma; 0 for a clean point. */
+  quality_flags: number;
+}
+
+/**
+ * One point of a planned or recorded route: a TCX Course Trackpoint, a GPX rtept, or a
+ * point of an AccessLink exercise route (`?route=true`). Points without a position are not
+ * route points (dropped and counted).
+ */
+export interface RouteRow {
+  user_id: string;
+  /** The exercise the route belongs to; for a course file, the id the file is stored under. */
+  exercise_id: string;
+  /** 'tcx' | 'gpx' | 'api' ... */
+  source_format: string;
+  /** 0-based course / route within the file. */
+  route_index: number;
+  /** 0-based point within the route. */
+  point_index: number;
+  time_utc_us: number | null;
+  utc_offset_min: number | null;
+  latitude_deg: number;
+  longitude_deg: number;
+  altitude_m: number | null;
+  distance_m: number | null;
+  satellites: number | null;
+  fix: number | null;
+  /** Course / route name. */
+  name: string | null;
+}
+
+/**
+ * One parsed raw object (TCX / GPX / FIT): what it held and how clean it was. The parse
+ * stage writes one per file it reads, so a notebook can join samples to their file's flaws.
+ */
+export interface SourceFileRow {
+  user_id: string;
+  exercise_id: string;
+  source_format: string;
+  raw_key: string;
+  content: string;
+  creator_name: string | null;
+  creator_version: string | null;
+  author_name: string | null;
+  sport: string | null;
+  activity_count: number;
+  lap_count: number;
+  sample_count: number;
+  route_point_count: number;
+  dropped_point_count: number;
+  ignored_point_count: number;
+  time_backwards_count: number;
+  value_unparseable_count: number;
+  decimal_comma_count: number;
+  time_unparseable_count: number;
+  first_time_utc_us: number | null;
+  last_time_utc_us: number | null;
+  utc_offset_min: number | null;
+  /** Sample columns holding at least one value, comma separated. */
+  fields_present: string | null;
 }
 
 /** One lap (TCX Lap, FIT lap message). */
@@ -200,25 +260,6 @@ export interface HrZoneRow {
   utc_offset_min: number | null;
 }
 
-/** One route point: the API's `?route=true` (source_format 'api') or a course file. */
-export interface RouteRow {
-  user_id: string;
-  exercise_id: string;
-  source_format: string;
-  route_index: number;
-  point_index: number;
-  /** API routes: exercise start + the point's ISO duration `time`; null when the point has none. */
-  time_utc_us: number | null;
-  utc_offset_min: number | null;
-  latitude_deg: number;
-  longitude_deg: number;
-  altitude_m: number | null;
-  distance_m: number | null;
-  satellites: number | null;
-  fix: number | null;
-  name: string | null;
-}
-
 export interface TableRows extends DateBasedTableRows {
   samples: SampleRow;
   laps: LapRow;
@@ -229,6 +270,7 @@ export interface TableRows extends DateBasedTableRows {
   rr_intervals: RrIntervalRow;
   hr_zones: HrZoneRow;
   routes: RouteRow;
+  source_files: SourceFileRow;
 }
 
 export type TableName = keyof TableRows;

@@ -1,8 +1,10 @@
 /**
  * The parse stage (a transform, in Vector's terms): consumes `polar.fetched`, streams each
  * raw object out of the raw zone through the right parser, and publishes record batches to
- * `polar.exercises`, `polar.samples` and `polar.laps`, and for daily payloads (one JSON per
- * user and local date) one row to `polar.activity` or `polar.sleep`.
+ * `polar.exercises`, `polar.samples`, `polar.laps`, `polar.routes` and, once per exercise
+ * file, one row to `polar.source_files` (what the file held and the flaws salvaged in it);
+ * for daily payloads (one JSON per user and local date) one row to `polar.activity` or
+ * `polar.sleep`.
  *
  * - Streaming all the way: batches are published as the parser yields them; no file is
  *   ever held whole (FIT excepted, see src/parse/fit.ts).
@@ -35,6 +37,7 @@ import { rawDailyKeyFor, rawKeyFor } from '../lake/raw-zone.ts';
 import { TABLE_NAMES } from '../lake/schema.ts';
 import { DATE_BASED_TABLES, dateBasedTopic, type DateBasedTableName } from '../records/rows-date-based.ts';
 import { parseFile, type ParseOptions } from '../parse/index.ts';
+import { sourceFileRow } from '../parse/source-file.ts';
 import type { Logger } from '../telemetry/log.ts';
 
 export const PARSE_GROUP = 'polar-lake-parse';
@@ -81,6 +84,7 @@ const TOPIC_OF: Record<TableName, string> = {
   rr_intervals: TOPICS.rrIntervals,
   hr_zones: TOPICS.hrZones,
   routes: TOPICS.routes,
+  source_files: TOPICS.source_files,
   ...(Object.fromEntries(DATE_BASED_TABLES.map((t) => [t, dateBasedTopic(t)])) as Record<DateBasedTableName, string>),
 };
 
@@ -275,6 +279,8 @@ export function createParseStage(deps: ParseStageDeps) {
     for await (const output of parseFile(rawZone.openStored(event.raw_key), event.payload as 'tcx' | 'gpx' | 'fit', ctx, deps.options)) {
       if (output.table === 'samples') await out.add('samples', output.rows);
       else if (output.table === 'laps') await out.add('laps', output.rows);
+      else if (output.table === 'routes') await out.add('routes', output.rows);
+      else await out.add('source_files', [sourceFileRow(output.info)]);
     }
   }
 

@@ -71,7 +71,7 @@ export interface SinkStage {
 
 export const SINK_TOPICS: Record<string, TableName> = {
   [TOPICS.samples]: 'samples', [TOPICS.laps]: 'laps', [TOPICS.exercises]: 'exercises', [TOPICS.activity]: 'daily_activity', [TOPICS.sleep]: 'sleep',
-  [TOPICS.exerciseSeries]: 'exercise_series', [TOPICS.rrIntervals]: 'rr_intervals', [TOPICS.hrZones]: 'hr_zones', [TOPICS.routes]: 'routes',
+  [TOPICS.exerciseSeries]: 'exercise_series', [TOPICS.rrIntervals]: 'rr_intervals', [TOPICS.hrZones]: 'hr_zones', [TOPICS.routes]: 'routes', [TOPICS.source_files]: 'source_files',
   ...Object.fromEntries(DATE_BASED_TABLES.map((t) => [dateBasedTopic(t), t])),
 };
 
@@ -333,7 +333,7 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
         rowPartition[i] = -1;
         continue;
       }
-      const day = localEpochDay(timeAt(i) as number, offsetAt(i));
+      const day = localEpochDay(timeAt(i), offsetAt(i));
       if (day !== lastDay) {
         let p = byDay.get(day);
         if (p === undefined) {

@@ -20,7 +20,7 @@ export function sampleRows(w: WorkoutSpec): SampleRow[] {
       activity_index: 0, lap_index: Math.floor(i / 600), segment_index: 0, latitude_deg: 60.17 + i * 1e-5, longitude_deg: 24.94 + i * 1e-5,
       altitude_m: i % 7 === 0 ? null : 10 + (i % 13), distance_m: i * 2.8, heart_rate_bpm: 100 + ((i * 7) % 90), cadence_rpm: 80 + (i % 9),
       speed_mps: 2.8, power_w: null, temperature_c: null, sensor_state: i % 2 ? 'Present' : null, vertical_oscillation_mm: null,
-      stance_time_ms: null, step_length_mm: null, left_right_balance_pct: null,
+      stance_time_ms: null, step_length_mm: null, left_right_balance_pct: null, quality_flags: 0,
     });
   }
   return rows;

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseFile, type ParseOptions, type FileInfo } from '../../src/parse/index.ts';
-import type { LapRow, SampleRow } from '../../src/records/rows.ts';
+import type { LapRow, RouteRow, SampleRow } from '../../src/records/rows.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const CORPUS_DIR = resolve(REPO_ROOT, process.env['POLAR_LAKE_CORPUS'] ?? '../shared/corpus');
@@ -34,16 +34,18 @@ export function corpusEntries(): CorpusEntry[] {
 export interface Collected {
   samples: SampleRow[];
   laps: LapRow[];
+  routes: RouteRow[];
   info: FileInfo | null;
   error: (Error & { code?: string; line?: number | null; column?: number | null; byteOffset?: number | null }) | null;
 }
 
 export async function collect(input: AsyncIterable<Buffer> | NodeJS.ReadableStream, format: 'tcx' | 'gpx' | 'fit' | 'auto', file: string, options?: ParseOptions): Promise<Collected> {
-  const out: Collected = { samples: [], laps: [], info: null, error: null };
+  const out: Collected = { samples: [], laps: [], routes: [], info: null, error: null };
   try {
     for await (const o of parseFile(input, format, { userId: 'u1', exerciseId: 'e1', file, utcOffsetMin: null }, options)) {
       if (o.table === 'samples') out.samples.push(...o.rows);
       else if (o.table === 'laps') out.laps.push(...o.rows);
+      else if (o.table === 'routes') out.routes.push(...o.rows);
       else out.info = o.info;
     }
   } catch (error) {

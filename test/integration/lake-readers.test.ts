@@ -46,7 +46,8 @@ describe('lake > notebooks', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('lake > notebooks > pyarrow, polars, pandas and duckdb read every table with the right types and counts', async () => {
-    const out = execFileSync(python, [join(ROOT, 'test/python/lake_read.py'), lake, join(ROOT, 'schemas/views.sql'), join(ROOT, 'schemas/views-daily.sql'), join(ROOT, 'schemas/views-exercise-detail.sql')], { encoding: 'utf8' });
+    const views = ['views.sql', 'views-daily.sql', 'views-exercise-detail.sql', 'views-files.sql'].map((f) => join(ROOT, 'schemas', f));
+    const out = execFileSync(python, [join(ROOT, 'test/python/lake_read.py'), lake, ...views], { encoding: 'utf8' });
     const readers = JSON.parse(out) as Readers;
     const db = await openLakeViews(lake);
     try {
@@ -69,6 +70,8 @@ describe('lake > notebooks', () => {
     expect(samples['polars']?.types['local_date']).toBe('Date');
     expect(samples['duckdb']?.types['heart_rate_bpm']).toBe('DOUBLE');
     expect(samples['duckdb']?.types['utc_offset_min']).toBe('SMALLINT');
+    expect(samples['duckdb']?.types['quality_flags']).toBe('SMALLINT');
+    expect(readers['source_files']?.['pyarrow']?.types['time_backwards_count']).toBe('int32');
     expect(readers['exercises']?.['pyarrow']?.types['has_route']).toBe('bool');
     expect(readers['daily_activity']?.['pyarrow']?.types['local_date']).toBe('date32[day]');
     expect(readers['sleep']?.['polars']?.types['sleep_start_utc']).toBe("Datetime(time_unit='us', time_zone='UTC')");

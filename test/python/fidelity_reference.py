@@ -3,9 +3,14 @@
 FIT SDK) for test/unit/parse-fidelity.test.ts. It shares no code with src/parse: only the
 rules, which are written out in src/parse/{tcx,gpx,fit}.ts and again here.
 
-usage: fidelity_reference.py FILE FORMAT [--keep-time-order]
-prints JSON lines: {"table": "samples"|"laps", ...row} ... then {"table": "end"}, or one
-{"error": CODE} line when the file is rejected by rule.
+usage: fidelity_reference.py FILE FORMAT [--strict-time-order]
+prints JSON lines: {"table": "samples"|"laps"|"routes", ...row} ... then {"table": "file",
+...flaw counts} and {"table": "end"}, or one {"error": CODE} line when the file is rejected.
+
+Salvage rules (as src/parse): a number that is not one is None (flag 2, value_unparseable),
+a decimal comma is a decimal point (flag 4, decimal_comma); a sample whose instant is earlier
+than the previous one of its activity is kept and flagged 1 (time_backwards), unless
+--strict-time-order; a point whose time does not parse is dropped and counted.
 """
 import json
 import re
@@ -13,6 +18,18 @@ import sys
 from datetime import datetime, timezone
 
 NUM = re.compile(r'^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$')
+COMMA = re.compile(r'^[+-]?\d+,\d+$')
+TIME_BACKWARDS, VALUE_UNPARSEABLE, DECIMAL_COMMA = 1, 2, 4
+
+
+class Flaws:
+    """Counts over the file, and the bits of the point being read (reset per point)."""
+    def __init__(self):
+        self.point = 0
+        self.counts = dict(time_backwards_count=0, value_unparseable_count=0, decimal_comma_count=0, time_unparseable_count=0)
+
+
+FLAWS = Flaws()
 TIME = re.compile(r'^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(Z|[+-]\d{2}(?::?\d{2})?)?$')
 
 
@@ -26,9 +43,22 @@ def number(text):
     t = (text or '').strip()
     if t == '' or t == 'null':
         return None
-    if not NUM.match(t):
-        raise Rejected('PL_PARSE_NOT_A_NUMBER')
-    return float(t)
+    if NUM.match(t):
+        return float(t)
+    if COMMA.match(t):
+        FLAWS.point |= DECIMAL_COMMA
+        FLAWS.counts['decimal_comma_count'] += 1
+        return float(t.replace(',', '.'))
+    FLAWS.point |= VALUE_UNPARSEABLE
+    FLAWS.counts['value_unparseable_count'] += 1
+    return None
+
+
+def instant_or_none(text):
+    try:
+        return instant(text)
+    except Rejected:
+        return None
 
 
 def instant(text):
@@ -82,7 +112,13 @@ def empty_sample(fmt, activity):
                 segment_index=None, latitude_deg=None, longitude_deg=None, altitude_m=None, distance_m=None,
                 heart_rate_bpm=None, cadence_rpm=None, speed_mps=None, power_w=None, temperature_c=None,
                 sensor_state=None, vertical_oscillation_mm=None, stance_time_ms=None, step_length_mm=None,
-                left_right_balance_pct=None)
+                left_right_balance_pct=None, quality_flags=0)
+
+
+def route_row(fmt, route, point, s, name, satellites=None, fix=None):
+    return dict(source_format=fmt, route_index=route, point_index=point, time_utc_us=s['time_utc_us'], utc_offset_min=s['utc_offset_min'],
+                latitude_deg=s['latitude_deg'], longitude_deg=s['longitude_deg'], altitude_m=s['altitude_m'], distance_m=s['distance_m'],
+                satellites=satellites, fix=fix, name=name)
 
 
 def load_xml(path):
@@ -103,6 +139,45 @@ def load_xml(path):
         return etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, recover=True))
 
 
+def tcx_point(tp, s):
+    """Fills sample s from Trackpoint tp; returns False when its Time is there but unreadable."""
+    FLAWS.point = 0
+    time_el = child(tp, 'Time')
+    ok = True
+    if time_el is not None:
+        parsed = instant_or_none(time_el.text)
+        if parsed is None:
+            ok = False
+        else:
+            s['time_utc_us'], s['utc_offset_min'] = parsed
+    pos = child(tp, 'Position')
+    if pos is not None:
+        for name, key in (('LatitudeDegrees', 'latitude_deg'), ('LongitudeDegrees', 'longitude_deg')):
+            e = child(pos, name)
+            if e is not None:
+                s[key] = number(e.text)
+    for name, key in (('AltitudeMeters', 'altitude_m'), ('DistanceMeters', 'distance_m'), ('Cadence', 'cadence_rpm')):
+        e = child(tp, name)
+        if e is not None:
+            s[key] = number(e.text)
+    hr = child(tp, 'HeartRateBpm')
+    if hr is not None and child(hr, 'Value') is not None:
+        s['heart_rate_bpm'] = number(child(hr, 'Value').text)
+    st = child(tp, 'SensorState')
+    if st is not None:
+        s['sensor_state'] = (st.text or '').strip() or None
+    ext = child(tp, 'Extensions')
+    if ext is not None:
+        for name, key in (('Speed', 'speed_mps'), ('Watts', 'power_w')):
+            for e in descendants(ext, name):
+                s[key] = number(e.text)
+        if s['cadence_rpm'] is None:
+            for e in descendants(ext, 'RunCadence'):
+                if s['cadence_rpm'] is None:
+                    s['cadence_rpm'] = number(e.text)
+    return ok
+
+
 def tcx(path, keep_order, out):
     root = load_xml(path)
     activities = [a for a in root.iter() if local(a) == 'Activity' and any(local(p) == 'Activities' for p in a.iterancestors())]
@@ -110,9 +185,18 @@ def tcx(path, keep_order, out):
         prev = None
         for li, lap in enumerate(children(act, 'Lap')):
             start = lap.get('StartTime')
-            if start is None:
-                raise Rejected('PL_PARSE_BAD_TIME')
-            t, off = instant(start)
+            parsed = None if start is None else instant_or_none(start)
+            if parsed is None:
+                # No readable StartTime: the lap starts at its first timed point (dropped without one).
+                for tp in descendants(lap, 'Trackpoint'):
+                    probe = empty_sample('tcx', ai)
+                    saved = dict(FLAWS.counts)
+                    if child(tp, 'Time') is not None and tcx_point(tp, probe) and probe['time_utc_us'] is not None:
+                        parsed = (probe['time_utc_us'], probe['utc_offset_min'])
+                    FLAWS.counts = saved
+                    if parsed is not None:
+                        break
+            t, off = parsed if parsed is not None else (None, None)
             lx = child(lap, 'Extensions')
             avg_run_cad = [number(text_of(e)) for e in descendants(lx, 'AvgRunCadence')] if lx is not None else []
             avg_watts = [number(text_of(e)) for e in descendants(lx, 'AvgWatts')] if lx is not None else []
@@ -133,48 +217,72 @@ def tcx(path, keep_order, out):
                        avg_cadence_rpm=cad if cad is not None else (avg_run_cad[-1] if avg_run_cad else None),
                        avg_power_w=avg_watts[-1] if avg_watts else None,
                        intensity=word('Intensity'), trigger_method=word('TriggerMethod'))
-            out.append(('laps', row))
+            if t is None:
+                FLAWS.counts['time_unparseable_count'] += 1
+            else:
+                out.append(('laps', row))
             for tp in descendants(lap, 'Trackpoint'):
-                time_el = child(tp, 'Time')
-                if time_el is None:
-                    continue
                 s = empty_sample('tcx', ai)
                 s['lap_index'] = li
-                s['time_utc_us'], s['utc_offset_min'] = instant(time_el.text)
-                pos = child(tp, 'Position')
-                if pos is not None:
-                    for name, key in (('LatitudeDegrees', 'latitude_deg'), ('LongitudeDegrees', 'longitude_deg')):
-                        e = child(pos, name)
-                        if e is not None:
-                            s[key] = number(e.text)
-                for name, key in (('AltitudeMeters', 'altitude_m'), ('DistanceMeters', 'distance_m'), ('Cadence', 'cadence_rpm')):
-                    e = child(tp, name)
-                    if e is not None:
-                        s[key] = number(e.text)
-                hr = child(tp, 'HeartRateBpm')
-                if hr is not None and child(hr, 'Value') is not None:
-                    s['heart_rate_bpm'] = number(child(hr, 'Value').text)
-                st = child(tp, 'SensorState')
-                if st is not None:
-                    s['sensor_state'] = (st.text or '').strip() or None
-                ext = child(tp, 'Extensions')
-                if ext is not None:
-                    for name, key in (('Speed', 'speed_mps'), ('Watts', 'power_w')):
-                        for e in descendants(ext, name):
-                            s[key] = number(e.text)
-                    if s['cadence_rpm'] is None:
-                        for e in descendants(ext, 'RunCadence'):
-                            if s['cadence_rpm'] is None:
-                                s['cadence_rpm'] = number(e.text)
-                if prev is not None and s['time_utc_us'] < prev and not keep_order:
-                    raise Rejected('PL_PARSE_TIME_ORDER')
+                ok = tcx_point(tp, s)  # values are read (and their flaws counted) before the time decides
+                if child(tp, 'Time') is None:
+                    continue
+                if not ok:
+                    FLAWS.counts['time_unparseable_count'] += 1
+                    continue
+                flag_order(s, prev, keep_order)
                 prev = s['time_utc_us']
                 out.append(('samples', s))
+    courses = [c for c in root.iter() if local(c) == 'Course' and any(local(p) == 'Courses' for p in c.iterancestors())]
+    for ci, course in enumerate(courses):
+        name_el = child(course, 'Name')
+        name = None if name_el is None else ((name_el.text or '').strip() or None)
+        point = 0
+        for tp in descendants(course, 'Trackpoint'):
+            s = empty_sample('tcx', 0)
+            if not tcx_point(tp, s):
+                FLAWS.counts['time_unparseable_count'] += 1
+            if s['latitude_deg'] is None or s['longitude_deg'] is None:
+                continue
+            out.append(('routes', route_row('tcx', ci, point, s, name)))
+            point += 1
+
+
+def flag_order(s, prev, keep_order):
+    s['quality_flags'] = FLAWS.point
+    if prev is not None and s['time_utc_us'] < prev:
+        if not keep_order:
+            raise Rejected('PL_PARSE_TIME_ORDER')
+        s['quality_flags'] |= TIME_BACKWARDS
+        FLAWS.counts['time_backwards_count'] += 1
 
 
 GPX_FIELDS = {'hr': 'heart_rate_bpm', 'heartrate': 'heart_rate_bpm', 'cad': 'cadence_rpm', 'cadence': 'cadence_rpm',
               'atemp': 'temperature_c', 'temp': 'temperature_c', 'Temperature': 'temperature_c', 'power': 'power_w',
               'PowerInWatts': 'power_w', 'speed': 'speed_mps', 'distance': 'distance_m', 'ele': 'altitude_m'}
+
+
+def gpx_point(pt, s):
+    """Fills sample s from a trkpt / rtept; returns False when its time is there but unreadable."""
+    FLAWS.point = 0
+    s['latitude_deg'] = number(pt.get('lat')) if pt.get('lat') is not None else None
+    s['longitude_deg'] = number(pt.get('lon')) if pt.get('lon') is not None else None
+    ok = True
+    time_el = child(pt, 'time')
+    if time_el is not None:
+        parsed = instant_or_none(time_el.text)
+        if parsed is None:
+            ok = False
+        else:
+            s['time_utc_us'], s['utc_offset_min'] = parsed
+    for e in pt.iter():
+        key = GPX_FIELDS.get(local(e) or '')
+        if key is not None and e is not pt and s[key] is None:
+            s[key] = number(e.text)
+    return ok
+
+
+FIX_CODES = {'none': 0, '2d': 2, '3d': 3, 'dgps': 4, 'pps': 5}
 
 
 def gpx(path, keep_order, out):
@@ -183,25 +291,35 @@ def gpx(path, keep_order, out):
         prev = None
         for si, seg in enumerate(children(trk, 'trkseg')):
             for pt in children(seg, 'trkpt'):
-                time_el = child(pt, 'time')
-                if time_el is None:
-                    continue
                 s = empty_sample('gpx', ti)
                 s['segment_index'] = si
-                s['time_utc_us'], s['utc_offset_min'] = instant(time_el.text)
-                s['latitude_deg'] = number(pt.get('lat')) if pt.get('lat') is not None else None
-                s['longitude_deg'] = number(pt.get('lon')) if pt.get('lon') is not None else None
-                for e in pt.iter():
-                    key = GPX_FIELDS.get(local(e) or '')
-                    if key is not None and e is not pt and s[key] is None:
-                        s[key] = number(e.text)
-                if prev is not None and s['time_utc_us'] < prev and not keep_order:
-                    raise Rejected('PL_PARSE_TIME_ORDER')
+                ok = gpx_point(pt, s)  # values are read (and their flaws counted) before the time decides
+                if child(pt, 'time') is None:
+                    continue
+                if not ok:
+                    FLAWS.counts['time_unparseable_count'] += 1
+                    continue
+                flag_order(s, prev, keep_order)
                 prev = s['time_utc_us']
                 out.append(('samples', s))
+    for ri, rte in enumerate(e for e in root.iter() if local(e) == 'rte'):
+        name_el = child(rte, 'name')
+        name = None if name_el is None else ((name_el.text or '').strip() or None)
+        point = 0
+        for pt in children(rte, 'rtept'):
+            s = empty_sample('gpx', 0)
+            if not gpx_point(pt, s):
+                FLAWS.counts['time_unparseable_count'] += 1
+            sat_el, fix_el = child(pt, 'sat'), child(pt, 'fix')
+            satellites = None if sat_el is None else number(sat_el.text)
+            fix = None if fix_el is None else FIX_CODES.get((fix_el.text or '').strip())
+            if s['latitude_deg'] is None or s['longitude_deg'] is None:
+                continue
+            out.append(('routes', route_row('gpx', ri, point, s, name, satellites, fix)))
+            point += 1
 
 
-def fit(path, out):
+def fit(path, keep_order, out):
     from garmin_fit_sdk import Decoder, Stream
     data = open(path, 'rb').read()
     if len(data) == 0:
@@ -248,10 +366,12 @@ def fit(path, out):
         starts.append(start)
     stops = sorted(us(e.get('timestamp')) for e in messages.get('event_mesgs', [])
                    if e.get('event') == 'timer' and e.get('event_type') in ('stop', 'stop_all') and us(e.get('timestamp')) is not None)
+    prev = None
     for r in messages.get('record_mesgs', []):
         t = us(r.get('timestamp'))
         if t is None:
             continue
+        FLAWS.point = 0
         a = max(0, last_le(sessions, t))
         s = empty_sample('fit', a)
         s['time_utc_us'] = t
@@ -270,12 +390,14 @@ def fit(path, out):
             s[key] = num(r.get(src))
         bal = num(r.get('left_right_balance'))
         s['left_right_balance_pct'] = None if bal is None else float(int(bal) & 0x7F)
+        flag_order(s, prev, keep_order)
+        prev = t
         out.append(('samples', s))
 
 
 def main():
     path, fmt = sys.argv[1], sys.argv[2]
-    keep = '--keep-time-order' in sys.argv
+    keep = '--strict-time-order' not in sys.argv
     out = []
     try:
         if fmt == 'tcx':
@@ -283,7 +405,7 @@ def main():
         elif fmt == 'gpx':
             gpx(path, keep, out)
         else:
-            fit(path, out)
+            fit(path, keep, out)
     except Rejected as r:
         print(json.dumps({'error': r.code}))
         return
@@ -292,6 +414,7 @@ def main():
         row = dict(row)
         row['table'] = table
         w(json.dumps(row) + '\n')
+    w(json.dumps(dict(FLAWS.counts, table='file')) + '\n')
     w(json.dumps({'table': 'end'}) + '\n')
 
 

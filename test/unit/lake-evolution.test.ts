@@ -25,11 +25,12 @@ describe('lake > schema evolution', () => {
     await commitPartition(db.conn, dir, schema, partition, [
       { sourceId: 'new', rowOffset: 0, batchRows: 100, last: true, hash: 'n', count: 100, columns: rowsToColumns(rows, fieldColumns(schema).map((c) => c.field as string)), sourceRows: null },
     ]);
-    // A file as an older schema version wrote it: no left_right_balance_pct, no step_length_mm.
+    // A file as an older schema version wrote it: no left_right_balance_pct, no step_length_mm,
+    // no quality_flags (samples v1, before flawed points were kept and flagged).
     const pdir = join(dir, 'samples', 'year=2026', 'month=02');
     mkdirSync(pdir, { recursive: true });
     await db.conn.run(
-      `COPY (SELECT * EXCLUDE (left_right_balance_pct, step_length_mm) REPLACE ('u-old' AS user_id, 'old' AS source_id) FROM read_parquet('${liveFiles(dir, 'samples')[0]}'))
+      `COPY (SELECT * EXCLUDE (left_right_balance_pct, step_length_mm, quality_flags) REPLACE ('u-old' AS user_id, 'old' AS source_id) FROM read_parquet('${liveFiles(dir, 'samples')[0]}'))
        TO '${join(pdir, 'part-old.parquet')}' (FORMAT parquet)`,
     );
     const manifest = readManifest(pdir, 'samples', partition);
@@ -43,8 +44,10 @@ describe('lake > schema evolution', () => {
   it('lake > schema evolution > files of an older version read through the views, missing columns as NULL', async () => {
     const v = await openLakeViews(dir);
     try {
-      const r = await v.conn.runAndReadAll(`SELECT user_id, count(*), count(left_right_balance_pct), typeof(any_value(step_length_mm)) FROM samples GROUP BY user_id ORDER BY user_id`);
-      expect(r.getRows()).toEqual([['u-new', 100n, 100n, 'DOUBLE'], ['u-old', 100n, 0n, 'DOUBLE']]);
+      const r = await v.conn.runAndReadAll(
+        `SELECT user_id, count(*), count(left_right_balance_pct), typeof(any_value(step_length_mm)), count(quality_flags), typeof(any_value(quality_flags)) FROM samples GROUP BY user_id ORDER BY user_id`,
+      );
+      expect(r.getRows()).toEqual([['u-new', 100n, 100n, 'DOUBLE', 100n, 'SMALLINT'], ['u-old', 100n, 0n, 'DOUBLE', 0n, 'SMALLINT']]);
     } finally {
       v.close();
     }

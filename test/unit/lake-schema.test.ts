@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { DailyActivityRow, ExerciseRow, ExerciseSeriesRow, HrZoneRow, LapRow, RouteRow, RrIntervalRow, SampleRow, SleepRow, TableRows } from '../../src/records/rows.ts';
+import type { DailyActivityRow, ExerciseRow, ExerciseSeriesRow, HrZoneRow, LapRow, RouteRow, RrIntervalRow, SampleRow, SleepRow, SourceFileRow, TableRows } from '../../src/records/rows.ts';
 import { fieldColumns, loadTableSchema, schemaVersions, TABLE_NAMES } from '../../src/lake/schema.ts';
 import { renderTableDocs } from '../../src/lake/table-docs.ts';
 import { DATE_BASED_FULL_ROWS } from '../helpers/date-based-rows.ts';
@@ -11,7 +11,17 @@ const sample: Required<SampleRow> = {
   user_id: 'u', exercise_id: 'e', source_format: 'tcx', time_utc_us: 1, utc_offset_min: 60, activity_index: 0, lap_index: 0,
   segment_index: 0, latitude_deg: 1, longitude_deg: 1, altitude_m: 1, distance_m: 1, heart_rate_bpm: 1, cadence_rpm: 1,
   speed_mps: 1, power_w: 1, temperature_c: 1, sensor_state: 'Present', vertical_oscillation_mm: 1, stance_time_ms: 1,
-  step_length_mm: 1, left_right_balance_pct: 1,
+  step_length_mm: 1, left_right_balance_pct: 1, quality_flags: 0,
+};
+const route: Required<RouteRow> = {
+  user_id: 'u', exercise_id: 'e', source_format: 'tcx', route_index: 0, point_index: 0, time_utc_us: 1, utc_offset_min: 0, latitude_deg: 1,
+  longitude_deg: 1, altitude_m: 1, distance_m: 1, satellites: 4, fix: 3, name: 'n',
+};
+const sourceFile: Required<SourceFileRow> = {
+  user_id: 'u', exercise_id: 'e', source_format: 'tcx', raw_key: 'k', content: 'activity', creator_name: 'c', creator_version: '1', author_name: 'a',
+  sport: 'Running', activity_count: 1, lap_count: 1, sample_count: 1, route_point_count: 0, dropped_point_count: 0, ignored_point_count: 0,
+  time_backwards_count: 0, value_unparseable_count: 0, decimal_comma_count: 0, time_unparseable_count: 0, first_time_utc_us: 1, last_time_utc_us: 1,
+  utc_offset_min: 0, fields_present: 'heart_rate_bpm',
 };
 const lap: Required<LapRow> = {
   user_id: 'u', exercise_id: 'e', source_format: 'tcx', activity_index: 0, lap_index: 0, start_time_utc_us: 1, utc_offset_min: 0,
@@ -45,13 +55,9 @@ const rrInterval: Required<RrIntervalRow> = {
 const hrZone: Required<HrZoneRow> = {
   user_id: 'u', exercise_id: 'e', zone_index: 1, lower_limit_bpm: 1, upper_limit_bpm: 2, in_zone_s: 1, start_time_utc_us: 1, utc_offset_min: 0,
 };
-const route: Required<RouteRow> = {
-  user_id: 'u', exercise_id: 'e', source_format: 'api', route_index: 0, point_index: 0, time_utc_us: 1, utc_offset_min: 0, latitude_deg: 1,
-  longitude_deg: 1, altitude_m: null, distance_m: null, satellites: 9, fix: 3, name: null,
-};
 const full: { [T in keyof TableRows]: Required<TableRows[T]> } = {
   samples: sample, laps: lap, exercises: exercise, daily_activity: dailyActivity, sleep,
-  exercise_series: exerciseSeries, rr_intervals: rrInterval, hr_zones: hrZone, routes: route, ...DATE_BASED_FULL_ROWS,
+  exercise_series: exerciseSeries, rr_intervals: rrInterval, hr_zones: hrZone, routes: route, source_files: sourceFile, ...DATE_BASED_FULL_ROWS,
 };
 
 describe('lake > schema', () => {

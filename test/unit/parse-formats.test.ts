@@ -19,6 +19,7 @@ function toJsonl(c: Collected, file: string): string {
   const lines: string[] = [];
   for (const r of c.samples) lines.push(sortedJson({ table: 'samples', ...r }));
   for (const r of c.laps) lines.push(sortedJson({ table: 'laps', ...r }));
+  for (const r of c.routes) lines.push(sortedJson({ table: 'routes', ...r }));
   if (c.info) lines.push(sortedJson({ table: 'file', ...c.info, file, fields_present: c.info.fields_present.join(',') }));
   return lines.join('\n') + '\n';
 }
@@ -47,10 +48,14 @@ describe('parse > tcx', () => {
     expect(r.info).toMatchObject({ activity_count: 2, sport: 'Biking,Running', ignored_point_count: 1 });
   });
 
-  it('parse > tcx > course and workouts files give a clear, empty result', async () => {
+  it('parse > tcx > a course file puts its points in routes, not samples; a workouts file gives a clear, empty result', async () => {
     const course = await collectFile(fixture('tcx/course.tcx'));
     expect(course.samples).toHaveLength(0);
-    expect(course.info).toMatchObject({ content: 'course', ignored_point_count: 2 });
+    expect(course.info).toMatchObject({ content: 'course', route_point_count: 2, ignored_point_count: 0 });
+    expect(course.routes.map((r) => [r.source_format, r.route_index, r.point_index, r.time_utc_us, r.latitude_deg, r.longitude_deg, r.name])).toEqual([
+      ['tcx', 0, 0, Date.UTC(2024, 0, 1) * 1000, 1, 2, 'Loop'],
+      ['tcx', 0, 1, Date.UTC(2024, 0, 1, 0, 1) * 1000, 1.001, 2, 'Loop'],
+    ]);
     const workouts = await collectFile(fixture('tcx/workouts.tcx'));
     expect(workouts.info).toMatchObject({ content: 'workouts', sample_count: 0 });
   });
@@ -66,7 +71,7 @@ describe('parse > tcx', () => {
 });
 
 describe('parse > gpx', () => {
-  it('parse > gpx > segments, extensions of every namespace, waypoints and routes ignored', async () => {
+  it('parse > gpx > segments, extensions of every namespace, waypoints ignored, routes in routes', async () => {
     const r = await collectFile(fixture('gpx/tracks-1.1.gpx'));
     expect(r.error).toBeNull();
     expect(r.samples.map((s) => [s.segment_index, s.heart_rate_bpm, s.cadence_rpm, s.temperature_c, s.power_w])).toEqual([
@@ -78,7 +83,8 @@ describe('parse > gpx', () => {
     expect(r.samples[1]!.distance_m).toBe(7.6);
     expect(r.samples[1]!.time_utc_us).toBe(Date.UTC(2024, 6, 1, 5, 0, 1, 250) * 1000);
     expect(r.samples[2]).toMatchObject({ altitude_m: null, utc_offset_min: 180, time_utc_us: Date.UTC(2024, 6, 1, 5, 1) * 1000 });
-    expect(r.info).toMatchObject({ ignored_point_count: 3, dropped_point_count: 1, sport: 'cycling', creator_name: 'Polar Flow', author_name: 'Polar' });
+    expect(r.info).toMatchObject({ ignored_point_count: 1, route_point_count: 2, dropped_point_count: 1, sport: 'cycling', creator_name: 'Polar Flow', author_name: 'Polar' });
+    expect(r.routes.map((p) => [p.route_index, p.point_index, p.latitude_deg, p.longitude_deg, p.time_utc_us])).toEqual([[0, 0, 60.1, 24.9, null], [0, 1, 60.2, 24.9, null]]);
   });
 
   it('parse > gpx > 1.0 with speed in the trkpt and zone-less times', async () => {
@@ -121,7 +127,7 @@ describe('parse > detect', () => {
 });
 
 describe('parse > golden', () => {
-  const dirs = ['tcx', 'gpx', 'fit'];
+  const dirs = ['tcx', 'gpx', 'fit', 'salvage'];
   for (const dir of dirs) {
     for (const name of readdirSync(resolve(FIXTURES, dir)).filter((n) => /\.(tcx|gpx|fit)$/.test(n))) {
       // XML fixtures must give the same golden bytes on every tokenizer.

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ParseError, type ParseOptions, type TokenizerName } from '../../src/parse/index.ts';
+import { QUALITY } from '../../src/parse/values.ts';
 import { REPO_ROOT, bytes, collect, collectFile } from '../helpers/parse-corpus.ts';
 
 const FIX = resolve(REPO_ROOT, 'test/fixtures');
@@ -25,9 +26,6 @@ const FILE_CASES: { name: string; code: string; line: number | null }[] = [
   { name: 'hostile/xxe.gpx', code: 'PL_PARSE_DOCTYPE_REFUSED', line: 2 },
   { name: 'hostile/undefined-entity.gpx', code: 'PL_PARSE_ENTITY_REFUSED', line: 2 },
   { name: 'hostile/html-error-page.tcx', code: 'PL_PARSE_UNKNOWN_FORMAT', line: null },
-  { name: 'hostile/not-a-number.tcx', code: 'PL_PARSE_NOT_A_NUMBER', line: 6 },
-  { name: 'hostile/out-of-order.gpx', code: 'PL_PARSE_TIME_ORDER', line: 6 },
-  { name: 'hostile/bad-time.tcx', code: 'PL_PARSE_BAD_TIME', line: 5 },
   { name: 'hostile/not-gzip.tcx.gz', code: 'PL_PARSE_BAD_GZIP', line: null },
 ];
 
@@ -171,10 +169,34 @@ describe.each(TOKENIZER_NAMES)('parse > hostile and tolerated (%s)', (tokenizer)
     expect((await run(bytes(bad.subarray(0, nameAt + 7), bad.subarray(nameAt + 7)), 'auto', 'bad.tcx')).error?.code).toBe('PL_PARSE_ENCODING');
   });
 
-  it('parse > tolerated > out-of-order instants kept with timeOrder keep; repeats always kept', async () => {
-    const r = await runFile(resolve(FIX, 'hostile/out-of-order.gpx'), 'auto', { timeOrder: 'keep' });
+  it('parse > tolerated > out-of-order instants kept by default and flagged time_backwards; repeats kept unflagged', async () => {
+    const r = await runFile(resolve(FIX, 'hostile/out-of-order.gpx'));
     expect(r.error).toBeNull();
-    expect(r.samples).toHaveLength(3);
+    expect(r.samples.map((s) => s.quality_flags)).toEqual([0, 0, QUALITY.time_backwards]);
+    expect(r.info).toMatchObject({ time_backwards_count: 1, sample_count: 3 });
+    await expectNextFileParses();
+  });
+
+  it('parse > tolerated > out-of-order instants with timeOrder reject (strict) → PL_PARSE_TIME_ORDER at the point', async () => {
+    const r = await runFile(resolve(FIX, 'hostile/out-of-order.gpx'), 'auto', { timeOrder: 'reject' });
+    expect(r.error!.code).toBe('PL_PARSE_TIME_ORDER');
+    expect(r.error!.line).toBe(6);
+  });
+
+  it('parse > tolerated > a value that is not a number keeps its row as null, flagged value_unparseable', async () => {
+    const r = await runFile(resolve(FIX, 'hostile/not-a-number.tcx'));
+    expect(r.error).toBeNull();
+    expect(r.samples.map((s) => [s.heart_rate_bpm, s.quality_flags])).toEqual([[120, 0], [null, QUALITY.value_unparseable]]);
+    expect(r.info).toMatchObject({ value_unparseable_count: 1, sample_count: 2 });
+  });
+
+  it('parse > tolerated > a Trackpoint time that is not a date-time drops that point (counted), not the file', async () => {
+    const r = await runFile(resolve(FIX, 'hostile/bad-time.tcx'));
+    expect(r.error).toBeNull();
+    expect(r.samples).toHaveLength(0);
+    expect(r.laps).toHaveLength(1);
+    expect(r.info).toMatchObject({ time_unparseable_count: 1, dropped_point_count: 0, content: 'activity' });
+    await expectNextFileParses();
   });
 
   it('parse > tolerated > one byte at a time gives the same rows', async () => {

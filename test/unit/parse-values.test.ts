@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ParseFault } from '../../src/parse/errors.ts';
-import { decimalBytes, toNumber } from '../../src/parse/values.ts';
+import { Flaws, QUALITY, decimalBytes, toNumber as toNumberFlawed } from '../../src/parse/values.ts';
+
+const toNumber = (text: string): number | null => toNumberFlawed(text, new Flaws());
 
 /** A small deterministic generator, so a failure names a reproducible text. */
 function lcg(seed: number): () => number {
@@ -21,7 +22,7 @@ describe('parse > values', () => {
       for (let i = 0; i < fracDigits; i++) t += String(Math.floor(random() * 10));
       texts.push(t);
     }
-    for (const t of texts) expect(Object.is(toNumber(t, 'x'), Number(t)), t).toBe(true);
+    for (const t of texts) expect(Object.is(toNumber(t), Number(t)), t).toBe(true);
   });
 
   it('parse > values > up to 24 characters of any digit count: the fast paths (string and bytes) equal Number() bit for bit', () => {
@@ -39,7 +40,7 @@ describe('parse > values', () => {
     const padded = Buffer.alloc(64);
     let fast = 0;
     for (const t of texts) {
-      expect(Object.is(toNumber(t, 'x'), Number(t)), t).toBe(true);
+      expect(Object.is(toNumber(t), Number(t)), t).toBe(true);
       // The bytes sit inside a larger buffer, as in the tokenizer's chunk.
       padded.fill(0x37);
       const at = 5 + (t.length % 7);
@@ -60,15 +61,31 @@ describe('parse > values', () => {
   });
 
   it('parse > values > texts beside the fast path keep the general rule', () => {
-    expect(toNumber(' 12.5\n', 'x')).toBe(12.5);
-    expect(toNumber('5.', 'x')).toBe(5);
-    expect(toNumber('.5', 'x')).toBe(0.5);
-    expect(toNumber('1e3', 'x')).toBe(1000);
-    expect(toNumber('+7', 'x')).toBe(7);
-    expect(toNumber('', 'x')).toBeNull();
-    expect(toNumber('null', 'x')).toBeNull();
-    for (const t of ['0x10', '1..2', '1-2', '-', '.', 'NaN', 'Infinity', '1.2.3', '12a']) {
-      expect(() => toNumber(t, 'x'), t).toThrow(ParseFault);
+    expect(toNumber(' 12.5\n')).toBe(12.5);
+    expect(toNumber('5.')).toBe(5);
+    expect(toNumber('.5')).toBe(0.5);
+    expect(toNumber('1e3')).toBe(1000);
+    expect(toNumber('+7')).toBe(7);
+    expect(toNumber('')).toBeNull();
+    expect(toNumber('null')).toBeNull();
+  });
+
+  it('parse > values > a text that is not a number is null and counted, never thrown (keeps bad.tcx `<LatitudeDegrees>no`)', () => {
+    for (const t of ['no', 'undefined', '0x10', '1..2', '1-2', '-', '.', 'NaN', 'Infinity', '1.2.3', '12a', '1,234.5', '1,2,3', ',5']) {
+      const flaws = new Flaws();
+      expect(toNumberFlawed(t, flaws), t).toBeNull();
+      expect([flaws.point, flaws.valueUnparseable, flaws.decimalComma], t).toEqual([QUALITY.value_unparseable, 1, 0]);
     }
+  });
+
+  it('parse > values > a decimal comma is read as a decimal point and counted (keeps 13121201.tcx `<DistanceMeters>0,000000`)', () => {
+    for (const [t, v] of [['0,000000', 0], ['12,5', 12.5], ['-3,25', -3.25], [' 7,125\n', 7.125], ['+1,5', 1.5]] as const) {
+      const flaws = new Flaws();
+      expect(toNumberFlawed(t, flaws), t).toBe(v);
+      expect([flaws.point, flaws.valueUnparseable, flaws.decimalComma], t).toEqual([QUALITY.decimal_comma, 0, 1]);
+    }
+    const clean = new Flaws();
+    for (const t of ['12.5', '', 'null', ' 1e3 ']) toNumberFlawed(t, clean);
+    expect([clean.point, clean.valueUnparseable, clean.decimalComma]).toEqual([0, 0, 0]);
   });
 });

@@ -16,7 +16,7 @@ export function existingLakeDir(flag: string | undefined): string {
 export function register(program: Command): void {
   program
     .command('query')
-    .description('run SQL over the lake views (samples, laps, exercises)')
+    .description('run SQL over the lake views (samples, laps, exercises, daily_activity, sleep, routes, source_files)')
     .argument('<sql>', 'one SQL statement, e.g. "SELECT sport, count(*) FROM exercises GROUP BY ALL"')
     .option('--format <format>', `output format: ${QUERY_FORMATS.join(', ')}`, 'table')
     .option('--output <file>', 'write to this file instead of stdout (required for parquet)')

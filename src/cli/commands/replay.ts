@@ -13,7 +13,9 @@ const TABLE_PAYLOADS: Record<string, PayloadKind[]> = {
   exercise_series: ['summary', 'samples'],
   rr_intervals: ['summary', 'samples'],
   hr_zones: ['summary', 'zones'],
-  routes: ['summary'],
+  // Listing routes come inline in the summary; course files are parsed like any file.
+  routes: ['summary', 'fit', 'tcx', 'gpx'],
+  source_files: ['fit', 'tcx', 'gpx'],
   // Every date-based table: the one type that feeds it (src/daily/endpoints.ts).
   ...Object.fromEntries(DATE_BASED_ENDPOINTS.flatMap((e) => e.tables.map((t) => [t, [e.kind]]))),
 };

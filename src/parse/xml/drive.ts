@@ -5,7 +5,7 @@
  * hands out rows in batches as it goes. Memory holds one input chunk and one batch.
  */
 import { isAscii } from 'node:buffer';
-import type { LapRow, SampleRow } from '../../records/rows.ts';
+import type { LapRow, RouteRow, SampleRow } from '../../records/rows.ts';
 import { ParseError, ParseFault, type ParseErrorCode } from '../errors.ts';
 import type { FormatMachine } from '../machine.ts';
 import type { FileInfo } from '../values.ts';
@@ -13,7 +13,11 @@ import type { XmlEncoding } from '../detect.ts';
 import { type ResolvedLimits, isRefusedDoctype } from './limits.ts';
 import { type TokenizerFactory, type XmlTokenizer, TokenizerError, classifyTokenizerMessage } from './tokenizer.ts';
 
-export type XmlOutput = { table: 'samples'; rows: SampleRow[] } | { table: 'laps'; rows: LapRow[] } | { table: 'file'; info: FileInfo };
+export type XmlOutput =
+  | { table: 'samples'; rows: SampleRow[] }
+  | { table: 'laps'; rows: LapRow[] }
+  | { table: 'routes'; rows: RouteRow[] }
+  | { table: 'file'; info: FileInfo };
 
 export interface DriveOptions {
   file: string;
@@ -111,6 +115,7 @@ function* finish(machine: FormatMachine, batchRows: number): Generator<XmlOutput
   const info = machine.finish();
   while (machine.samples.length > 0) yield { table: 'samples', rows: machine.samples.splice(0, batchRows) };
   while (machine.laps.length > 0) yield { table: 'laps', rows: machine.laps.splice(0, batchRows) };
+  while (machine.routes.length > 0) yield { table: 'routes', rows: machine.routes.splice(0, batchRows) };
   yield { table: 'file', info };
 }
 const ELEMENT_START = /<[^?!]/;
