@@ -25,7 +25,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { TOPICS, type Bus } from '../bus/bus.ts';
 import { PolarLakeError, errorMessage } from '../errors.ts';
-import { rawKeyFor, type RawZone } from '../lake/raw-zone.ts';
+import { parseRawKey, rawKeyFor, type RawZone } from '../lake/raw-zone.ts';
 import { encodeEnvelope, type FetchedEvent, type PayloadKind } from '../records/envelope.ts';
 import type { ExerciseRow } from '../records/rows.ts';
 import { detectFormat, firstElementName, isGzip } from '../parse/detect.ts';
@@ -228,10 +228,12 @@ export async function runImport(root: string, userId: string, deps: ImportDeps):
     const at = deps.now().toISOString();
     if (verdict?.role === 'merged') {
       deps.logger.info('import.exercise.merged', { exercise_id: exerciseId, into: verdict.winner.exerciseId, winner_source: verdict.winner.source, path: s.file.path });
+      await reannounce(verdict.winner, at);
     } else {
       const events: FetchedEvent[] = payloads.map((p) => ({
         type: 'fetched', user_id: userId, exercise_id: exerciseId, payload: p.kind, raw_key: keys.get(p.kind) as string, bytes: p.spooled.bytes,
-        sha256: p.spooled.sha256, fetched_at_utc: at, utc_offset_min: row?.utc_offset_min ?? null, feeds_samples: p.feeds,
+        // null, as replay rebuilds it (no summary): the file's own offsets speak for its rows.
+        sha256: p.spooled.sha256, fetched_at_utc: at, utc_offset_min: null, feeds_samples: p.feeds,
       }));
       await deps.bus.publish(TOPICS.fetched, events.map((e) => ({ key: userId, value: encodeEnvelope(e) })));
     }
@@ -243,6 +245,21 @@ export async function runImport(root: string, userId: string, deps: ImportDeps):
       })),
     );
     progress.done(verdict?.role === 'merged' ? 'merged' : 'stored', units);
+  }
+
+  /**
+   * The winner's row lists the sources merged into it: announcing its payload again makes the
+   * parse stage rebuild that row with this newcomer listed (same source id: the sink replaces
+   * the row; its samples are the same batches, so the sink skips them).
+   */
+  async function reannounce(winner: ExerciseMember, at: string): Promise<void> {
+    const parsed = parseRawKey(winner.rowsKey);
+    if (!parsed || parsed.area !== 'exercises') return;
+    const event: FetchedEvent = {
+      type: 'fetched', user_id: winner.userId, exercise_id: winner.exerciseId, payload: parsed.payload, raw_key: winner.rowsKey, bytes: 0, sha256: '',
+      fetched_at_utc: at, utc_offset_min: null, feeds_samples: parsed.payload !== 'summary',
+    };
+    await deps.bus.publish(TOPICS.fetched, [{ key: winner.userId, value: encodeEnvelope(event) }]);
   }
 
   /** origin.json.gz beside the exercise: every import path it came from, with the job, and its identity. */

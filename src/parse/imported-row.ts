@@ -24,6 +24,6 @@ export function importedExerciseRow(
     start_time_utc_us: s.startUtcUs, utc_offset_min: s.offsetMin, duration_s: s.durationS, calories_kcal: null, distance_m: null,
     heart_rate_avg_bpm: null, heart_rate_max_bpm: null, training_load: null, sport: s.sport, detailed_sport_info: null,
     device: s.device, device_id: null, has_route: null, running_index: null, fat_percentage: null, carbohydrate_percentage: null,
-    protein_percentage: null, cardio_load: null, muscle_load: null, perceived_load: null,
+    protein_percentage: null, cardio_load: null, muscle_load: null, perceived_load: null, source: null, other_sources: null,
   };
 }

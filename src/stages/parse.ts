@@ -26,14 +26,14 @@ import {
   type FetchedEvent,
   type RecordBatchEnvelope,
 } from '../records/envelope.ts';
-import type { TableName, TableRows } from '../records/rows.ts';
+import type { ExerciseRow, TableName, TableRows } from '../records/rows.ts';
 import { normaliseExerciseSummary } from '../parse/exercise-summary.ts';
 import { normaliseDailyActivity } from '../parse/daily-activity.ts';
 import { normaliseSleep } from '../parse/sleep.ts';
 import { parseFile, type ParseOptions } from '../parse/index.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { parseImported, readRoute, type ImportFormat } from '../parse/imported.ts';
-import type { IdentityRegistry, Verdict } from '../jobs/exercise-identity.ts';
+import { SOURCE_PRECEDENCE, type IdentityRegistry, type Verdict } from '../jobs/exercise-identity.ts';
 import { readImportedIdentity } from '../import/job.ts';
 
 export const PARSE_GROUP = 'polar-lake-parse';
@@ -198,7 +198,7 @@ export function createParseStage(deps: ParseStageDeps) {
       durationS: row.duration_s, sport: row.sport, rowsKey: event.raw_key, samplesKey: null,
     });
     const out = publisherFor(event, verdict);
-    if (out) await out.add('exercises', [row]);
+    if (out) await out.add('exercises', [stampSources(row, verdict)]);
     return out;
   }
 
@@ -228,7 +228,7 @@ export function createParseStage(deps: ParseStageDeps) {
   }
 
   /** HRM, PPT XML, Flow export, and TCX / GPX / FIT that came by `polar-lake import` (content-addressed `imp-` ids). */
-  async function parseImportedPayload(event: FetchedEvent, out: SourcePublisher): Promise<void> {
+  async function parseImportedPayload(event: FetchedEvent, out: SourcePublisher, verdict: Verdict | undefined): Promise<void> {
     const ctx = { userId: event.user_id, exerciseId: event.exercise_id, file: event.raw_key, utcOffsetMin: event.utc_offset_min };
     let route;
     if (event.payload === 'hrm') {
@@ -240,7 +240,8 @@ export function createParseStage(deps: ParseStageDeps) {
       }
     }
     for await (const output of parseImported(event.payload as ImportFormat, rawZone.openStored(event.raw_key), ctx, { ...deps.options, ...(route ? { route } : {}) })) {
-      await out.add(output.table, output.rows as never);
+      if (output.table === 'exercises') await out.add('exercises', output.rows.map((r) => stampSources(r, verdict, event.payload)));
+      else await out.add(output.table, output.rows as never);
     }
   }
 
@@ -278,8 +279,9 @@ export function createParseStage(deps: ParseStageDeps) {
       if (event.payload === 'summary') out = await parseSummary(event);
       else if (daily) await parseDaily(event, out);
       else {
-        out = publisherFor(event, await fileVerdict(event));
-        if (out && isImported(event)) await parseImportedPayload(event, out);
+        const verdict = await fileVerdict(event);
+        out = publisherFor(event, verdict);
+        if (out && isImported(event)) await parseImportedPayload(event, out, verdict);
         else if (out) await parsePayload(event, out);
       }
     } catch (caught) {
@@ -304,6 +306,19 @@ export function createParseStage(deps: ParseStageDeps) {
 }
 
 export type ParseStage = ReturnType<typeof createParseStage>;
+
+/**
+ * The row names its source, and the other sources of the same workout (best first), so a
+ * reader sees what was merged into it. Without a registry the row's own source stands alone.
+ */
+function stampSources(row: ExerciseRow, verdict: Verdict | undefined, payload?: string): ExerciseRow {
+  if (!verdict) return { ...row, source: row.source ?? payload ?? null };
+  const others = [...verdict.cluster.members]
+    .filter((m) => m !== verdict.member)
+    .sort((a, b) => SOURCE_PRECEDENCE.indexOf(a.source) - SOURCE_PRECEDENCE.indexOf(b.source))
+    .map((m) => `${m.source}:${m.exerciseId}`);
+  return { ...row, source: verdict.member.source, other_sources: others.length > 0 ? others.join(',') : null };
+}
 
 /** Payloads only an import brings, or a file an import stored (its exercise id is content-addressed, `imp-...`). */
 function isImported(event: FetchedEvent): boolean {

@@ -169,12 +169,21 @@ describe('import > one exercise, once', () => {
       writeFileSync(join(folder, 'workout.tcx'), await readAllBytes(t.app.rawZone.open(key)));
       const summary = await importInto(t.app, t.dir, folder, user);
       expect(summary).toMatchObject({ seen: 1, merged: 1, stored: 0, failed: 0 });
-      expect(await lakeFacts(t.lakeDir)).toEqual(live);
+      const facts = await lakeFacts(t.lakeDir);
+      expect({ ...facts, checksum: '' }).toEqual({ ...live, checksum: '' });
+      expect(facts.checksum.split('/')[0]).toBe(live.checksum.split('/')[0]); // samples untouched
+      // The API's row stays and lists the imported file it absorbed.
+      const sources = await rows(t.lakeDir, `SELECT exercise_id AS id, source, other_sources AS others FROM exercises ORDER BY exercise_id`);
+      const merged = sources.filter((r) => r['others'] !== null);
+      expect(merged).toHaveLength(1);
+      expect(merged[0]).toMatchObject({ source: 'accesslink', others: expect.stringMatching(/^tcx:imp-[0-9a-f]{40}$/) });
+      expect(sources.every((r) => r['source'] === 'accesslink')).toBe(true);
+      const afterImport = await lakeFacts(t.lakeDir);
       expect(ex).toBeDefined();
       await t.app.replayRawZone();
       await t.app.drain();
       await t.app.sink.flush();
-      expect(await lakeFacts(t.lakeDir)).toEqual(live);
+      expect(await lakeFacts(t.lakeDir)).toEqual(afterImport);
     } finally {
       await t.close();
     }
@@ -210,6 +219,9 @@ describe('import > one exercise, once', () => {
       const after = await lakeFacts(t.lakeDir);
       expect(after.exercises).toBe(2);
       expect(after.exerciseIds.every((id) => !id.startsWith('imp-'))).toBe(true); // the API's rows replaced the import's
+      const sources = await rows(t.lakeDir, `SELECT source, other_sources AS others FROM exercises`);
+      expect(sources).toHaveLength(2);
+      for (const r of sources) expect(r).toMatchObject({ source: 'accesslink', others: expect.stringMatching(/^tcx:imp-/) });
       expect(after.samples).toBe(live.samples);
       expect(after.distinctSampleKeys).toBe(after.samples);
       await t.app.replayRawZone();
