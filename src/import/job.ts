@@ -162,7 +162,8 @@ export async function runImport(root: string, userId: string, deps: ImportDeps):
   function fail(path: string, error: unknown): void {
     if (error instanceof PolarLakeError && error.kind !== 'terminal') throw error; // disk, bus: the job cannot go on
     const code = error instanceof PolarLakeError ? error.code : 'PL_IMPORT_UNREADABLE';
-    progress.failed({ path, code, reason: errorMessage(error) });
+    const message = errorMessage(error);
+    progress.failed({ path, code, reason: message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message });
   }
 
   async function spoolFile(file: ImportFile, dir: string): Promise<Spooled | null> {
