@@ -109,7 +109,11 @@ export async function classifyImport(headIn: Buffer, name: string): Promise<Clas
   const text = head.toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart();
   if (text.startsWith('[Params]')) return 'hrm';
   if (text.startsWith('<') && firstElementName(text) === 'polar-exercise-data') return 'ppt';
-  if (text.startsWith('{') || text.startsWith('[')) return text.includes('"exportVersion"') && /"exercises"|training-session/.test(text + base) ? 'flow' : 'json';
+  if (text.startsWith('{') || text.startsWith('[')) {
+    // The newer export puts `exercises` after long headers: the file name says it too.
+    const session = /(^|\/)training-session-[^/]*\.json$/.test(base) || (text.includes('"exportVersion"') && text.includes('"exercises"'));
+    return session ? 'flow' : 'json';
+  }
   return null;
 }
 

@@ -79,3 +79,23 @@ export function tcxText(startUtc: string, points: number, sport = 'Running'): st
   const tps = Array.from({ length: points }, (_, i) => `<Trackpoint><Time>${new Date(t0 + i * 1000).toISOString()}</Time><HeartRateBpm><Value>${130 + (i % 20)}</Value></HeartRateBpm></Trackpoint>`).join('');
   return `<?xml version="1.0" encoding="UTF-8"?>\n<TrainingCenterDatabase xmlns="http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2"><Activities><Activity Sport="${sport}"><Id>${startUtc}</Id><Lap StartTime="${startUtc}"><TotalTimeSeconds>${points}</TotalTimeSeconds><DistanceMeters>1000</DistanceMeters><Track>${tps}</Track></Lap></Activity></Activities></TrainingCenterDatabase>\n`;
 }
+
+/** A Flow export training session in the newer shape (identifier, *Millis, typed series at an interval, route wayPoints). */
+export function flowSessionNew(o: { start: string; offsetMin: number; samples: number }): string {
+  const t0 = Date.parse(`${o.start}Z`);
+  const local = (ms: number) => new Date(t0 + ms).toISOString().replace('Z', '');
+  return JSON.stringify({
+    identifier: { id: 'a1b2c3' }, created: local(0), startTime: local(0), stopTime: local(o.samples * 1000), name: 'Run',
+    sport: { id: '1' }, deviceId: 'D0C0FFEE', product: { modelName: 'Polar Vantage V2' }, durationMillis: o.samples * 1000, distanceMeters: 4200,
+    calories: 350, trainingLoad: 61.5, timezoneOffsetMinutes: o.offsetMin,
+    exercises: [{
+      identifier: { id: 'e1' }, startTime: local(0), stopTime: local(o.samples * 1000), durationMillis: o.samples * 1000, sport: { id: '1' },
+      samples: { samples: [
+        { type: 'HEART_RATE', intervalMillis: 1000, values: Array.from({ length: o.samples }, (_, i) => 110 + (i % 50)) },
+        { type: 'SPEED', intervalMillis: 1000, values: Array.from({ length: o.samples }, (_, i) => (i === 2 ? null : 12)) },
+      ] },
+      route: { startTime: local(0), wayPoints: Array.from({ length: Math.floor(o.samples / 2) }, (_, i) => ({ latitude: 61 + i * 1e-5, longitude: 25, altitude: 80, elapsedMillis: i * 2000 })) },
+      laps: [{ durationMillis: o.samples * 500, distanceMeters: 2100 }, { durationMillis: o.samples * 500, distanceMeters: 2100 }],
+    }],
+  });
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseImported, type ImportFormat, type RoutePoint } from '../../src/parse/imported.ts';
 import type { ExerciseRow, LapRow, SampleRow } from '../../src/records/rows.ts';
 import { classifyImport } from '../../src/import/job.ts';
-import { flowSession, hrmText, pptXml, tcxText } from '../helpers/import-fixtures.ts';
+import { flowSession, flowSessionNew, hrmText, pptXml, tcxText } from '../helpers/import-fixtures.ts';
 
 const ctx = { userId: 'u', exerciseId: 'imp-x', file: 'f', utcOffsetMin: null };
 
@@ -105,6 +105,16 @@ describe('parse > flow export', () => {
     expect(r.exercises).toEqual([expect.objectContaining({ start_time_utc_us: us('2021-06-01T16:00:00Z'), utc_offset_min: 120, duration_s: 5, sport: 'RUNNING', calories_kcal: 400, has_route: true })]);
   });
 
+  it('parse > flow > the newer shape: typed series at an interval, route wayPoints by elapsed time, *Millis fields', async () => {
+    const r = await parse('flow', flowSessionNew({ start: '2023-05-01T10:00:00', offsetMin: 180, samples: 6 }));
+    expect(r.samples).toHaveLength(6);
+    expect(r.samples[0]).toMatchObject({ time_utc_us: us('2023-05-01T07:00:00Z'), utc_offset_min: 180, heart_rate_bpm: 110, speed_mps: 12 / 3.6, latitude_deg: 61 });
+    expect(r.samples[2]).toMatchObject({ speed_mps: null, latitude_deg: 61.00001 });
+    expect(r.samples[1]?.latitude_deg).toBeNull();
+    expect(r.laps.map((l) => [l.total_time_s, l.distance_m])).toEqual([[3, 2100], [3, 2100]]);
+    expect(r.exercises[0]).toMatchObject({ start_time_utc_us: us('2023-05-01T07:00:00Z'), duration_s: 6, distance_m: 4200, calories_kcal: 350, training_load: 61.5, sport: null, detailed_sport_info: '1', device: 'Polar Vantage V2', device_id: 'D0C0FFEE', has_route: true });
+  });
+
   it('parse > flow > bad input: not JSON, not a session, a bad time', async () => {
     expect(await code('flow', '{"exportVersion": ')).toBe('PL_PARSE_FLOW_INVALID');
     expect(await code('flow', '{"exportVersion":"1.3","name":"x"}')).toBe('PL_PARSE_FLOW_INVALID');
@@ -129,6 +139,8 @@ describe('import > classify', () => {
     expect(await classifyImport(Buffer.from(pptXml([{ time: '2013-03-24 11:33:09', samples: 1 }])), 'Polar.xml')).toBe('ppt');
     expect(await classifyImport(Buffer.from('{"exportVersion":"1.3","name":"Run","exercises":[]}'), 'training-session-1.json')).toBe('flow');
     expect(await classifyImport(Buffer.from('{"username":"x"}'), 'account-data.json')).toBe('json');
+    expect(await classifyImport(Buffer.from('{"identifier":{"id":"a"},"created":"2023"'), 'export/training-session-2023-05-01-1.json')).toBe('flow');
+    expect(await classifyImport(Buffer.from('{"exportVersion":"1.6","date":"2023-05-01","summary":{}}'), 'activity-2023-05-01-x.json')).toBe('json');
     expect(await classifyImport(Buffer.from([0xff, 0xd8, 0xff]), 'photo.jpg')).toBeNull();
     expect(await classifyImport(Buffer.from('<html><body/></html>'), 'page.tcx')).toBeNull();
   });
