@@ -25,8 +25,9 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { TOPICS, type Bus } from '../bus/bus.ts';
 import { PolarLakeError, errorMessage } from '../errors.ts';
-import { parseRawKey, rawKeyFor, type RawZone } from '../lake/raw-zone.ts';
-import { encodeEnvelope, type FetchedEvent, type PayloadKind } from '../records/envelope.ts';
+import { parseRawKey, rawDailyKeyFor, rawKeyFor, type RawZone } from '../lake/raw-zone.ts';
+import { encodeEnvelope, type DailyKind, type FetchedEvent, type PayloadKind } from '../records/envelope.ts';
+import { flowSleepNights, isFlowActivityDay } from '../parse/flow-daily.ts';
 import type { ExerciseRow } from '../records/rows.ts';
 import { detectFormat, firstElementName, isGzip } from '../parse/detect.ts';
 import { parseImported, readRoute, type ImportFormat, type RoutePoint } from '../parse/imported.ts';
@@ -34,7 +35,7 @@ import type { ParseOptions } from '../parse/index.ts';
 import type { Ledger } from '../state/ledger.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { ExerciseMember, IdentityRegistry, SourceKind } from '../jobs/exercise-identity.ts';
-import type { JobProgress } from '../jobs/progress.ts';
+import type { JobOutcome, JobProgress } from '../jobs/progress.ts';
 import { ImportUnsupportedFileError } from './errors.ts';
 import { walkImport, type ImportFile, type ImportLimits } from './walk.ts';
 
@@ -65,6 +66,8 @@ interface Spooled {
 }
 
 const HEAD_BYTES = 16384;
+/** Daily JSON of an export (a day, a year of nights) is read whole up to this; larger JSON is kept raw only. */
+const MAX_DAILY_JSON_BYTES = 64 * 1024 * 1024;
 
 class Hasher extends Transform {
   readonly hash = createHash('sha256');
@@ -183,12 +186,60 @@ export async function runImport(root: string, userId: string, deps: ImportDeps):
     return { file, path: target, sha256: hasher.hash.digest('hex'), bytes: hasher.bytes, format };
   }
 
+  /** Other JSON of a Flow export: daily activity days and sleep nights go to their tables; everything is kept raw. */
   async function keepRawOnly(s: Spooled): Promise<void> {
     const key = `raw/imports/user_id=${userId}/json/${s.sha256.slice(0, 40)}.json.gz`;
+    let json: unknown = undefined;
+    if (s.bytes <= MAX_DAILY_JSON_BYTES) {
+      try {
+        json = JSON.parse((await readAll(createReadStream(s.path))).toString('utf8'));
+      } catch {
+        json = undefined; // not JSON after all: kept raw, like any other file of the export
+      }
+    }
+    if (isFlowActivityDay(json)) {
+      const outcome = await importDay('activity', (json as { date: string }).date.slice(0, 10), await readAll(createReadStream(s.path)));
+      return progress.done(outcome);
+    }
+    const nights = flowSleepNights(json);
+    if (nights) {
+      const outcomes = [];
+      for (const night of nights) outcomes.push(await importDay('sleep', String(night['night']).slice(0, 10), Buffer.from(JSON.stringify(night))));
+      progress.count('sleep_nights', nights.length);
+      progress.count('sleep_nights_merged', outcomes.filter((o) => o === 'merged').length);
+      if (!(await deps.rawZone.exists(key))) await deps.rawZone.put(key, createReadStream(s.path));
+      return progress.done(outcomes.includes('stored') ? 'stored' : outcomes.includes('merged') ? 'merged' : 'already_present');
+    }
     progress.count('kept_raw_only');
     if (await deps.rawZone.exists(key)) return progress.done('already_present');
     await deps.rawZone.put(key, createReadStream(s.path));
     progress.done('stored');
+  }
+
+  /**
+   * One day (activity) or night (sleep) of a Flow export, under the same raw key AccessLink's
+   * day has: a day already there from the API (or an earlier export) stays and this one is
+   * merged (precedence: accesslink > flow, and between two exports the earlier); a later API
+   * fetch replaces an imported day, as a re-sync does.
+   */
+  async function importDay(kind: DailyKind, date: string, body: Buffer): Promise<JobOutcome> {
+    const key = rawDailyKeyFor(userId, kind, date);
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const prior = deps.ledger.get(userId, date, kind);
+    const exists = await deps.rawZone.exists(key);
+    if (exists && prior?.sha256 === sha256 && prior.state === 'published') return 'already_present';
+    if (exists && prior?.sha256 !== sha256) return 'merged';
+    const at = deps.now().toISOString();
+    if (!exists) {
+      const stored = await deps.rawZone.put(key, body);
+      await deps.ledger.record([{ userId, exerciseId: date, payload: kind, state: 'stored', rawKey: key, sha256: stored.sha256, bytes: stored.bytes, utcOffsetMin: null, atUtc: at }]);
+    }
+    const event: FetchedEvent = {
+      type: 'fetched', user_id: userId, exercise_id: date, payload: kind, date, raw_key: key, bytes: body.length, sha256, fetched_at_utc: at, utc_offset_min: null, feeds_samples: false,
+    };
+    await deps.bus.publish(TOPICS.fetched, [{ key: userId, value: encodeEnvelope(event) }]);
+    await deps.ledger.record([{ userId, exerciseId: date, payload: kind, state: 'published', rawKey: key, sha256, bytes: body.length, utcOffsetMin: null, atUtc: at }]);
+    return 'stored';
   }
 
   async function importExercise(s: Spooled, format: ImportFormat, partner: Spooled | undefined): Promise<void> {

@@ -30,6 +30,7 @@ import type { ExerciseRow, TableName, TableRows } from '../records/rows.ts';
 import { normaliseExerciseSummary } from '../parse/exercise-summary.ts';
 import { normaliseDailyActivity } from '../parse/daily-activity.ts';
 import { normaliseSleep } from '../parse/sleep.ts';
+import { isFlowActivityDay, isFlowSleepNight, normaliseFlowActivityDay, normaliseFlowSleepNight } from '../parse/flow-daily.ts';
 import { parseFile, type ParseOptions } from '../parse/index.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { parseImported, readRoute, type ImportFormat } from '../parse/imported.ts';
@@ -249,8 +250,9 @@ export function createParseStage(deps: ParseStageDeps) {
   async function parseDaily(event: FetchedEvent, out: SourcePublisher): Promise<void> {
     const json = await readJson(event);
     const ctx = { userId: event.user_id, file: event.raw_key, date: event.date ?? null };
-    if (event.payload === 'activity') await out.add('daily_activity', [normaliseDailyActivity(json, ctx).row]);
-    else await out.add('sleep', [normaliseSleep(json, ctx).row]);
+    // A day or night from a Polar Flow export (`polar-lake import`) has its own shape.
+    if (event.payload === 'activity') await out.add('daily_activity', [isFlowActivityDay(json) ? normaliseFlowActivityDay(json, ctx) : normaliseDailyActivity(json, ctx).row]);
+    else await out.add('sleep', [isFlowSleepNight(json) ? normaliseFlowSleepNight(json, ctx) : normaliseSleep(json, ctx).row]);
   }
 
   async function parsePayload(event: FetchedEvent, out: SourcePublisher): Promise<void> {

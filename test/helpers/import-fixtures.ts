@@ -99,3 +99,24 @@ export function flowSessionNew(o: { start: string; offsetMin: number; samples: n
     }],
   });
 }
+
+/** A Flow export daily activity file (`activity-<date>-<uuid>.json`). */
+export function flowActivityDay(date: string, steps: number): string {
+  return JSON.stringify({
+    exportVersion: '1.6', date, summary: { startTime: `${date}T00:00:00.000`, endTime: `${date}T23:59:59.000`, stepCount: steps, calories: 2400, inactivityAlertCount: 1 },
+    samples: { mets: [{ localTime: '00:00:00.000', value: 0.9 }], steps: [{ localTime: '00:00:00.000', value: 0 }], metSources: ['WRIST'] },
+    physicalInformation: { sex: 'FEMALE', 'weight, kg': 60 },
+  });
+}
+
+/** A Flow export sleep file (`sleep_result_<uuid>.json`): an array of nights. */
+export function flowSleepResult(nights: readonly string[]): string {
+  return JSON.stringify(nights.map((night) => ({
+    night,
+    evaluation: { sleepType: 'SLEEP_TYPE_PRIMARY', analysis: { efficiencyPercent: 91, continuityIndex: 3.4, continuityClass: 3 }, interruptions: { totalDuration: 'PT12M', totalCount: 4 } },
+    sleepResult: { hypnogram: {
+      sleepStart: `${night}T00:00:00.000+02:00`, sleepEnd: `${night}T07:00:00.000+02:00`, sleepGoal: 'PT8H', deviceId: 'D0C0FFEE',
+      sleepStateChanges: [{ offsetFromStart: 'PT0S', state: 'WAKE' }, { offsetFromStart: 'PT10M', state: 'NONREM2' }, { offsetFromStart: 'PT3H', state: 'NONREM3' }, { offsetFromStart: 'PT4H', state: 'REM' }, { offsetFromStart: 'PT6H', state: 'NONREM1' }],
+    } },
+  })));
+}

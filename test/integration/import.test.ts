@@ -10,7 +10,7 @@ import { openLakeViews } from '../../src/lake/views.ts';
 import { pipelineFromObject } from '../../src/pipeline/load.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
 import { corpusPath, HAVE_CORPUS } from '../helpers/corpus.ts';
-import { flowSession, gpxText, hrmText, pptXml, tcxText } from '../helpers/import-fixtures.ts';
+import { flowActivityDay, flowSession, flowSleepResult, gpxText, hrmText, pptXml, tcxText } from '../helpers/import-fixtures.ts';
 import { startSimulatedApp } from '../helpers/simulator-app.ts';
 import { zipBytes } from '../helpers/zip-writer.ts';
 import { lakeFacts } from './pipeline-e2e.ts';
@@ -61,6 +61,8 @@ function generatedExport(): Buffer {
   return zipBytes([
     { name: 'training-session-2021-06-01-1.json', data: flowSession({ start: '2021-06-01T18:00:00', offsetMin: 120, samples: 300, laps: 2 }) },
     { name: 'account-data.json', data: JSON.stringify({ username: 'someone', exportVersion: '1.0' }) },
+    { name: 'activity-2021-06-01-5e1f.json', data: flowActivityDay('2021-06-01', 12345) },
+    { name: 'sleep_result_77aa.json', data: flowSleepResult(['2021-06-01', '2021-06-02']) },
     { name: 'hrm/04010301.hrm', data: hrmText({ smode: '000000010', interval: 5, samples: 100, start: '2004-01-03T02:16:26', laps: 1 }) },
     { name: 'hrm/12010401.hrm', data: hrmText({ smode: '11000000', samples: 200, start: '2012-01-04T05:35:03', laps: 3 }) },
     { name: 'hrm/12010401.gpx', data: gpxText('2012-01-04T04:35:03Z', 200) },
@@ -81,8 +83,8 @@ describe('import > generated export', () => {
     const app = await openApp(dir);
     const first = await importInto(app, dir, zip);
     expect(first.failures).toEqual([]);
-    // 11 files: the GPX rides with its HRM (2 files, 1 exercise); account-data.json is kept raw only.
-    expect(first).toMatchObject({ seen: 11, stored: 11, already_present: 0, merged: 0, failed: 0, counts: { kept_raw_only: 1 } });
+    // 13 files: the GPX rides with its HRM (2 files, 1 exercise); account-data.json is kept raw only.
+    expect(first).toMatchObject({ seen: 13, stored: 13, already_present: 0, merged: 0, failed: 0, counts: { kept_raw_only: 1, sleep_nights: 2, sleep_nights_merged: 0 } });
     const lake = join(dir, 'lake');
     const ex = await rows(lake, `SELECT count(*)::INT AS n, count(DISTINCT exercise_id)::INT AS d FROM exercises`);
     expect(ex[0]).toEqual({ n: 9, d: 9 });
@@ -99,10 +101,15 @@ describe('import > generated export', () => {
     expect(paired).toEqual([{ o: 60 }]); // HRM local start − GPX UTC start
     const laps = await rows(lake, `SELECT source_format AS f, count(*)::INT AS n FROM laps GROUP BY 1 ORDER BY 1`);
     expect(laps).toEqual([{ f: 'flow', n: 2 }, { f: 'hrm', n: 6 }, { f: 'ppt', n: 2 }, { f: 'tcx', n: 1 }]);
+    expect(await rows(lake, `SELECT local_date::VARCHAR AS d, steps, calories_kcal AS kcal FROM daily_activity`)).toEqual([{ d: '2021-06-01', steps: 12345, kcal: 2400 }]);
+    expect(await rows(lake, `SELECT local_date::VARCHAR AS d, utc_offset_min AS o, light_sleep_s AS light, deep_sleep_s AS deep, rem_sleep_s AS rem, total_interruption_duration_s AS wake FROM sleep ORDER BY 1`)).toEqual([
+      { d: '2021-06-01', o: 120, light: 10800 - 600 + 3600, deep: 3600, rem: 7200, wake: 720 },
+      { d: '2021-06-02', o: 120, light: 10800 - 600 + 3600, deep: 3600, rem: 7200, wake: 720 },
+    ]);
     const before = await lakeFacts(lake);
 
     const again = await importInto(app, dir, zip);
-    expect(again).toMatchObject({ seen: 11, stored: 0, already_present: 11, failed: 0 });
+    expect(again).toMatchObject({ seen: 13, stored: 0, already_present: 13, failed: 0 });
     expect(await lakeFacts(lake)).toEqual(before);
   });
 });
@@ -167,8 +174,12 @@ describe('import > one exercise, once', () => {
       const folder = join(t.dir, 'export');
       mkdirSync(folder);
       writeFileSync(join(folder, 'workout.tcx'), await readAllBytes(t.app.rawZone.open(key)));
+      // And a day the API already served, as an export has it: the API's day stays.
+      const day = t.sim.dailyActivity(user).at(-1)!;
+      expect(live.dailyActivity).toBeGreaterThan(0);
+      writeFileSync(join(folder, `activity-${day.date}-1.json`), flowActivityDay(day.date, 1));
       const summary = await importInto(t.app, t.dir, folder, user);
-      expect(summary).toMatchObject({ seen: 1, merged: 1, stored: 0, failed: 0 });
+      expect(summary).toMatchObject({ seen: 2, merged: 2, stored: 0, failed: 0 });
       const facts = await lakeFacts(t.lakeDir);
       expect({ ...facts, checksum: '' }).toEqual({ ...live, checksum: '' });
       expect(facts.checksum.split('/')[0]).toBe(live.checksum.split('/')[0]); // samples untouched
