@@ -135,35 +135,61 @@ export async function runImport(root: string, userId: string, deps: ImportDeps):
         continue;
       }
       progress.addTotal(item.files.length);
-      const spooled: Spooled[] = [];
+      // An HRM and a GPX of the same name in one folder are one exercise: the GPX rides along.
+      // Paired by name, so files are spooled one exercise at a time (never a whole folder).
+      const hrmStems = new Set(item.files.filter((f) => /\.hrm(\.gz)?$/i.test(f.name)).map((f) => stem(f.name)));
+      const partners = new Map<string, ImportFile>();
+      for (const f of item.files) if (/\.gpx(\.gz)?$/i.test(f.name) && hrmStems.has(stem(f.name))) partners.set(stem(f.name), f);
       for (const file of item.files) {
+        if (partners.get(stem(file.name)) === file) continue;
+        const partnerFile = hrmStems.has(stem(file.name)) ? partners.get(stem(file.name)) : undefined;
+        let s: Spooled | undefined;
+        let partner: Spooled | undefined;
+        let partnerTried = false;
         try {
-          const s = await spoolFile(file, spool);
-          if (s) spooled.push(s);
+          s = await spoolFile(file, spool);
+          if (partnerFile) {
+            partnerTried = true;
+            partner = await spoolFile(partnerFile, spool).catch((error: unknown) => {
+              fail(partnerFile.path, error);
+              return undefined;
+            });
+            if (partner && (s.format !== 'hrm' || partner.format !== 'gpx')) {
+              // Not an HRM + GPX pair after all (by their bytes): two files of their own.
+              const alone = partner;
+              partner = undefined;
+              await importOne(alone, undefined).catch((error: unknown) => fail(alone.file.path, error));
+            }
+          }
+          await importOne(s, partner);
         } catch (error) {
           fail(file.path, error);
+          if (partner) fail(partner.file.path, error); // the pair failed together
+          else if (partnerFile && !partnerTried) {
+            // This file failed before its partner was read: the GPX goes in on its own.
+            try {
+              await importOne(await spoolFile(partnerFile, spool), undefined);
+            } catch (partnerError) {
+              fail(partnerFile.path, partnerError);
+            }
+          }
+        } finally {
+          if (s) await rm(s.path, { force: true });
+          if (partner) await rm(partner.path, { force: true });
         }
-      }
-      // An HRM and a GPX of the same name are one exercise: the GPX rides along.
-      const hrmStems = new Set(spooled.filter((s) => s.format === 'hrm').map((s) => stem(s.file.name)));
-      const partners = new Map<string, Spooled>();
-      for (const s of spooled) if (s.format === 'gpx' && hrmStems.has(stem(s.file.name))) partners.set(stem(s.file.name), s);
-      for (const s of spooled) {
-        if (s.format === 'gpx' && partners.get(stem(s.file.name)) === s) continue;
-        const partner = s.format === 'hrm' ? partners.get(stem(s.file.name)) : undefined;
-        try {
-          if (s.format === 'json') await keepRawOnly(s);
-          else await importExercise(s, s.format, partner);
-        } catch (error) {
-          fail(s.file.path, error);
-          if (partner) fail(partner.file.path, error);
-        }
-        await rm(s.path, { force: true });
-        if (partner) await rm(partner.path, { force: true });
       }
     }
   } finally {
     await rm(spool, { recursive: true, force: true });
+  }
+
+  async function importOne(s: Spooled, partner: Spooled | undefined): Promise<void> {
+    try {
+      if (s.format === 'json') await keepRawOnly(s);
+      else await importExercise(s, s.format, partner);
+    } finally {
+      await rm(s.path, { force: true });
+    }
   }
 
   function fail(path: string, error: unknown): void {
@@ -173,7 +199,7 @@ export async function runImport(root: string, userId: string, deps: ImportDeps):
     progress.failed({ path, code, reason: message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message });
   }
 
-  async function spoolFile(file: ImportFile, dir: string): Promise<Spooled | null> {
+  async function spoolFile(file: ImportFile, dir: string): Promise<Spooled> {
     const target = join(dir, createHash('sha1').update(file.path).digest('hex'));
     const hasher = new Hasher();
     await pipeline(await file.open(), hasher, createWriteStream(target));

@@ -137,6 +137,9 @@ describe('import > bad input', () => {
     writeFileSync(join(bad, 'photo.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]));
     writeFileSync(join(bad, 'broken.tcx'), '<?xml version="1.0"?><TrainingCenterDatabase><Activities><Activity Sport="Running"><Lap StartTime="x"');
     writeFileSync(join(bad, 'fine.gpx'), gpxText('2020-04-01T07:00:00Z', 30));
+    // An .hrm that is not HRM: its same-name GPX goes in on its own.
+    writeFileSync(join(bad, 'notreally.hrm'), 'hello');
+    writeFileSync(join(bad, 'notreally.gpx'), gpxText('2020-05-01T07:00:00Z', 20));
     const summary = await importInto(app, dir, bad);
     const byPath = Object.fromEntries(summary.failures.map((f) => [f.path.slice(bad.length + 1), f.code]));
     expect(byPath).toEqual({
@@ -149,11 +152,12 @@ describe('import > bad input', () => {
       'loop/again': 'PL_IMPORT_SYMLINK_LOOP',
       'photo.jpg': 'PL_IMPORT_UNSUPPORTED_FILE',
       'broken.tcx': 'PL_PARSE_TRUNCATED',
+      'notreally.hrm': 'PL_IMPORT_UNSUPPORTED_FILE',
     });
     for (const f of summary.failures) expect(f.reason.length).toBeGreaterThan(10);
-    expect(summary).toMatchObject({ stored: 1, failed: 9 }); // fine.gpx went in: the job went on
+    expect(summary).toMatchObject({ stored: 2, failed: 10 }); // fine.gpx and notreally.gpx went in: the job went on
     const after = await lakeFacts(lake);
-    expect(after.exercises).toBe(2);
+    expect(after.exercises).toBe(3);
     // What was there is untouched: the first import's rows are all still there, unchanged.
     const first = await rows(lake, `SELECT count(*)::INT AS n FROM samples WHERE time_utc < TIMESTAMPTZ '2020-03-02 00:00:00+00'`);
     expect(first[0]?.['n']).toBe(100);
