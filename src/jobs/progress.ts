@@ -120,13 +120,20 @@ export function createJobProgress(options: JobProgressOptions): JobProgress {
     mode === 'bar'
       ? new SingleBar({
           stream,
-          format: `${options.job} [{bar}] {value}/{total} ${unit} | {rate}/s | ETA {eta_formatted} | {failed} failed`,
+          format: `${options.job} [{bar}] {value}/{total} ${unit} | {rate}/s | ETA {etaText} | {failed} failed`,
           hideCursor: true,
           clearOnComplete: false,
           etaBuffer: 50,
         })
       : undefined;
-  bar?.start(0, 0, { rate: '0.0', failed: 0 });
+  bar?.start(0, 0, { rate: '0.0', failed: 0, etaText: '?' });
+
+  /** Time left at the rate so far; '?' before there is a rate. */
+  const etaText = () => {
+    const r = rate();
+    const left = Math.max(0, total - seen());
+    return left === 0 ? '0s' : r > 0 ? formatSeconds(left / r) : '?';
+  };
 
   const line = () => {
     const r = rate();
@@ -139,7 +146,7 @@ export function createJobProgress(options: JobProgressOptions): JobProgress {
     if (summary) return;
     if (bar) {
       bar.setTotal(Math.max(total, seen()));
-      bar.update(seen(), { rate: rate().toFixed(1), failed: tally.failed });
+      bar.update(seen(), { rate: rate().toFixed(1), failed: tally.failed, etaText: etaText() });
     } else if (mode === 'lines' && clock() - lastLineAt >= lineIntervalMs) {
       lastLineAt = clock();
       line();
@@ -168,7 +175,7 @@ export function createJobProgress(options: JobProgressOptions): JobProgress {
       if (summary) return summary;
       if (bar) {
         bar.setTotal(Math.max(total, seen()));
-        bar.update(seen(), { rate: rate().toFixed(1), failed: tally.failed });
+        bar.update(seen(), { rate: rate().toFixed(1), failed: tally.failed, etaText: etaText() });
         bar.stop();
       } else if (mode === 'lines') {
         line();
