@@ -19,7 +19,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdtemp, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix } from 'node:path';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 import type { PolarLakeError } from '../errors.ts';
@@ -260,17 +260,3 @@ export async function* walkImport(root: string, limitsIn: ImportLimits = {}): As
     }
   }
 }
-
-/** A whole readable into one buffer, under a cap (for classification and the small formats). */
-export async function readCapped(stream: Readable | AsyncIterable<Buffer>, cap: number, path: string): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > cap) throw new ImportZipBombError(path, `larger than ${cap} bytes`);
-    parts.push(chunk);
-  }
-  return Buffer.concat(parts, size);
-}
-
-export { Readable };
