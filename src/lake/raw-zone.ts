@@ -78,7 +78,7 @@ export class RawZoneCorruptGzipError extends PolarLakeError {
 }
 
 export const PAYLOAD_EXTENSIONS: Readonly<Record<PayloadKind, string>> = {
-  summary: 'json', tcx: 'tcx', gpx: 'gpx', fit: 'fit', samples: 'json', zones: 'json', route: 'json',
+  summary: 'json', tcx: 'tcx', gpx: 'gpx', fit: 'fit', samples: 'json', zones: 'json', route: 'json', hrm: 'hrm', ppt: 'xml', flow: 'json',
   ...(Object.fromEntries(DAILY_KINDS.map((k) => [k, 'json'])) as Record<DailyKind, string>),
 };
 
@@ -119,7 +119,7 @@ export type ParsedRawKey =
   | { readonly area: 'exercises'; readonly userId: string; readonly exerciseId: string; readonly payload: PayloadKind }
   | { readonly area: 'daily'; readonly userId: string; readonly date: string; readonly payload: DailyKind };
 
-const EXERCISE_KEY = /^raw\/exercises\/user_id=([A-Za-z0-9_-]{1,64})\/exercise_id=([A-Za-z0-9_-]{1,64})\/(summary|tcx|gpx|fit|samples|zones|route)\.[a-z]+\.gz$/;
+const EXERCISE_KEY = /^raw\/exercises\/user_id=([A-Za-z0-9_-]{1,64})\/exercise_id=([A-Za-z0-9_-]{1,64})\/(summary|tcx|gpx|fit|samples|zones|route|hrm|ppt|flow)\.[a-z]+\.gz$/;
 const DAILY_KEY = new RegExp(`^raw/daily/(${DAILY_KINDS.join('|')})/user_id=([A-Za-z0-9_-]{1,64})/date=(\\d{4}-\\d{2}-\\d{2})/[a-z_]+\\.json\\.gz$`);
 
 /** The inverse of rawKeyFor / rawDailyKeyFor; null for a key of neither shape. */

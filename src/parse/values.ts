@@ -1,7 +1,7 @@
 /** Shared helpers of the format state machines: numbers, empty rows, file info. */
 import type { LapRow, SampleRow } from '../records/rows.ts';
 
-export type SourceFormat = 'tcx' | 'gpx' | 'fit';
+export type SourceFormat = 'tcx' | 'gpx' | 'fit' | 'hrm' | 'ppt' | 'flow';
 
 /** What the parse stage knows about the file before reading it. */
 export interface ParseContext {

@@ -5,10 +5,11 @@ import type { PayloadKind } from '../../records/envelope.ts';
 import { commandContext } from '../context.ts';
 import { DATE_BASED_ENDPOINTS } from '../../daily/endpoints.ts';
 
+// Imported exercises (`polar-lake import`) have no summary: their file gives the exercise row too.
 const TABLE_PAYLOADS: Record<string, PayloadKind[]> = {
-  exercises: ['summary'],
-  samples: ['fit', 'tcx', 'gpx'],
-  laps: ['fit', 'tcx', 'gpx'],
+  exercises: ['summary', 'flow', 'hrm', 'ppt', 'fit', 'tcx', 'gpx'],
+  samples: ['fit', 'tcx', 'gpx', 'flow', 'hrm', 'ppt'],
+  laps: ['fit', 'tcx', 'gpx', 'flow', 'hrm', 'ppt'],
   // Listing channel: inline in the summary; transactional: their own payloads.
   exercise_series: ['summary', 'samples'],
   rr_intervals: ['summary', 'samples'],
