@@ -27,7 +27,7 @@ import {
   networkErrorFrom,
   type RequestContext,
 } from './errors.ts';
-import { createRateLimitGate, parseRateLimitHeaders, retryAfterMsFor429, type RateLimitGate } from './rate-limit.ts';
+import { createRateLimitGate, parseRateLimitHeaders, retryAfterMsFor429, type RateLimitGate, type RateLimitLane } from './rate-limit.ts';
 import { DEFAULT_RETRY, withRetry, type RetryOptions } from './retry.ts';
 
 export type ExerciseFileKind = 'tcx' | 'gpx' | 'fit';
@@ -47,7 +47,30 @@ export interface AccessLinkClientOptions {
   readonly logger?: Logger;
   /** Shared gate, when several clients use the same partner credentials. @default a new gate */
   readonly rateLimitGate?: RateLimitGate;
+  /**
+   * Which lane of the gate this client's requests wait in: `live` (polling, webhooks) or
+   * `backfill`, which never takes the share of the budget reserved for live work. @default 'live'
+   */
+  readonly lane?: RateLimitLane;
 }
+
+/** The three transactional channels; each is create → list → get items → commit. */
+export type TransactionType = 'exercise' | 'activity' | 'physical';
+
+const TRANSACTIONS: Readonly<Record<TransactionType, { readonly path: string; readonly list: string }>> = {
+  exercise: { path: 'exercise-transactions', list: 'exercises' },
+  activity: { path: 'activity-transactions', list: 'activity-log' },
+  physical: { path: 'physical-information-transactions', list: 'physical-informations' },
+};
+
+/** A JSON body as received (kept verbatim for the raw zone) and parsed. */
+export interface JsonBody {
+  readonly raw: Buffer;
+  readonly json: unknown;
+}
+
+/** Sample parts `/v3/users/activities` includes when asked: all three, so one request gives the whole day. */
+export const ACTIVITY_SAMPLE_FLAGS: Readonly<Record<string, string>> = { steps: 'true', activity_zones: 'true', inactivity_stamps: 'true' };
 
 export interface Notification {
   readonly userId: string;
@@ -119,6 +142,27 @@ export interface AccessLinkClient {
    * parsed; the caller keys them by date.
    */
   listDaily(kind: 'activity' | 'sleep', token: string, range?: { from: string; to: string }): Promise<Record<string, unknown>[]>;
+  /** POST /v3/users/{id}/{type}-transactions; 204 (nothing new) → null. */
+  createTransaction(type: TransactionType, userId: string, token: string): Promise<ExerciseTransaction | null>;
+  /** GET resource-uri → the item URLs of the transaction (`exercises`, `activity-log`, `physical-informations`); 204 → []. */
+  listTransactionItems(type: TransactionType, resourceUri: string, token: string): Promise<string[]>;
+  /** PUT resource-uri: commits, and Polar deletes the transaction's data for good. */
+  commitTransaction(resourceUri: string, token: string): Promise<void>;
+  /**
+   * GET a URL the API handed out (same origin only), optionally with a sub-resource appended
+   * (`step-samples`): the JSON body verbatim and parsed. 204 → null; a 404 throws
+   * AccessLinkNotFoundError.
+   */
+  getJson(url: string, token: string, subResource?: string): Promise<JsonBody | null>;
+  /**
+   * GET /v3/users/activities/{date} with steps, zones and inactivity stamps: one day, or null
+   * when the API has none (204). Dates more than 365 days back are a 400.
+   */
+  getActivityDay(date: string, token: string): Promise<JsonBody | null>;
+  /** GET /v3/users/activities/samples[?from&to]: the sample parts per day; `[]` or 204 → []. */
+  listActivitySamples(token: string, range?: { from: string; to: string }): Promise<Record<string, unknown>[]>;
+  /** GET /v3/users/physical-info: the current snapshot, or null when the API has none (404/204). */
+  getPhysicalInfo(token: string): Promise<JsonBody | null>;
   /** Resolves when no request is queued or in flight. */
   onIdle(): Promise<void>;
 }
@@ -157,6 +201,7 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   const queue = new PQueue({ concurrency: options.concurrency ?? 4 });
   const gate = options.rateLimitGate ?? createRateLimitGate();
+  const lane: RateLimitLane = options.lane ?? 'live';
   const basic = 'Basic ' + Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64');
 
   const apiUrl = (path: string): URL => new URL(basePath + path, apiOrigin);
@@ -181,7 +226,7 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
   /** One HTTP exchange, run inside the queue. Returns the response with its body unread. */
   const exchange = async (spec: RequestSpec): Promise<Response> => {
     const context: RequestContext = { method: spec.method, path: spec.url.pathname + spec.url.search };
-    await gate.wait();
+    await gate.wait(lane);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new DOMException('response headers timed out', 'TimeoutError')), requestTimeoutMs);
     const headers: Record<string, string> = {
@@ -248,6 +293,50 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
 
   const bearer = (token: string): Auth => ({ kind: 'bearer', token });
 
+  const checkDate = (date: string, path: string): string => {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new AccessLinkResponseError(`invalid date ${JSON.stringify(date.slice(0, 40))}`, { method: 'GET', path, status: 0 });
+    return date;
+  };
+
+  const createTransaction = async (type: TransactionType, userId: string, token: string): Promise<ExerciseTransaction | null> => {
+    const { path: segment } = TRANSACTIONS[type];
+    const path = `/v3/users/${checkId('user id', userId, { method: 'POST', path: `/v3/users/{user-id}/${segment}` })}/${segment}`;
+    const spec: RequestSpec = { method: 'POST', url: apiUrl(path), auth: bearer(token), accept: ACCEPT.json, ok: [200, 201, 204] };
+    return request(spec, async (response) => {
+      if (response.status === 204) return null;
+      const { json } = await readJson(response, spec);
+      const body = json as Record<string, unknown>;
+      const resourceUri = body['resource-uri'];
+      if (typeof resourceUri !== 'string') throw new AccessLinkResponseError('no resource-uri in the transaction', { method: 'POST', path, status: response.status });
+      followUrl('POST', resourceUri);
+      return { transactionId: idString(body['transaction-id'], spec), resourceUri };
+    });
+  };
+
+  const listTransactionItems = async (type: TransactionType, resourceUri: string, token: string): Promise<string[]> => {
+    const key = TRANSACTIONS[type].list;
+    const spec: RequestSpec = { method: 'GET', url: followUrl('GET', resourceUri), auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
+    return request(spec, async (response) => {
+      if (response.status === 204) return [];
+      const { json } = await readJson(response, spec);
+      const list = (json as Record<string, unknown> | null)?.[key];
+      if (list === undefined || list === null) return [];
+      if (!Array.isArray(list)) throw new AccessLinkResponseError(`${key} is not a list`, { method: 'GET', path: spec.url.pathname, status: response.status });
+      return list.map((u) => {
+        const url = String(u);
+        followUrl('GET', url);
+        return url;
+      });
+    });
+  };
+
+  const commitTransaction = async (resourceUri: string, token: string): Promise<void> => {
+    const spec: RequestSpec = { method: 'PUT', url: followUrl('PUT', resourceUri), auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
+    await request(spec, async (response) => {
+      await response.body?.cancel();
+    });
+  };
+
   return {
     apiOrigin,
     rateLimitGate: gate,
@@ -299,35 +388,10 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
       });
     },
 
-    async createExerciseTransaction(userId, token) {
-      const path = `/v3/users/${checkId('user id', userId, { method: 'POST', path: '/v3/users/{user-id}/exercise-transactions' })}/exercise-transactions`;
-      const spec: RequestSpec = { method: 'POST', url: apiUrl(path), auth: bearer(token), accept: ACCEPT.json, ok: [200, 201, 204] };
-      return request(spec, async (response) => {
-        if (response.status === 204) return null;
-        const { json } = await readJson(response, spec);
-        const body = json as Record<string, unknown>;
-        const resourceUri = body['resource-uri'];
-        if (typeof resourceUri !== 'string') throw new AccessLinkResponseError('no resource-uri in the transaction', { method: 'POST', path, status: response.status });
-        followUrl('POST', resourceUri);
-        return { transactionId: idString(body['transaction-id'], spec), resourceUri };
-      });
-    },
-
-    async listTransactionExercises(resourceUri, token) {
-      const spec: RequestSpec = { method: 'GET', url: followUrl('GET', resourceUri), auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
-      return request(spec, async (response) => {
-        if (response.status === 204) return [];
-        const { json } = await readJson(response, spec);
-        const list = (json as { exercises?: unknown }).exercises;
-        if (list === undefined || list === null) return [];
-        if (!Array.isArray(list)) throw new AccessLinkResponseError('exercises is not a list', { method: 'GET', path: spec.url.pathname, status: response.status });
-        return list.map((u) => {
-          const url = String(u);
-          followUrl('GET', url);
-          return url;
-        });
-      });
-    },
+    createExerciseTransaction: (userId, token) => createTransaction('exercise', userId, token),
+    createTransaction,
+    listTransactionExercises: (resourceUri, token) => listTransactionItems('exercise', resourceUri, token),
+    listTransactionItems,
 
     async getExerciseSummary(exerciseUrl, token) {
       const spec: RequestSpec = { method: 'GET', url: followUrl('GET', exerciseUrl), auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
@@ -343,6 +407,8 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
 
     async listDaily(kind, token, range) {
       const url = apiUrl(kind === 'activity' ? '/v3/users/activities' : '/v3/users/sleep');
+      // Activity days come with their step, zone and inactivity samples: one request per window, not two.
+      if (kind === 'activity') for (const [k, v] of Object.entries(ACTIVITY_SAMPLE_FLAGS)) url.searchParams.set(k, v);
       if (range) {
         if (!/^\d{4}-\d{2}-\d{2}$/.test(range.from) || !/^\d{4}-\d{2}-\d{2}$/.test(range.to)) {
           throw new AccessLinkResponseError(`invalid date range ${JSON.stringify(range).slice(0, 80)}`, { method: 'GET', path: url.pathname, status: 0 });
@@ -410,15 +476,75 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
       });
     },
 
-    async commitExerciseTransaction(resourceUri, token) {
-      const spec: RequestSpec = { method: 'PUT', url: followUrl('PUT', resourceUri), auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
-      await request(spec, async (response) => {
-        await response.body?.cancel();
+    commitExerciseTransaction: (resourceUri, token) => commitTransaction(resourceUri, token),
+    commitTransaction,
+
+    async getJson(url, token, subResource) {
+      const base = followUrl('GET', url);
+      const target = subResource === undefined ? base : new URL(base.pathname.replace(/\/+$/, '') + '/' + checkId('sub-resource', subResource, { method: 'GET', path: base.pathname }) + base.search, apiOrigin);
+      const spec: RequestSpec = { method: 'GET', url: target, auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
+      return request(spec, async (response) => {
+        if (response.status === 204) {
+          await response.body?.cancel();
+          return null;
+        }
+        return readJson(response, spec);
+      });
+    },
+
+    async getActivityDay(date, token) {
+      const url = apiUrl(`/v3/users/activities/${checkDate(date, '/v3/users/activities/{date}')}`);
+      for (const [k, v] of Object.entries(ACTIVITY_SAMPLE_FLAGS)) url.searchParams.set(k, v);
+      const spec: RequestSpec = { method: 'GET', url, auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
+      return request(spec, async (response) => {
+        if (response.status === 204) {
+          await response.body?.cancel();
+          return null;
+        }
+        const body = await readJson(response, spec);
+        if (!isObject(body.json)) throw new AccessLinkResponseError('activity day is not an object', { method: 'GET', path: url.pathname, status: response.status });
+        return body;
+      });
+    },
+
+    async listActivitySamples(token, range) {
+      const url = apiUrl('/v3/users/activities/samples');
+      if (range) {
+        url.searchParams.set('from', checkDate(range.from, url.pathname));
+        url.searchParams.set('to', checkDate(range.to, url.pathname));
+      }
+      const spec: RequestSpec = { method: 'GET', url, auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
+      return request(spec, async (response) => {
+        if (response.status === 204) {
+          await response.body?.cancel();
+          return [];
+        }
+        const { json } = await readJson(response, spec);
+        if (!Array.isArray(json)) throw new AccessLinkResponseError('activity samples list is not an array', { method: 'GET', path: url.pathname, status: response.status });
+        return json.filter(isObject);
+      });
+    },
+
+    async getPhysicalInfo(token) {
+      const url = apiUrl('/v3/users/physical-info');
+      const spec: RequestSpec = { method: 'GET', url, auth: bearer(token), accept: ACCEPT.json, ok: [200, 204], passthrough: [404] };
+      return request(spec, async (response) => {
+        if (response.status === 204 || response.status === 404) {
+          await response.arrayBuffer().catch(() => undefined);
+          return null;
+        }
+        const body = await readJson(response, spec);
+        if (!isObject(body.json)) throw new AccessLinkResponseError('physical info is not an object', { method: 'GET', path: url.pathname, status: response.status });
+        return body;
       });
     },
 
     onIdle: () => queue.onIdle(),
   };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return !!value && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** Polar ids are int64: keep them as strings, and refuse numbers JSON could not hold exactly. */

@@ -16,6 +16,10 @@ export const TOPICS = {
   laps: 'polar.laps',
   activity: 'polar.activity',
   sleep: 'polar.sleep',
+  activitySteps: 'polar.activity_steps',
+  activityZones: 'polar.activity_zones',
+  activityInactivity: 'polar.activity_inactivity',
+  physical: 'polar.physical',
   deadletter: 'polar.deadletter',
   /** AccessLink webhook events, accepted by the receiver; the fetch process acts on them. */
   webhooks: 'polar.webhooks',

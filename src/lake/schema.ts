@@ -43,7 +43,10 @@ export interface TableSchema {
   readonly columns: readonly ColumnSpec[];
 }
 
-export const TABLE_NAMES: readonly TableName[] = ['samples', 'laps', 'exercises', 'daily_activity', 'sleep'];
+export const TABLE_NAMES: readonly TableName[] = [
+  'samples', 'laps', 'exercises', 'daily_activity', 'sleep',
+  'activity_step_samples', 'activity_zone_samples', 'activity_inactivity_stamps', 'physical_info',
+];
 
 /** A schema file is missing or does not validate: the code cannot know the table. */
 export class SchemaError extends PolarLakeError {

@@ -23,6 +23,7 @@ import {
   sourceIdFor,
   type DeadLetter,
   isDailyKind,
+  isActivityPartKind,
   type FetchedEvent,
   type RecordBatchEnvelope,
 } from '../records/envelope.ts';
@@ -30,6 +31,8 @@ import type { TableName, TableRows } from '../records/rows.ts';
 import { normaliseExerciseSummary } from '../parse/exercise-summary.ts';
 import { normaliseDailyActivity } from '../parse/daily-activity.ts';
 import { normaliseSleep } from '../parse/sleep.ts';
+import { normaliseCurrentActivitySamples, normaliseLegacyStepSamples, normaliseLegacyZoneSamples } from '../parse/activity-samples.ts';
+import { normalisePhysicalInfo } from '../parse/physical-info.ts';
 import { parseFile, type ParseOptions } from '../parse/index.ts';
 import type { Logger } from '../telemetry/log.ts';
 
@@ -66,6 +69,10 @@ const TOPIC_OF: Record<TableName, string> = {
   exercises: TOPICS.exercises,
   daily_activity: TOPICS.activity,
   sleep: TOPICS.sleep,
+  activity_step_samples: TOPICS.activitySteps,
+  activity_zone_samples: TOPICS.activityZones,
+  activity_inactivity_stamps: TOPICS.activityInactivity,
+  physical_info: TOPICS.physical,
 };
 
 class ParseInputError extends PolarLakeError {
@@ -150,7 +157,7 @@ async function readSmall(stream: Readable, file: string): Promise<Buffer> {
 
 export function createParseStage(deps: ParseStageDeps) {
   const { bus, rawZone, logger } = deps;
-  const counters: ParseCounters = { sources: 0, rows: { samples: 0, laps: 0, exercises: 0, daily_activity: 0, sleep: 0 }, deadLettered: 0 };
+  const counters: ParseCounters = { sources: 0, rows: { samples: 0, laps: 0, exercises: 0, daily_activity: 0, sleep: 0, activity_step_samples: 0, activity_zone_samples: 0, activity_inactivity_stamps: 0, physical_info: 0 }, deadLettered: 0 };
 
   async function deadLetter(event: { user_id: string; raw_key: string }, error: unknown): Promise<void> {
     const letter: DeadLetter = {
@@ -183,12 +190,30 @@ export function createParseStage(deps: ParseStageDeps) {
     await out.add('exercises', [row]);
   }
 
-  /** One day (activity) or night (sleep): one row, so one batch with `last: true`. */
+  /**
+   * One day (activity) or night (sleep): one row, so one batch with `last: true`. An activity
+   * day's sample parts (steps, zones, inactivity stamps) become rows of their own tables from
+   * the same raw object, so a re-synced day replaces them too.
+   */
   async function parseDaily(event: FetchedEvent, out: SourcePublisher): Promise<void> {
     const json = await readJson(event);
     const ctx = { userId: event.user_id, file: event.raw_key, date: event.date ?? null };
-    if (event.payload === 'activity') await out.add('daily_activity', [normaliseDailyActivity(json, ctx).row]);
-    else await out.add('sleep', [normaliseSleep(json, ctx).row]);
+    if (event.payload === 'activity') {
+      await out.add('daily_activity', [normaliseDailyActivity(json, ctx).row]);
+      const samples = normaliseCurrentActivitySamples(json, ctx);
+      await out.add('activity_step_samples', samples.steps);
+      await out.add('activity_zone_samples', samples.zones);
+      await out.add('activity_inactivity_stamps', samples.inactivity);
+    } else await out.add('sleep', [normaliseSleep(json, ctx).row]);
+  }
+
+  /** Legacy activity sub-resources and physical-information snapshots. */
+  async function parseActivityPart(event: FetchedEvent, out: SourcePublisher): Promise<void> {
+    const json = await readJson(event);
+    const ctx = { userId: event.user_id, file: event.raw_key, date: event.date ?? null };
+    if (event.payload === 'activity_steps') await out.add('activity_step_samples', normaliseLegacyStepSamples(json, ctx));
+    else if (event.payload === 'activity_zones') await out.add('activity_zone_samples', normaliseLegacyZoneSamples(json, ctx));
+    else await out.add('physical_info', [normalisePhysicalInfo(json, ctx)]);
   }
 
   async function parsePayload(event: FetchedEvent, out: SourcePublisher): Promise<void> {
@@ -210,12 +235,14 @@ export function createParseStage(deps: ParseStageDeps) {
       return;
     }
     const daily = isDailyKind(event.payload);
-    if (event.payload !== 'summary' && !daily && !event.feeds_samples) return; // kept in the raw zone only
+    const part = isActivityPartKind(event.payload) || event.payload === 'physical';
+    if (event.payload !== 'summary' && !daily && !part && !event.feeds_samples) return; // kept in the raw zone only
     counters.sources++;
     const out = new SourcePublisher(bus, event, counters);
     try {
       if (event.payload === 'summary') await parseSummary(event, out);
       else if (daily) await parseDaily(event, out);
+      else if (part) await parseActivityPart(event, out);
       else await parsePayload(event, out);
     } catch (caught) {
       const error = isMissingFile(caught) ? new RawObjectMissingError(event.raw_key, { cause: caught }) : caught;

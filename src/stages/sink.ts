@@ -68,6 +68,8 @@ export interface SinkStage {
 
 export const SINK_TOPICS: Record<string, TableName> = {
   [TOPICS.samples]: 'samples', [TOPICS.laps]: 'laps', [TOPICS.exercises]: 'exercises', [TOPICS.activity]: 'daily_activity', [TOPICS.sleep]: 'sleep',
+  [TOPICS.activitySteps]: 'activity_step_samples', [TOPICS.activityZones]: 'activity_zone_samples',
+  [TOPICS.activityInactivity]: 'activity_inactivity_stamps', [TOPICS.physical]: 'physical_info',
 };
 
 /** A row does not match its table schema: it goes to the dead-letter topic, not the lake. */

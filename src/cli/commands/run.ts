@@ -75,7 +75,7 @@ async function startWebhooks(app: App, stateDir: string, listen: { host: string;
     accept: (event) => publishWebhookEvent(app.bus, event),
     logger,
   });
-  const trigger = await startWebhookTrigger({ bus: app.bus, group: `${topicPrefix}polar-lake-webhooks`, logger, run: () => app.fetch!.runOnce() });
+  const trigger = await startWebhookTrigger({ bus: app.bus, group: `${topicPrefix}polar-lake-webhooks`, logger, run: (_users, events) => app.fetch!.runEvents(events) });
   logger.info('webhooks.receiver.started', { url: receiver.url });
   return {
     async close() {
