@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { makeExercise, polarUserIdFor, type ExerciseModel, type SimulatedExercise } from './exercises.ts';
 import { DailyData } from './daily.ts';
+import { LegacyDailyChannels } from './activity.ts';
 
 export interface Account {
   readonly index: number;
@@ -66,6 +67,8 @@ export interface StateOptions {
   fitFiles: boolean;
   /** Days of daily activity and sleep the device uploads when the user registers (see daily.ts). @default 7 */
   dailyDaysAtRegistration?: number;
+  /** The legacy activity and physical-information transactions hold data (see SimulatorOptions.legacyDaily). @default false */
+  legacyDaily?: boolean;
   now: () => number;
   /** Called for each upload the partner can see (the webhook's EXERCISE event). */
   onVisibleUpload?: (model: ExerciseModel) => void;
@@ -83,6 +86,8 @@ export class SimulatorState {
   private nextTransactionId: number;
   /** Daily activity and sleep per user and local date. */
   readonly daily: DailyData;
+  /** Physical information and the legacy activity / physical-information transactions. */
+  readonly legacy: LegacyDailyChannels;
 
   constructor(private readonly options: StateOptions) {
     for (let i = 0; i < options.users; i++) {
@@ -101,6 +106,7 @@ export class SimulatorState {
     }
     this.nextTransactionId = 9_000 + ((options.seed >>> 0) % 1000) * 100;
     this.daily = new DailyData(options.seed, options.dailyDaysAtRegistration ?? 7, options.now);
+    this.legacy = new LegacyDailyChannels(options.seed, this.daily, options.now, options.transactionTtlMs, options.legacyDaily ?? false);
   }
 
   accountByLogin(login: string): Account | undefined {

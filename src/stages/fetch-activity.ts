@@ -22,7 +22,7 @@
 import { createHash } from 'node:crypto';
 import { TOPICS, type Bus } from '../bus/bus.ts';
 import type { AccessLinkClient, JsonBody } from '../accesslink/client.ts';
-import { validateRawId, rawDailyKeyFor, rawPhysicalKeyFor, type RawZone } from '../lake/raw-zone.ts';
+import { parseRawKey, validateRawId, rawDailyKeyFor, rawPhysicalKeyFor, type RawZone } from '../lake/raw-zone.ts';
 import { dailyActivityDate } from '../parse/daily-activity.ts';
 import { DailyPayloadError, readDateTime } from '../parse/json-payload.ts';
 import { encodeEnvelope, type DatedKind, type FetchedEvent, type PayloadKind } from '../records/envelope.ts';
@@ -126,7 +126,9 @@ export function createActivityFetcher(options: ActivityFetcherOptions): Activity
         counts.payloadsSkipped += parts.length;
         return;
       }
-      const summary = await client.getJson(itemUrl, token);
+      // A summary stored by an earlier offer names the day in its key: no need to download it again.
+      const storedSummary = prior[0]?.state === 'stored' && prior[0].rawKey && (await rawZone.exists(prior[0].rawKey)) ? parseRawKey(prior[0].rawKey) : null;
+      const summary = storedSummary?.area === 'daily' ? { raw: Buffer.alloc(0), json: { date: storedSummary.date } } : await client.getJson(itemUrl, token);
       if (summary === null) {
         // 204: the item has no data; nothing to store for it.
         await ledger.record(parts.map((p) => ({ userId, exerciseId: itemId, payload: p, state: 'absent', rawKey: null, sha256: null, bytes: null, utcOffsetMin: null, atUtc: now().toISOString() })));

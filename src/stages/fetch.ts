@@ -76,7 +76,7 @@ export interface FetchStageOptions {
   readonly daily?: readonly DailyKind[];
   /** Legacy transactional channels besides exercises, walked when a pull notification announces them. @default ['activity', 'physical'] */
   readonly transactional?: readonly ('activity' | 'physical')[];
-  /** Read `GET /v3/users/physical-info` for every active user each run. @default true */
+  /** Read `GET /v3/users/physical-info` for every active user each run. @default on when the date-based sweep is (`daily` not empty) */
   readonly physicalInfo?: boolean;
   /** Transactions opened per user and run (each holds at most 50 exercises). @default 10 */
   readonly maxRoundsPerUser?: number;
@@ -180,7 +180,7 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
   const walker = createTransactionWalker({ client, logger, maxRounds });
   const activity = createActivityFetcher({ client, rawZone, ledger, bus, logger, now });
   const transactionalTypes = new Set(options.transactional ?? ['activity', 'physical']);
-  const physicalInfo = options.physicalInfo ?? true;
+  const physicalInfo = options.physicalInfo ?? daily.kinds.length > 0;
 
   /** The transactional exercise channel: each item is an exercise URL as the transaction lists it. */
   const exerciseChannel: TransactionChannel<FetchReport> = {
