@@ -60,7 +60,9 @@ function timeOfDayUs(date: string, value: unknown, file: string, field: string):
 /** The sample parts of a current-API activity day (`{..., samples: {...}}`) or samples item (`{date, steps, ...}`). */
 export function normaliseCurrentActivitySamples(json: unknown, ctx: DailyContext): ActivitySampleRows {
   if (!isObject(json)) throw new DailyPayloadError('expected a JSON object', ctx.file, '$');
-  const part = isObject(json['samples']) ? json['samples'] : 'steps' in json || 'activity_zones' in json || 'inactivity_stamps' in json ? json : {};
+  // A day summary carries its parts under `samples` (its own `steps` is the day's count); a samples item has them at the top.
+  const isSamplesItem = isObject(json['steps']) || 'activity_zones' in json || 'inactivity_stamps' in json;
+  const part = isObject(json['samples']) ? json['samples'] : isSamplesItem ? json : {};
   const base = { user_id: ctx.userId, utc_offset_min: null };
   const out: ActivitySampleRows = { steps: [], zones: [], inactivity: [] };
 
