@@ -77,7 +77,10 @@ export class RawZoneCorruptGzipError extends PolarLakeError {
   }
 }
 
-export const PAYLOAD_EXTENSIONS: Readonly<Record<PayloadKind, string>> = { summary: 'json', tcx: 'tcx', gpx: 'gpx', fit: 'fit', activity: 'json', sleep: 'json', activity_steps: 'json', activity_zones: 'json', physical: 'json' };
+export const PAYLOAD_EXTENSIONS: Readonly<Record<PayloadKind, string>> = {
+  summary: 'json', tcx: 'tcx', gpx: 'gpx', fit: 'fit', activity: 'json', sleep: 'json', hrm: 'hrm', ppt: 'xml', flow: 'json',
+  activity_steps: 'json', activity_zones: 'json', physical: 'json',
+};
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Safe path segments: no `..`, no empty segment, no backslash, nothing hidden. */
@@ -132,7 +135,7 @@ export type ParsedRawKey =
   | { readonly area: 'daily'; readonly userId: string; readonly date: string; readonly payload: DatedKind }
   | { readonly area: 'physical'; readonly userId: string; readonly snapshot: string; readonly payload: 'physical' };
 
-const EXERCISE_KEY = /^raw\/exercises\/user_id=([A-Za-z0-9_-]{1,64})\/exercise_id=([A-Za-z0-9_-]{1,64})\/(summary|tcx|gpx|fit)\.[a-z]+\.gz$/;
+const EXERCISE_KEY = /^raw\/exercises\/user_id=([A-Za-z0-9_-]{1,64})\/exercise_id=([A-Za-z0-9_-]{1,64})\/(summary|tcx|gpx|fit|hrm|ppt|flow)\.[a-z]+\.gz$/;
 const PHYSICAL_KEY = /^raw\/physical\/user_id=([A-Za-z0-9_-]{1,64})\/snapshot=([0-9TZ]{15,24})\/physical\.json\.gz$/;
 const DAILY_KEY = /^raw\/daily\/(activity|sleep|activity_steps|activity_zones)\/user_id=([A-Za-z0-9_-]{1,64})\/date=(\d{4}-\d{2}-\d{2})\/[a-z_]+\.json\.gz$/;
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as compact } from './compact.ts';
 import { register as demo } from './demo.ts';
+import { register as importFiles } from './import.ts';
 import { register as lake } from './lake.ts';
 import { register as lint } from './lint.ts';
 import { register as parse } from './parse.ts';
@@ -12,4 +13,4 @@ import { register as users } from './users.ts';
 import { register as webhook } from './webhook.ts';
 
 /** Every CLI command, in the order `--help` lists them. */
-export const COMMANDS: readonly ((program: Command) => void)[] = [demo, run, users, webhook, replay, parse, query, compact, lake, lint, simulate];
+export const COMMANDS: readonly ((program: Command) => void)[] = [demo, run, users, webhook, importFiles, replay, parse, query, compact, lake, lint, simulate];
