@@ -11,3 +11,42 @@ CREATE OR REPLACE VIEW daily_activity AS
   SELECT * FROM read_parquet(getvariable('lake') || '/daily_activity/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
 CREATE OR REPLACE VIEW sleep AS
   SELECT * FROM read_parquet(getvariable('lake') || '/sleep/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
+
+-- Night, heart and biosensing tables (src/daily/endpoints.ts): series are long tables (one row per sample),
+-- summaries wide (one row per day, period or test). Create only those the lake holds files for.
+CREATE OR REPLACE VIEW sleep_stages AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/sleep_stages/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW sleep_heart_rate AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/sleep_heart_rate/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW nightly_recharge AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/nightly_recharge/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW nightly_recharge_hrv AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/nightly_recharge_hrv/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW nightly_recharge_breathing AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/nightly_recharge_breathing/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW continuous_heart_rate AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/continuous_heart_rate/*/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER, 'month': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW cardio_load AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/cardio_load/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW sleepwise_alertness AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/sleepwise_alertness/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW sleepwise_alertness_hourly AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/sleepwise_alertness_hourly/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW sleepwise_circadian_bedtime AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/sleepwise_circadian_bedtime/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW body_temperature AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/body_temperature/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW body_temperature_samples AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/body_temperature_samples/*/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER, 'month': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW skin_temperature AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/skin_temperature/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW skin_contacts AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/skin_contacts/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW skin_contact_changes AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/skin_contact_changes/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW ecg AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/ecg/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW ecg_samples AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/ecg_samples/*/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER, 'month': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW spo2 AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/spo2/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);

@@ -12,6 +12,7 @@ import { namespacedBus } from './bus/namespace.ts';
 import type { Bus, Subscription } from './bus/bus.ts';
 import type { AccessLinkSettings } from './config.ts';
 import { createRawZone, type RawZone } from './lake/raw-zone.ts';
+import { dailySweepConfig } from './pipeline/data-types.ts';
 import type { Pipeline } from './pipeline/load.ts';
 import { createFetchStage, type FetchReport, type FetchStage } from './stages/fetch.ts';
 import { createParseStage, type ParseStage } from './stages/parse.ts';
@@ -91,9 +92,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     ? createOAuth({ authorizeUrl: al.authorizeUrl, tokenUrl: al.tokenUrl, clientId: al.clientId, clientSecret: al.clientSecret, redirectUri: al.redirectUri, logger })
     : null;
   if (client) await lockExerciseChannel(options.stateDir, pipeline.fetch.exercise_channel);
+  const dailySweep = dailySweepConfig(pipeline.fetch);
   const fetch = client
     ? createFetchStage({
-        client, users, rawZone, ledger, bus, logger, payloads: pipeline.fetch.payloads, daily: pipeline.fetch.daily, maxRoundsPerUser: pipeline.fetch.max_rounds_per_user,
+        client, users, rawZone, ledger, bus, logger, payloads: pipeline.fetch.payloads, daily: dailySweep.kinds, dailySchedule: dailySweep.schedule, maxRoundsPerUser: pipeline.fetch.max_rounds_per_user,
         exerciseChannel: pipeline.fetch.exercise_channel,
       })
     : null;

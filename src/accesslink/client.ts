@@ -69,7 +69,7 @@ export interface JsonBody {
   readonly json: unknown;
 }
 
-/** Sample parts `/v3/users/activities` includes when asked: all three, so one request gives the whole day. */
+/** Sample parts `/v3/users/activities[/{date}]` includes when asked: all three, so one request gives the whole day with its series. */
 export const ACTIVITY_SAMPLE_FLAGS: Readonly<Record<string, string>> = { steps: 'true', activity_zones: 'true', inactivity_stamps: 'true' };
 
 export interface Notification {
@@ -154,15 +154,14 @@ export interface AccessLinkClient {
    * AccessLinkNotFoundError.
    */
   getJson(url: string, token: string, subResource?: string): Promise<JsonBody | null>;
-  /**
-   * GET /v3/users/activities/{date} with steps, zones and inactivity stamps: one day, or null
-   * when the API has none (204). Dates more than 365 days back are a 400.
-   */
-  getActivityDay(date: string, token: string): Promise<JsonBody | null>;
-  /** GET /v3/users/activities/samples[?from&to]: the sample parts per day; `[]` or 204 → []. */
-  listActivitySamples(token: string, range?: { from: string; to: string }): Promise<Record<string, unknown>[]>;
   /** GET /v3/users/physical-info: the current snapshot, or null when the API has none (404/204). */
   getPhysicalInfo(token: string): Promise<JsonBody | null>;
+  /**
+   * GET a date-based endpoint of the token's user (`/v3/users/...`, src/daily/endpoints.ts)
+   * with date query parameters (`from`, `to`). A status in `noData` (204 always; 404 where
+   * the endpoint uses it for "no data") → null, its body never parsed; 200 → the parsed JSON.
+   */
+  getDateBased(path: string, query: Readonly<Record<string, string>>, token: string, noData: readonly number[]): Promise<unknown | null>;
   /** Resolves when no request is queued or in flight. */
   onIdle(): Promise<void>;
 }
@@ -293,11 +292,6 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
 
   const bearer = (token: string): Auth => ({ kind: 'bearer', token });
 
-  const checkDate = (date: string, path: string): string => {
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new AccessLinkResponseError(`invalid date ${JSON.stringify(date.slice(0, 40))}`, { method: 'GET', path, status: 0 });
-    return date;
-  };
-
   const createTransaction = async (type: TransactionType, userId: string, token: string): Promise<ExerciseTransaction | null> => {
     const { path: segment } = TRANSACTIONS[type];
     const path = `/v3/users/${checkId('user id', userId, { method: 'POST', path: `/v3/users/{user-id}/${segment}` })}/${segment}`;
@@ -407,8 +401,6 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
 
     async listDaily(kind, token, range) {
       const url = apiUrl(kind === 'activity' ? '/v3/users/activities' : '/v3/users/sleep');
-      // Activity days come with their step, zone and inactivity samples: one request per window, not two.
-      if (kind === 'activity') for (const [k, v] of Object.entries(ACTIVITY_SAMPLE_FLAGS)) url.searchParams.set(k, v);
       if (range) {
         if (!/^\d{4}-\d{2}-\d{2}$/.test(range.from) || !/^\d{4}-\d{2}-\d{2}$/.test(range.to)) {
           throw new AccessLinkResponseError(`invalid date range ${JSON.stringify(range).slice(0, 80)}`, { method: 'GET', path: url.pathname, status: 0 });
@@ -428,6 +420,25 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
           throw new AccessLinkResponseError(`${kind} list is not ${kind === 'sleep' ? 'an object with nights' : 'an array'}`, { method: 'GET', path: url.pathname, status: response.status });
         }
         return list.filter((item): item is Record<string, unknown> => !!item && typeof item === 'object' && !Array.isArray(item));
+      });
+    },
+
+    async getDateBased(path, query, token, noData) {
+      const url = apiUrl(path);
+      const context = { method: 'GET', path };
+      if (!/^\/v3\/users\/[a-z0-9/_-]{1,80}$/.test(path) || path.includes('//')) throw new AccessLinkResponseError(`invalid date-based path ${JSON.stringify(path.slice(0, 80))}`, { ...context, status: 0 });
+      for (const [name, value] of Object.entries(query)) {
+        if (!/^[a-z_]{1,32}$/.test(name) || !/^(?:\d{4}-\d{2}-\d{2}|true|false)$/.test(value)) throw new AccessLinkResponseError(`invalid query ${name}=${JSON.stringify(String(value).slice(0, 20))}`, { ...context, status: 0 });
+        url.searchParams.set(name, value);
+      }
+      const empty = noData.filter((s) => s >= 300);
+      const spec: RequestSpec = { method: 'GET', url, auth: bearer(token), accept: ACCEPT.json, ok: [200, 204], passthrough: empty };
+      return request(spec, async (response) => {
+        if (response.status === 204 || empty.includes(response.status)) {
+          await response.arrayBuffer().catch(() => undefined);
+          return null;
+        }
+        return (await readJson(response, spec)).json;
       });
     },
 
@@ -489,39 +500,6 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
           return null;
         }
         return readJson(response, spec);
-      });
-    },
-
-    async getActivityDay(date, token) {
-      const url = apiUrl(`/v3/users/activities/${checkDate(date, '/v3/users/activities/{date}')}`);
-      for (const [k, v] of Object.entries(ACTIVITY_SAMPLE_FLAGS)) url.searchParams.set(k, v);
-      const spec: RequestSpec = { method: 'GET', url, auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
-      return request(spec, async (response) => {
-        if (response.status === 204) {
-          await response.body?.cancel();
-          return null;
-        }
-        const body = await readJson(response, spec);
-        if (!isObject(body.json)) throw new AccessLinkResponseError('activity day is not an object', { method: 'GET', path: url.pathname, status: response.status });
-        return body;
-      });
-    },
-
-    async listActivitySamples(token, range) {
-      const url = apiUrl('/v3/users/activities/samples');
-      if (range) {
-        url.searchParams.set('from', checkDate(range.from, url.pathname));
-        url.searchParams.set('to', checkDate(range.to, url.pathname));
-      }
-      const spec: RequestSpec = { method: 'GET', url, auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
-      return request(spec, async (response) => {
-        if (response.status === 204) {
-          await response.body?.cancel();
-          return [];
-        }
-        const { json } = await readJson(response, spec);
-        if (!Array.isArray(json)) throw new AccessLinkResponseError('activity samples list is not an array', { method: 'GET', path: url.pathname, status: response.status });
-        return json.filter(isObject);
       });
     },
 

@@ -8,6 +8,7 @@
  * acknowledged and the batch is delivered again. Consumers must therefore be idempotent,
  * which the sink is through deterministic file names.
  */
+import { DATE_BASED_TABLES, dateBasedTopic } from '../records/rows-date-based.ts';
 
 export const TOPICS = {
   fetched: 'polar.fetched',
@@ -24,6 +25,9 @@ export const TOPICS = {
   /** AccessLink webhook events, accepted by the receiver; the fetch process acts on them. */
   webhooks: 'polar.webhooks',
 } as const;
+
+/** Record topics of the date-based tables (src/records/rows-date-based.ts): `polar.<table>`, one per table. */
+export const DATE_BASED_TOPICS: readonly string[] = DATE_BASED_TABLES.map(dateBasedTopic);
 
 export type Topic = string;
 

@@ -20,7 +20,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { PolarLakeError } from '../errors.ts';
-import type { DatedKind, PayloadKind } from '../records/envelope.ts';
+import { ACTIVITY_PART_KINDS, DAILY_KINDS, isActivityPartKind, isDailyKind, type DailyKind, type DatedKind, type PayloadKind } from '../records/envelope.ts';
 import { fsyncDir } from '../state/atomic-file.ts';
 
 export interface StoredObject {
@@ -78,7 +78,8 @@ export class RawZoneCorruptGzipError extends PolarLakeError {
 }
 
 export const PAYLOAD_EXTENSIONS: Readonly<Record<PayloadKind, string>> = {
-  summary: 'json', tcx: 'tcx', gpx: 'gpx', fit: 'fit', activity: 'json', sleep: 'json', hrm: 'hrm', ppt: 'xml', flow: 'json',
+  summary: 'json', tcx: 'tcx', gpx: 'gpx', fit: 'fit', hrm: 'hrm', ppt: 'xml', flow: 'json',
+  ...(Object.fromEntries(DAILY_KINDS.map((k) => [k, 'json'])) as Record<DailyKind, string>),
   activity_steps: 'json', activity_zones: 'json', physical: 'json',
 };
 
@@ -110,12 +111,11 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
  */
 export function rawDailyKeyFor(userId: string, kind: DatedKind, date: string): string {
   validateRawId('user id', userId);
-  if (!DATED_KINDS.includes(kind)) throw new InvalidRawIdError('daily kind', String(kind));
+  if (!isDailyKind(kind) && !isActivityPartKind(kind)) throw new InvalidRawIdError('daily kind', String(kind));
   if (!DATE.test(date)) throw new InvalidRawIdError('date', date);
   return `raw/daily/${kind}/user_id=${userId}/date=${date}/${kind}.json.gz`;
 }
 
-const DATED_KINDS: readonly string[] = ['activity', 'sleep', 'activity_steps', 'activity_zones'];
 const SNAPSHOT = /^\d{8}T\d{6}(?:\d{1,6})?Z?$/;
 
 /**
@@ -137,7 +137,7 @@ export type ParsedRawKey =
 
 const EXERCISE_KEY = /^raw\/exercises\/user_id=([A-Za-z0-9_-]{1,64})\/exercise_id=([A-Za-z0-9_-]{1,64})\/(summary|tcx|gpx|fit|hrm|ppt|flow)\.[a-z]+\.gz$/;
 const PHYSICAL_KEY = /^raw\/physical\/user_id=([A-Za-z0-9_-]{1,64})\/snapshot=([0-9TZ]{15,24})\/physical\.json\.gz$/;
-const DAILY_KEY = /^raw\/daily\/(activity|sleep|activity_steps|activity_zones)\/user_id=([A-Za-z0-9_-]{1,64})\/date=(\d{4}-\d{2}-\d{2})\/[a-z_]+\.json\.gz$/;
+const DAILY_KEY = new RegExp(`^raw/daily/(${[...DAILY_KINDS, ...ACTIVITY_PART_KINDS].join('|')})/user_id=([A-Za-z0-9_-]{1,64})/date=(\\d{4}-\\d{2}-\\d{2})/[a-z_]+\\.json\\.gz$`);
 
 /** The inverse of rawKeyFor / rawDailyKeyFor; null for a key of neither shape. */
 export function parseRawKey(key: string): ParsedRawKey | null {

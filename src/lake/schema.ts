@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { PolarLakeError } from '../errors.ts';
 import type { TableName } from '../records/rows.ts';
+import { DATE_BASED_TABLES } from '../records/rows-date-based.ts';
 
 export type ColumnType = 'VARCHAR' | 'BOOLEAN' | 'SMALLINT' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'DATE' | 'TIMESTAMPTZ';
 
@@ -44,7 +45,7 @@ export interface TableSchema {
 }
 
 export const TABLE_NAMES: readonly TableName[] = [
-  'samples', 'laps', 'exercises', 'daily_activity', 'sleep',
+  'samples', 'laps', 'exercises', 'daily_activity', 'sleep', ...DATE_BASED_TABLES,
   'activity_step_samples', 'activity_zone_samples', 'activity_inactivity_stamps', 'physical_info',
 ];
 

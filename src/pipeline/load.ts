@@ -12,6 +12,8 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import type { TokenizerName } from '../parse/xml/tokenizer.ts';
+import type { DailyKind } from '../records/envelope.ts';
+import { checkDataTypes, type DataTypeConfig } from './data-types.ts';
 
 export type PayloadKind = 'summary' | 'tcx' | 'gpx' | 'fit';
 
@@ -22,7 +24,9 @@ export interface Pipeline {
     readonly schedule: string;
     readonly payloads: readonly PayloadKind[];
     /** Date-based payloads swept each run. @default ['activity', 'sleep'] */
-    readonly daily: readonly ('activity' | 'sleep')[];
+    readonly daily: readonly DailyKind[];
+    /** Per-type switch, frequency and lookback (src/pipeline/data-types.ts resolves them with `daily`). */
+    readonly data_types?: Readonly<Partial<Record<DailyKind, DataTypeConfig>>>;
     /** How exercises are read: `listing` (GET /v3/exercises, what Polar recommends) or the legacy `transactional` walk. @default 'transactional' */
     readonly exercise_channel: 'transactional' | 'listing';
     readonly max_rounds_per_user: number;
@@ -118,6 +122,8 @@ export function pipelineFromObject(document: unknown, file: string): Pipeline {
     }
     throw error;
   }
+  const [problem] = checkDataTypes(copy['fetch'] as Pipeline['fetch']);
+  if (problem) throw new PipelineError(file, problem[0], problem[1]);
   return deepFreeze(copy as unknown as Pipeline);
 }
 

@@ -21,13 +21,33 @@ export type PayloadKind = 'summary' | 'tcx' | 'gpx' | 'fit' | DailyKind | Import
 /** Formats only `polar-lake import` brings: Polar HRM, Polar ProTrainer XML, a Polar Flow export training session. */
 export type ImportedKind = 'hrm' | 'ppt' | 'flow';
 
-/** Date-based payloads: daily activity (`/v3/users/activities`) and sleep (`/v3/users/sleep`). */
-export type DailyKind = 'activity' | 'sleep';
+/**
+ * Date-based payloads, one raw object per user, kind and local date: daily activity
+ * (`/v3/users/activities`), sleep (`/v3/users/sleep`) and the night, heart and biosensing
+ * data of src/daily/endpoints.ts (the registry that says how each is fetched and parsed).
+ */
+export type DailyKind =
+  | 'activity'
+  | 'sleep'
+  | 'nightly_recharge'
+  | 'continuous_heart_rate'
+  | 'cardio_load'
+  | 'sleepwise_alertness'
+  | 'sleepwise_circadian_bedtime'
+  | 'body_temperature'
+  | 'skin_temperature'
+  | 'skin_contacts'
+  | 'ecg'
+  | 'spo2';
 
-export const DAILY_KINDS: readonly DailyKind[] = ['activity', 'sleep'];
+/** Every date-based kind, in sweep order: sleep before nightly_recharge (recharge series are anchored on the night's sleep start). */
+export const DAILY_KINDS: readonly DailyKind[] = [
+  'activity', 'sleep', 'nightly_recharge', 'continuous_heart_rate', 'cardio_load', 'sleepwise_alertness', 'sleepwise_circadian_bedtime',
+  'body_temperature', 'skin_temperature', 'skin_contacts', 'ecg', 'spo2',
+];
 
 export function isDailyKind(payload: PayloadKind): payload is DailyKind {
-  return payload === 'activity' || payload === 'sleep';
+  return (DAILY_KINDS as readonly string[]).includes(payload);
 }
 
 /**

@@ -7,6 +7,7 @@
  * (`*_utc_us`, stored as Parquet TIMESTAMP(µs, UTC)); `utc_offset_min` is the local offset
  * from UTC in minutes where the source gives it; every measured value may be null.
  */
+import type { DateBasedTableRows } from './rows-date-based.ts';
 
 /** One trackpoint / record: one row per sample instant of one exercise file. */
 export interface SampleRow {
@@ -211,7 +212,7 @@ export interface PhysicalInfoRow {
   source_channel: string;
 }
 
-export interface TableRows {
+export interface TableRows extends DateBasedTableRows {
   samples: SampleRow;
   laps: LapRow;
   exercises: ExerciseRow;

@@ -27,7 +27,10 @@ export const ALL_SAMPLE_PARTS: ActivitySampleParts = { steps: true, zones: true,
 /** Offsets (minutes east of UTC) given to accounts by index: Sydney-like, Los Angeles-like, UTC, India, Brazil. */
 export const DAILY_OFFSETS_MIN = [600, -480, 0, 330, -180] as const;
 
-export type DailyPayload = 'activity' | 'sleep';
+/** Every simulated date-based type: activity and sleep here, the rest in ./date-based.ts. */
+export type DailyPayload =
+  | 'activity' | 'sleep' | 'nightly_recharge' | 'continuous_heart_rate' | 'cardio_load' | 'sleepwise_alertness' | 'sleepwise_circadian_bedtime'
+  | 'body_temperature' | 'skin_temperature' | 'skin_contacts' | 'ecg' | 'spo2';
 
 export interface DailyAccount {
   readonly index: number;
@@ -76,6 +79,19 @@ function withOffset(date: string, secondsOfDay: number, offsetMin: number): stri
   return `${wall}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
 }
 
+/** `HH:MM` of a number of seconds from a local midnight (wrapping past 24 h). */
+export function clockKey(secondsOfDay: number): string {
+  const s = ((secondsOfDay % 86_400) + 86_400) % 86_400;
+  return `${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}`;
+}
+
+/** A night's start (22:30-23:59 the evening before) and end (06:00-07:59), in seconds of their local days: the first draws of the night's stream. */
+function drawNightTimes(rng: () => number): { startS: number; endS: number } {
+    const startS = 22 * 3600 + intBetween(rng, 30, 119) * 60 + intBetween(rng, 0, 59); // 22:30-23:59 the evening before
+    const endS = 6 * 3600 + intBetween(rng, 0, 119) * 60 + intBetween(rng, 0, 59); // 06:00-07:59
+  return { startS, endS };
+}
+
 export class DailyData {
   /** Re-sync count per `${userId}/${kind}/${date}`. */
   private readonly versions = new Map<string, number>();
@@ -109,6 +125,27 @@ export class DailyData {
     this.versions.set(`${userId}/${kind}/${date}`, this.version(userId, kind, date) + 1);
   }
 
+  /**
+   * The night's hypnogram (a change of stage every 5-40 min, cycling light → deep → light → REM
+   * with short wakes) and heart rate every 5 min (now and then a 0: no reading), keyed by
+   * the local wall clock `HH:MM` from the sleep start on, across midnight.
+   */
+  private nightSeries(account: DailyAccount, date: string, startS: number, asleepS: number): { hypnogram: Record<string, number>; heartRate: Record<string, number> } {
+    const rng = mulberry32(deriveSeed(this.seed, 0x4e9, account.index, Date.parse(`${date}T00:00:00Z`) / DAY_MS));
+    const cycle = [3, 4, 3, 2, 1, 0];
+    const hypnogram: Record<string, number> = {};
+    for (let t = 0, i = 0; t < asleepS - 300; t += intBetween(rng, 10, 80) * 30, i++) {
+      const key = clockKey(startS + t);
+      if (!(key in hypnogram)) hypnogram[key] = cycle[i % cycle.length]!;
+    }
+    const heartRate: Record<string, number> = {};
+    for (let t = 0; t < asleepS; t += 300) {
+      const bpm = Math.round(62 - 10 * Math.sin((Math.PI * t) / asleepS) + between(rng, -3, 3));
+      heartRate[clockKey(startS + t)] = rng() < 0.03 ? 0 : bpm;
+    }
+    return { hypnogram, heartRate };
+  }
+
   /** The day summary as `/v3/users/activities` serves it (snake_case, no `date`: the day is start_time's). */
   activity(account: DailyAccount, date: string, opts: { samples?: ActivitySampleParts } = {}): Record<string, unknown> {
     const rng = mulberry32(deriveSeed(this.seed, 0xda1, account.index, Date.parse(`${date}T00:00:00Z`) / DAY_MS));
@@ -140,23 +177,34 @@ export class DailyData {
     return currentSamples(minuteSteps(this.seed, account.index, date, this.version(account.polarUserId, 'activity', date), total), date, parts);
   }
 
+  private nightRng(account: DailyAccount, date: string) {
+    return mulberry32(deriveSeed(this.seed, 0x51ee9, account.index, Date.parse(`${date}T00:00:00Z`) / DAY_MS));
+  }
+
+  /**
+   * The night that ends on `date` (local): seconds of the local day it starts at (the evening
+   * before) and ends at, the offset, and its UTC instants.
+   */
+  night(account: DailyAccount, date: string): { startS: number; endS: number; offsetMin: number; startUtcMs: number; endUtcMs: number } {
+    const { startS, endS } = drawNightTimes(this.nightRng(account, date));
+    const offsetMin = utcOffsetMinOf(account);
+    const midnight = Date.parse(`${date}T00:00:00Z`) - offsetMin * 60_000;
+    return { startS, endS, offsetMin, startUtcMs: midnight - DAY_MS + startS * 1000, endUtcMs: midnight + endS * 1000 };
+  }
+
   /** The night that ends on `date` (local), as `/v3/users/sleep/{date}` serves it; it starts the evening before. */
   sleep(account: DailyAccount, date: string): Record<string, unknown> {
-    const rng = mulberry32(deriveSeed(this.seed, 0x51ee9, account.index, Date.parse(`${date}T00:00:00Z`) / DAY_MS));
+    const rng = this.nightRng(account, date);
     const v = this.version(account.polarUserId, 'sleep', date);
     const offset = utcOffsetMinOf(account);
-    const startS = 22 * 3600 + intBetween(rng, 30, 119) * 60 + intBetween(rng, 0, 59); // 22:30-23:59 the evening before
-    const endS = 6 * 3600 + intBetween(rng, 0, 119) * 60 + intBetween(rng, 0, 59); // 06:00-07:59
+    const { startS, endS } = drawNightTimes(rng);
     const asleepS = 86_400 - startS + endS;
     const light = Math.round(asleepS * 0.5);
     const deep = Math.round(asleepS * 0.15);
     const rem = Math.round(asleepS * 0.2);
     const interruptions = asleepS - light - deep - rem;
     const short = Math.round(interruptions * 0.6);
-    const hypnogram: Record<string, number> = {};
-    hypnogram[`${pad(Math.floor(startS / 3600))}:${pad(Math.floor((startS % 3600) / 60))}`] = 3;
-    hypnogram['00:20'] = 4;
-    hypnogram['03:10'] = 1;
+    const { hypnogram, heartRate } = this.nightSeries(account, date, startS, asleepS);
     return {
       polar_user: `https://www.polaraccesslink.com/v3/users/${account.polarUserId}`,
       date,
@@ -181,7 +229,7 @@ export class DailyData {
       group_regeneration_score: Math.round(between(rng, 40, 100) * 10) / 10,
       sleep_cycles: intBetween(rng, 3, 6),
       hypnogram,
-      heart_rate_samples: { '23:55': 58, '00:00': 56, '03:00': 52 },
+      heart_rate_samples: heartRate,
     };
   }
 }

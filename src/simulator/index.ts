@@ -18,7 +18,8 @@ import { createHandler, type Fault, type ServerContext } from './server.ts';
 import { SimulatorState, publicExercise } from './state.ts';
 import { WebhookRegistry, type WebhookDelivery } from './webhooks.ts';
 import { hashedExerciseId } from './exercises.ts';
-import { ALL_SAMPLE_PARTS, isIsoDate, localDateOf, utcOffsetMinOf } from './daily.ts';
+import { ALL_SAMPLE_PARTS, isIsoDate, localDateOf, utcOffsetMinOf, type DailyPayload } from './daily.ts';
+import type { DateBasedPayload } from './date-based.ts';
 import { WEBHOOK_EVENTS } from './webhooks.ts';
 import type { SimulatedExercise } from './exercises.ts';
 
@@ -107,7 +108,7 @@ export interface Simulator {
    * night's rating changes. The webhook gets ACTIVITY_SUMMARY / SLEEP for the date, and the
    * day is pending again in the legacy activity transactions.
    */
-  resyncDay(polarUserId: string, date: string, kinds?: readonly ('activity' | 'sleep')[]): void;
+  resyncDay(polarUserId: string, date: string, kinds?: readonly DailyPayload[]): void;
   /** Ground truth: the user's physical-information snapshots, oldest first, as /v3/users/physical-info showed each (snake_case). */
   physicalInfo(polarUserId: string): Record<string, unknown>[];
   /** The user changes their physical information in Flow: a new snapshot, pending in the transactions, and a PHYSICAL_INFORMATION webhook event. */
@@ -120,6 +121,11 @@ export interface Simulator {
    * `fields` adds or overrides payload fields (`date`, `from`/`to`, `entity_id`, `timestamp`).
    */
   sendWebhookEvent(event: (typeof WEBHOOK_EVENTS)[number], polarUserId: string, fields?: Record<string, unknown>): void;
+  /**
+   * Ground truth of a night, heart or biosensing type (date-based.ts): the local dates that
+   * hold items, oldest first, each with the items the list endpoints serve for it.
+   */
+  dateBasedDays(polarUserId: string, kind: DateBasedPayload): { date: string; items: Record<string, unknown>[] }[];
   /** Fault injection: the next `times` requests whose path matches get this status (and optional headers/body). */
   injectFault(fault: Fault): void;
   /** Requests seen, for assertions (method, path, status; never tokens). */
@@ -308,6 +314,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     sendWebhookEvent(event, polarUserId, fields) {
       requireUser(polarUserId);
       sendWebhookEvent(event, polarUserId, fields);
+    },
+    dateBasedDays(polarUserId, kind) {
+      requireUser(polarUserId);
+      const account = state.accountById(polarUserId)!;
+      return state.daily.availableDates(account).map((date) => ({ date, items: state.dateBased.items(account, kind, date) })).filter((d) => d.items.length > 0);
     },
     committedExercises: (polarUserId) => state.exercisesWithStatus('committed', polarUserId).map(publicExercise),
     pendingExercises: (polarUserId) => state.exercisesWithStatus('pending', polarUserId).map(publicExercise),

@@ -41,6 +41,7 @@ import { gpxChunks } from './gpx.ts';
 import { fitBytes } from './fit.ts';
 import { addDays, isIsoDate, localDateOf, utcOffsetMinOf, type ActivitySampleParts } from './daily.ts';
 import { legacyRoutes, LEGACY_ROUTE } from './activity-routes.ts';
+import { dateBasedRoutes, isDateBasedPath } from './date-based-routes.ts';
 import { WEBHOOK_EVENTS, type Webhook, type WebhookRegistry } from './webhooks.ts';
 
 export interface Fault {
@@ -132,8 +133,14 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
   if (path === '/v3/webhooks' || path.startsWith('/v3/webhooks/')) return webhookRoutes(ctx, req, res, method, path);
   if (R.users.test(path)) return method === 'POST' ? registerUser(ctx, req, res) : notAllowed(res);
 
-  if (path.startsWith('/v3/users/activities') || path.startsWith('/v3/users/sleep') || path === '/v3/users/physical-info') return dailyRoutes(ctx, req, res, method, url);
+  if (path.startsWith('/v3/users/activities') || path.startsWith('/v3/users/sleep/') || path === '/v3/users/sleep' || path === '/v3/users/physical-info') return dailyRoutes(ctx, req, res, method, url);
   if (LEGACY_ROUTE.test(path)) return legacyRoutes(ctx, req, res, method, path);
+  if (isDateBasedPath(path)) {
+    const userId = authorizeUser(ctx, req, null);
+    if (method !== 'GET') return notAllowed(res);
+    requireRegistered(ctx, userId);
+    return dateBasedRoutes(ctx.state, ctx.state.accountById(userId)!, res, url);
+  }
 
   let m = R.user.exec(path);
   if (m) {

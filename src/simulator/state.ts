@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { makeExercise, polarUserIdFor, type ExerciseModel, type SimulatedExercise } from './exercises.ts';
 import { DailyData } from './daily.ts';
 import { LegacyDailyChannels } from './activity.ts';
+import { DateBasedData } from './date-based.ts';
 
 export interface Account {
   readonly index: number;
@@ -88,6 +89,8 @@ export class SimulatorState {
   readonly daily: DailyData;
   /** Physical information and the legacy activity / physical-information transactions. */
   readonly legacy: LegacyDailyChannels;
+  /** Night, heart and biosensing data per user and local date (date-based.ts). */
+  readonly dateBased: DateBasedData;
 
   constructor(private readonly options: StateOptions) {
     for (let i = 0; i < options.users; i++) {
@@ -107,6 +110,7 @@ export class SimulatorState {
     this.nextTransactionId = 9_000 + ((options.seed >>> 0) % 1000) * 100;
     this.daily = new DailyData(options.seed, options.dailyDaysAtRegistration ?? 7, options.now);
     this.legacy = new LegacyDailyChannels(options.seed, this.daily, options.now, options.transactionTtlMs, options.legacyDaily ?? false);
+    this.dateBased = new DateBasedData(options.seed, this.daily);
   }
 
   accountByLogin(login: string): Account | undefined {

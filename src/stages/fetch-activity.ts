@@ -13,19 +13,18 @@
  * - a physical-information item is one snapshot.
  *
  * Current: `GET /v3/users/physical-info` is read on every sweep and stored only when its
- * snapshot (`modified`, else `created`) is new; `GET /v3/users/activities/{date}` (with the
- * sample parts) fetches one day for a webhook event.
+ * snapshot (`modified`, else `created`) is new. (Current daily activity, with its sample parts,
+ * is a date-based type of src/daily/endpoints.ts.)
  *
  * Physical-information snapshots are keyed `raw/physical/user_id=/snapshot=<modified>/`: the
  * same snapshot seen twice (both channels, every poll) is one object and one row.
  */
-import { createHash } from 'node:crypto';
 import { TOPICS, type Bus } from '../bus/bus.ts';
 import type { AccessLinkClient, JsonBody } from '../accesslink/client.ts';
 import { parseRawKey, validateRawId, rawDailyKeyFor, rawPhysicalKeyFor, type RawZone } from '../lake/raw-zone.ts';
 import { dailyActivityDate } from '../parse/daily-activity.ts';
 import { DailyPayloadError, readDateTime } from '../parse/json-payload.ts';
-import { encodeEnvelope, type DatedKind, type FetchedEvent, type PayloadKind } from '../records/envelope.ts';
+import { encodeEnvelope, type FetchedEvent, type PayloadKind } from '../records/envelope.ts';
 import type { Ledger, LedgerEntry } from '../state/ledger.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { TransactionChannel, TransactionCounts } from './fetch-transactions.ts';
@@ -35,9 +34,6 @@ export interface ActivityCounts extends TransactionCounts {
   activityItemsFetched: number;
   /** Physical-information snapshots stored (new snapshots only). */
   physicalSnapshotsStored: number;
-  /** Days fetched by date (webhook ACTIVITY_SUMMARY) and stored because new or changed. */
-  daysStored: number;
-  daysUnchanged: number;
   payloadsStored: number;
   payloadsSkipped: number;
   payloadsAbsent: number;
@@ -61,8 +57,6 @@ export interface ActivityFetcher {
   readonly physicalChannel: TransactionChannel<ActivityCounts>;
   /** `GET /v3/users/physical-info`: stores the snapshot when it is new. */
   fetchPhysicalInfo(userId: string, token: string, counts: ActivityCounts): Promise<void>;
-  /** `GET /v3/users/activities/{date}` with samples: stores the day when new or changed. */
-  fetchActivityDay(userId: string, token: string, date: string, counts: ActivityCounts): Promise<void>;
 }
 
 /** `2025-01-02T10:11:12.345Z` → `20250102T101112345Z` (a path segment that sorts by time). */
@@ -81,7 +75,6 @@ function itemIdFromUrl(url: string): string {
   return validateRawId('item id', segments[segments.length - 1] ?? '');
 }
 
-const sha256 = (body: Buffer) => createHash('sha256').update(body).digest('hex');
 
 export function createActivityFetcher(options: ActivityFetcherOptions): ActivityFetcher {
   const { client, rawZone, ledger, bus, logger, now } = options;
@@ -119,7 +112,7 @@ export function createActivityFetcher(options: ActivityFetcherOptions): Activity
     type: 'activity',
     async fetchItem(userId, token, itemUrl, counts) {
       const itemId = itemIdFromUrl(itemUrl);
-      const parts: readonly DatedKind[] = ['activity', 'activity_steps', 'activity_zones'];
+      const parts = ['activity', 'activity_steps', 'activity_zones'] as const;
       const prior = parts.map((p) => ledger.get(userId, itemId, p));
       const done = await Promise.all(prior.map(isDone));
       if (done.every(Boolean)) {
@@ -138,11 +131,10 @@ export function createActivityFetcher(options: ActivityFetcherOptions): Activity
       const date = dailyActivityDate(summary.json);
       if (date === null) throw new DailyPayloadError('activity item names no date', itemUrl, 'date');
       const toPublish: { entry: LedgerEntry; event: FetchedEvent }[] = [];
-      const bodies: Record<DatedKind, () => Promise<JsonBody | null>> = {
+      const bodies: Record<(typeof parts)[number], () => Promise<JsonBody | null>> = {
         activity: async () => summary,
         activity_steps: () => client.getJson(itemUrl, token, 'step-samples'),
         activity_zones: () => client.getJson(itemUrl, token, 'zone-samples'),
-        sleep: async () => null,
       };
       for (const [i, part] of parts.entries()) {
         let entry = prior[i];
@@ -208,23 +200,6 @@ export function createActivityFetcher(options: ActivityFetcherOptions): Activity
         return;
       }
       await storeSnapshot(userId, body, `GET /v3/users/physical-info of user ${userId}`, counts);
-    },
-    async fetchActivityDay(userId, token, date, counts) {
-      const body = await client.getActivityDay(date, token);
-      if (body === null) {
-        counts.payloadsAbsent++;
-        return;
-      }
-      // Stored as the date-based sweep stores a list item, so both give the same bytes for the same day.
-      const canonical = Buffer.from(JSON.stringify(body.json));
-      const prior = ledger.get(userId, date, 'activity');
-      if (prior?.sha256 === sha256(canonical) && prior.state === 'published' && prior.rawKey && (await rawZone.exists(prior.rawKey))) {
-        counts.daysUnchanged++;
-        return;
-      }
-      const entry = await store(userId, date, 'activity', rawDailyKeyFor(userId, 'activity', date), canonical, counts);
-      await publish([{ entry, event: eventFor(entry, date, 'activity', date) }], counts);
-      counts.daysStored++;
     },
   };
 }

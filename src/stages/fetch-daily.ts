@@ -1,35 +1,43 @@
 /**
- * The date-based sweep of the fetch stage: daily activity (`GET /v3/users/activities`) and
- * sleep (`GET /v3/users/sleep`) for every active user, each day → raw zone → `polar.fetched`.
+ * The date-based sweep of the fetch stage: every data type of src/daily/endpoints.ts (daily
+ * activity, sleep, Nightly Recharge, continuous heart rate, cardio load, SleepWise, Elixir
+ * biosensing) for every active user, each day → raw zone → `polar.fetched`.
  *
- * These endpoints are not transactional: the last 28 days stay visible and a day changes
- * when the user syncs again (steps grow, a night gets rated). So each run reads the whole
- * window (one request per user and kind) and stores a day only when its content differs
- * from what the ledger remembers:
+ * These endpoints are not transactional: the last 28 days (activity: 365) stay visible and a
+ * day changes when the user syncs again. So each run reads the type's lookback (one list
+ * request per user and type, or one per `maxRangeDays` chunk when a range is needed) and
+ * stores a day only when its content differs from what the ledger remembers:
  *
- * - one raw object per (user, kind, local date):
- *   `raw/daily/<kind>/user_id=<uid>/date=<YYYY-MM-DD>/<kind>.json.gz`. A re-synced day
- *   overwrites the same key, so the raw zone keeps the latest version of a day (the API
- *   shows only the latest too); the same key gives the same source_id, so the sink replaces
- *   the day's row rather than adding one.
- * - the ledger keeps (user, date, kind) → sha256 of the stored day; an unchanged day is
- *   neither stored nor published again, a changed one is both.
- * - each list item is stored as `JSON.stringify(item)`: the list answer is one body for 28
- *   days, and fetching every day by date would cost 28 requests per user and kind against
- *   the shared rate limit.
+ * - one raw object per (user, type, local date):
+ *   `raw/daily/<kind>/user_id=<uid>/date=<YYYY-MM-DD>/<kind>.json.gz`, holding the day's item
+ *   (`JSON.stringify(item)`), or the array of its items for types with several a day (ECG
+ *   tests, temperature periods). A re-synced day overwrites the same key, so the raw zone
+ *   keeps the latest version of a day (the API shows only the latest too); the same key
+ *   gives the same source_id, so the sink replaces the day's rows rather than adding some.
+ * - the ledger keeps (user, date, type) → sha256 of the stored day (the item version): an
+ *   unchanged day is neither stored nor published again, a changed one is both.
+ * - the ledger also keeps a cursor per (user, type) (`@sweep`, state `swept`): when the type
+ *   was last read. A type read less than its `every` ago is not due and costs no request.
  *
  * Nothing is committed at Polar here, so a failure only means the next run tries again.
  */
 import { createHash } from 'node:crypto';
 import { TOPICS, type Bus, type OutgoingMessage } from '../bus/bus.ts';
 import type { AccessLinkClient } from '../accesslink/client.ts';
+import { dateBasedEndpoint, type DateBasedEndpoint } from '../daily/endpoints.ts';
 import { rawDailyKeyFor, type RawZone } from '../lake/raw-zone.ts';
-import { dailyActivityDate } from '../parse/daily-activity.ts';
 import { DailyPayloadError } from '../parse/json-payload.ts';
-import { sleepDate } from '../parse/sleep.ts';
 import { DAILY_KINDS, encodeEnvelope, type DailyKind, type FetchedEvent } from '../records/envelope.ts';
 import type { Ledger, LedgerEntry } from '../state/ledger.ts';
 import type { Logger } from '../telemetry/log.ts';
+
+/** How often a type is read and how far back. */
+export interface DailySchedule {
+  /** A type read less than this long ago is skipped. @default 0 (every run) */
+  readonly everyMs: number;
+  /** Days read back from today (UTC), today included; capped at the endpoint's window. @default the window (activity: 28) */
+  readonly lookbackDays: number;
+}
 
 export interface DailySweepOptions {
   readonly client: AccessLinkClient;
@@ -37,8 +45,10 @@ export interface DailySweepOptions {
   readonly ledger: Ledger;
   readonly bus: Bus;
   readonly logger: Logger;
-  /** Date-based payloads swept. @default ['activity', 'sleep'] */
+  /** Date-based types swept. @default ['activity', 'sleep'] */
   readonly kinds?: readonly DailyKind[];
+  /** Per-type schedule; a type without one is read on every run over its default lookback. */
+  readonly schedule?: Readonly<Partial<Record<DailyKind, Partial<DailySchedule>>>>;
   readonly now: () => Date;
 }
 
@@ -51,37 +61,88 @@ export interface DailySweepCounts {
   bytesStored: number;
 }
 
+/** The item id of the per-(user, type) sweep cursor in the ledger. */
+export const SWEEP_CURSOR_ID = '@sweep';
+
+const DAY_MS = 86_400_000;
+
+export function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
 /** The local date a daily item is about, or null when it names none. */
 export function dailyItemDate(kind: DailyKind, item: Record<string, unknown>): string | null {
-  return kind === 'activity' ? dailyActivityDate(item) : sleepDate(item);
+  return dateBasedEndpoint(kind).dateOf(item);
+}
+
+/** Default lookback of a type: its list call's window (activity: the 28 days its list gives by default). */
+export function defaultLookbackDays(kind: DailyKind): number {
+  return Math.min(28, dateBasedEndpoint(kind).windowDays);
+}
+
+/**
+ * The requests that read `lookbackDays` dates back from `today` (UTC date): the plain list
+ * when it covers them, else `from`/`to` chunks of at most `maxRangeDays` ending tomorrow.
+ * `minDate`: days before it are dropped from the answers (a plain list reaching further back
+ * than asked).
+ */
+export function planRequests(endpoint: DateBasedEndpoint, today: string, lookbackDays: number): { requests: { path: string; query: Record<string, string> }[]; minDate: string } {
+  const days = Math.max(1, Math.min(lookbackDays, endpoint.windowDays));
+  const { path, rangePath, maxRangeDays } = endpoint.list;
+  // Every plain list answers the last 28 days (or the whole window when shorter).
+  const listDays = Math.min(28, endpoint.windowDays);
+  const extra = endpoint.list.query ?? {};
+  if (path !== null && (days === listDays || rangePath === null)) return { requests: [{ path, query: { ...extra } }], minDate: addDays(today, -(days - 1)) };
+  // A range ends tomorrow (UTC): a user east of UTC already lives there, and their newest day
+  // would otherwise wait for UTC midnight. The range spans `days` dates.
+  const last = addDays(today, 1);
+  const minDate = addDays(last, -(days - 1));
+  const requests: { path: string; query: Record<string, string> }[] = [];
+  for (let from = minDate; from <= last; from = addDays(from, maxRangeDays)) {
+    const to = addDays(from, maxRangeDays - 1);
+    requests.push({ path: rangePath as string, query: { ...extra, from, to: to < last ? to : last } });
+  }
+  return { requests, minDate };
 }
 
 export interface DailySweep {
   readonly kinds: readonly DailyKind[];
-  /** Sweeps one user's windows. Throws on request errors (the caller decides about the user). */
+  /** Sweeps one user's due types. Throws on request errors (the caller decides about the user). */
   sweepUser(userId: string, token: string, counts: DailySweepCounts, onItemError: (error: unknown) => void): Promise<void>;
+  /** Fetches one date of one type (a webhook's date): its per-date call, stored and published as the sweep does. */
+  fetchDay(userId: string, token: string, kind: DailyKind, date: string, counts: DailySweepCounts, onItemError: (error: unknown) => void): Promise<void>;
 }
 
 export function createDailySweep(options: DailySweepOptions): DailySweep {
   const { client, rawZone, ledger, bus, logger } = options;
-  const kinds = DAILY_KINDS.filter((k) => (options.kinds ?? DAILY_KINDS).includes(k));
+  const kinds = DAILY_KINDS.filter((k) => (options.kinds ?? ['activity', 'sleep']).includes(k));
 
-  const sweepKind = async (userId: string, token: string, kind: DailyKind, counts: DailySweepCounts, onItemError: (error: unknown) => void) => {
-    const items = await client.listDaily(kind, token);
+  /** Groups items by date and stores and publishes each day that is new or changed. */
+  const storeDays = async (userId: string, kind: DailyKind, items: readonly unknown[], minDate: string | null, counts: DailySweepCounts, onItemError: (error: unknown) => void) => {
+    const endpoint = dateBasedEndpoint(kind);
+    const byDate = new Map<string, Record<string, unknown>[]>();
+    for (const raw of items) {
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+        onItemError(new DailyPayloadError('item is not an object', `GET ${kind} list of user ${userId}`, '$'));
+        continue;
+      }
+      const item = raw as Record<string, unknown>;
+      const date = endpoint.dateOf(item);
+      if (date === null) {
+        onItemError(new DailyPayloadError('item names no date', `GET ${kind} list of user ${userId}`, 'date'));
+        continue;
+      }
+      if (minDate !== null && date < minDate) continue;
+      const list = byDate.get(date);
+      if (list) list.push(item);
+      else byDate.set(date, [item]);
+    }
     const messages: OutgoingMessage[] = [];
     const published: LedgerEntry[] = [];
     const at = options.now().toISOString();
-    const seen = new Set<string>();
-    for (const item of items) {
-      const date = dailyItemDate(kind, item);
-      const rawKeyHint = `GET ${kind} list of user ${userId}`;
-      if (date === null) {
-        onItemError(new DailyPayloadError('item names no date', rawKeyHint, 'date'));
-        continue;
-      }
-      if (seen.has(date)) continue; // a list repeating a date: the first is as good as any, both are "latest"
-      seen.add(date);
-      const body = Buffer.from(JSON.stringify(item));
+    for (const [date, dayItems] of [...byDate].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      // A list repeating a date for a one-a-day type: the first is as good as any, both are "latest".
+      const body = Buffer.from(JSON.stringify(endpoint.manyPerDate ? dayItems : dayItems[0]));
       const sha256 = createHash('sha256').update(body).digest('hex');
       const prior = ledger.get(userId, date, kind);
       if (prior?.sha256 === sha256 && prior.rawKey && (await rawZone.exists(prior.rawKey))) {
@@ -109,13 +170,42 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
       counts.eventsPublished += messages.length;
       await ledger.record(published);
     }
-    logger.debug('fetch.daily.swept', { user_id: userId, kind, items: items.length, published: messages.length });
+    return messages.length;
+  };
+
+  const isDue = (userId: string, kind: DailyKind, nowMs: number): boolean => {
+    const everyMs = options.schedule?.[kind]?.everyMs ?? 0;
+    if (everyMs <= 0) return true;
+    const cursor = ledger.get(userId, SWEEP_CURSOR_ID, kind);
+    return !cursor || nowMs - Date.parse(cursor.atUtc) >= everyMs;
+  };
+
+  const sweepKind = async (userId: string, token: string, kind: DailyKind, counts: DailySweepCounts, onItemError: (error: unknown) => void) => {
+    const now = options.now();
+    if (!isDue(userId, kind, now.getTime())) return;
+    const endpoint = dateBasedEndpoint(kind);
+    const lookback = options.schedule?.[kind]?.lookbackDays ?? defaultLookbackDays(kind);
+    const { requests, minDate } = planRequests(endpoint, now.toISOString().slice(0, 10), lookback);
+    const items: unknown[] = [];
+    for (const r of requests) {
+      const json = await client.getDateBased(r.path, r.query, token, endpoint.list.noData);
+      if (json !== null) items.push(...endpoint.items(json));
+    }
+    const published = await storeDays(userId, kind, items, minDate, counts, onItemError);
+    await ledger.record([{ userId, exerciseId: SWEEP_CURSOR_ID, payload: kind, state: 'swept', rawKey: null, sha256: null, bytes: null, utcOffsetMin: null, atUtc: now.toISOString() }]);
+    logger.debug('fetch.daily.swept', { user_id: userId, kind, requests: requests.length, items: items.length, published });
   };
 
   return {
     kinds,
     async sweepUser(userId, token, counts, onItemError) {
       for (const kind of kinds) await sweepKind(userId, token, kind, counts, onItemError);
+    },
+    async fetchDay(userId, token, kind, date, counts, onItemError) {
+      const endpoint = dateBasedEndpoint(kind);
+      const { path, query } = endpoint.byDate.request(date);
+      const json = await client.getDateBased(path, query, token, endpoint.byDate.noData);
+      await storeDays(userId, kind, json === null ? [] : endpoint.items(json), null, counts, onItemError);
     },
   };
 }

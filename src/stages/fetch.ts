@@ -36,7 +36,7 @@ import { PolarLakeError } from '../errors.ts';
 import type { AccessLinkClient } from '../accesslink/client.ts';
 import { validateRawId, type RawZone } from '../lake/raw-zone.ts';
 import type { DailyKind, PayloadKind } from '../records/envelope.ts';
-import { createDailySweep } from './fetch-daily.ts';
+import { createDailySweep, type DailySchedule } from './fetch-daily.ts';
 import { ALL_PAYLOADS, createExerciseFetcher, type ExerciseSource } from './fetch-exercise.ts';
 import { createListingSweep, type ListingCounts } from './fetch-listing.ts';
 import { createActivityFetcher, type ActivityCounts } from './fetch-activity.ts';
@@ -78,6 +78,8 @@ export interface FetchStageOptions {
   readonly transactional?: readonly ('activity' | 'physical')[];
   /** Read `GET /v3/users/physical-info` for every active user each run. @default on when the date-based sweep is (`daily` not empty) */
   readonly physicalInfo?: boolean;
+  /** Per-type frequency and lookback of the daily sweep (src/pipeline/data-types.ts). @default every run, each type's default lookback */
+  readonly dailySchedule?: Readonly<Partial<Record<DailyKind, DailySchedule>>>;
   /** Transactions opened per user and run (each holds at most 50 exercises). @default 10 */
   readonly maxRoundsPerUser?: number;
   /** Users worked on at once; each user's transactions stay serial. @default 2 */
@@ -161,7 +163,7 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
   let running: Promise<FetchReport> | null = null;
   const exercises = createExerciseFetcher({ rawZone, ledger, bus, logger, payloads: options.payloads ?? ALL_PAYLOADS, now });
   const listing = createListingSweep({ client, exercises, logger, now, ...(options.windowAlertDays === undefined ? {} : { windowAlertDays: options.windowAlertDays }) });
-  const daily = createDailySweep({ client, rawZone, ledger, bus, logger, kinds: options.daily ?? ['activity', 'sleep'], now });
+  const daily = createDailySweep({ client, rawZone, ledger, bus, logger, kinds: options.daily ?? ['activity', 'sleep'], ...(options.dailySchedule ? { schedule: options.dailySchedule } : {}), now });
 
   const countError = (report: FetchReport, error: unknown) => {
     const code = codeOf(error);
@@ -346,17 +348,14 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
           await walker.walkUser(exerciseChannel, userId, token, report, onItemError);
         }
         return;
-      case 'activity-days':
-        for (const date of item.dates) await activity.fetchActivityDay(userId, token, date, report as FetchReport & ActivityCounts);
-        return;
       case 'physical-info':
-        await activity.fetchPhysicalInfo(userId, token, report as FetchReport & ActivityCounts);
+        await activity.fetchPhysicalInfo(userId, token, report);
         return;
       case 'dated': {
-        // Sleep, continuous HR and SleepWise: the user's date-based sweep covers the date(s).
         const counts = { daysStored: 0, daysUnchanged: 0, eventsPublished: 0, bytesStored: 0 };
-        await daily.sweepUser(userId, token, counts, onItemError);
-        report.dailyUsersSwept++;
+        const types = item.types.filter((t) => daily.kinds.includes(t));
+        if (types.length === 0) logger.info('fetch.webhook.types_off', { user_id: userId, event: item.event, types: item.types });
+        for (const type of types) for (const date of item.dates) await daily.fetchDay(userId, token, type, date, counts, onItemError);
         report.daysStored += counts.daysStored;
         report.daysUnchanged += counts.daysUnchanged;
         report.eventsPublished += counts.eventsPublished;

@@ -24,15 +24,18 @@ import {
   type DeadLetter,
   isDailyKind,
   isActivityPartKind,
+  type DailyKind,
   type FetchedEvent,
   type RecordBatchEnvelope,
 } from '../records/envelope.ts';
 import type { ExerciseRow, TableName, TableRows } from '../records/rows.ts';
 import { normaliseExerciseSummary } from '../parse/exercise-summary.ts';
-import { normaliseDailyActivity } from '../parse/daily-activity.ts';
-import { normaliseSleep } from '../parse/sleep.ts';
-import { normaliseCurrentActivitySamples, normaliseLegacyStepSamples, normaliseLegacyZoneSamples } from '../parse/activity-samples.ts';
+import { normaliseLegacyStepSamples, normaliseLegacyZoneSamples } from '../parse/activity-samples.ts';
 import { normalisePhysicalInfo } from '../parse/physical-info.ts';
+import { dateBasedEndpoint } from '../daily/endpoints.ts';
+import { rawDailyKeyFor } from '../lake/raw-zone.ts';
+import { TABLE_NAMES } from '../lake/schema.ts';
+import { DATE_BASED_TABLES, dateBasedTopic, type DateBasedTableName } from '../records/rows-date-based.ts';
 import { parseFile, type ParseOptions } from '../parse/index.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { parseImported, readRoute, type ImportFormat } from '../parse/imported.ts';
@@ -43,6 +46,8 @@ export const PARSE_GROUP = 'polar-lake-parse';
 /** Summary JSON is small (a few KB); anything far larger is not a summary. */
 const MAX_SUMMARY_BYTES = 16 * 1024 * 1024;
 const SCHEMA_VERSION = 1;
+/** Rows per record batch of a date-based table (a dense continuous heart-rate day can hold tens of thousands). */
+const DAILY_BATCH_ROWS = 4096;
 
 export interface RawReader {
   /** Decompressed payload (summaries). */
@@ -84,6 +89,7 @@ const TOPIC_OF: Record<TableName, string> = {
   activity_zone_samples: TOPICS.activityZones,
   activity_inactivity_stamps: TOPICS.activityInactivity,
   physical_info: TOPICS.physical,
+  ...(Object.fromEntries(DATE_BASED_TABLES.map((t) => [t, dateBasedTopic(t)])) as Record<DateBasedTableName, string>),
 };
 
 class ParseInputError extends PolarLakeError {
@@ -170,7 +176,7 @@ async function readSmall(stream: Readable, file: string): Promise<Buffer> {
 
 export function createParseStage(deps: ParseStageDeps) {
   const { bus, rawZone, logger } = deps;
-  const counters: ParseCounters = { sources: 0, rows: { samples: 0, laps: 0, exercises: 0, daily_activity: 0, sleep: 0, activity_step_samples: 0, activity_zone_samples: 0, activity_inactivity_stamps: 0, physical_info: 0 }, deadLettered: 0, merged: 0 };
+  const counters: ParseCounters = { sources: 0, rows: Object.fromEntries(TABLE_NAMES.map((t) => [t, 0])) as Record<TableName, number>, deadLettered: 0, merged: 0 };
 
   async function deadLetter(event: { user_id: string; raw_key: string }, error: unknown): Promise<void> {
     const letter: DeadLetter = {
@@ -252,23 +258,6 @@ export function createParseStage(deps: ParseStageDeps) {
     }
   }
 
-  /**
-   * One day (activity) or night (sleep): one row, so one batch with `last: true`. An activity
-   * day's sample parts (steps, zones, inactivity stamps) become rows of their own tables from
-   * the same raw object, so a re-synced day replaces them too.
-   */
-  async function parseDaily(event: FetchedEvent, out: SourcePublisher): Promise<void> {
-    const json = await readJson(event);
-    const ctx = { userId: event.user_id, file: event.raw_key, date: event.date ?? null };
-    if (event.payload === 'activity') {
-      await out.add('daily_activity', [normaliseDailyActivity(json, ctx).row]);
-      const samples = normaliseCurrentActivitySamples(json, ctx);
-      await out.add('activity_step_samples', samples.steps);
-      await out.add('activity_zone_samples', samples.zones);
-      await out.add('activity_inactivity_stamps', samples.inactivity);
-    } else await out.add('sleep', [normaliseSleep(json, ctx).row]);
-  }
-
   /** Legacy activity sub-resources and physical-information snapshots. */
   async function parseActivityPart(event: FetchedEvent, out: SourcePublisher): Promise<void> {
     const json = await readJson(event);
@@ -276,6 +265,31 @@ export function createParseStage(deps: ParseStageDeps) {
     if (event.payload === 'activity_steps') await out.add('activity_step_samples', normaliseLegacyStepSamples(json, ctx));
     else if (event.payload === 'activity_zones') await out.add('activity_zone_samples', normaliseLegacyZoneSamples(json, ctx));
     else await out.add('physical_info', [normalisePhysicalInfo(json, ctx)]);
+  }
+
+  /**
+   * One stored day of a date-based type → its tables' rows (src/daily/endpoints.ts). Rows go
+   * out in batches of DAILY_BATCH_ROWS per table, each table's last batch with `last: true`.
+   */
+  async function parseDaily(event: FetchedEvent, out: SourcePublisher): Promise<void> {
+    const json = await readJson(event);
+    const endpoint = dateBasedEndpoint(event.payload as DailyKind);
+    const ctx = { userId: event.user_id, file: event.raw_key, date: event.date ?? null, readDaily: (kind: DailyKind, date: string) => readStoredDay(event.user_id, kind, date) };
+    const rows = await endpoint.normalise(json, ctx);
+    for (const table of endpoint.tables) {
+      const list = (rows[table] ?? []) as TableRows[typeof table][];
+      for (let i = 0; i < list.length; i += DAILY_BATCH_ROWS) await out.add(table, list.slice(i, i + DAILY_BATCH_ROWS));
+    }
+  }
+
+  /** Another stored day of the same user (Nightly Recharge reads its night's sleep); null when absent or unreadable. */
+  async function readStoredDay(userId: string, kind: DailyKind, date: string): Promise<unknown | null> {
+    try {
+      const bytes = await readSmall(rawZone.open(rawDailyKeyFor(userId, kind, date)), kind);
+      return JSON.parse(bytes.toString('utf8')) as unknown;
+    } catch {
+      return null;
+    }
   }
 
   async function parsePayload(event: FetchedEvent, out: SourcePublisher): Promise<void> {

@@ -19,6 +19,7 @@ import { errorMessage, PolarLakeError } from '../errors.ts';
 import { takeRows, valueAt, type ColumnVector } from '../records/arrow-codec.ts';
 import { decodeRecordVectors, encodeEnvelope, type DeadLetter } from '../records/envelope.ts';
 import type { TableName } from '../records/rows.ts';
+import { DATE_BASED_TABLES, dateBasedTopic } from '../records/rows-date-based.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { openLakeDuckDB, type LakeDuckDB } from '../lake/duckdb.ts';
 import { commitPartition, type PartitionBatch } from '../lake/partition-writer.ts';
@@ -68,6 +69,7 @@ export interface SinkStage {
 
 export const SINK_TOPICS: Record<string, TableName> = {
   [TOPICS.samples]: 'samples', [TOPICS.laps]: 'laps', [TOPICS.exercises]: 'exercises', [TOPICS.activity]: 'daily_activity', [TOPICS.sleep]: 'sleep',
+  ...Object.fromEntries(DATE_BASED_TABLES.map((t) => [dateBasedTopic(t), t])),
   [TOPICS.activitySteps]: 'activity_step_samples', [TOPICS.activityZones]: 'activity_zone_samples',
   [TOPICS.activityInactivity]: 'activity_inactivity_stamps', [TOPICS.physical]: 'physical_info',
 };

@@ -16,7 +16,12 @@ import { join } from 'node:path';
 import { PolarLakeError } from '../errors.ts';
 import type { PayloadKind } from '../records/envelope.ts';
 
-export type LedgerState = 'stored' | 'absent' | 'published';
+/**
+ * stored / absent / published: one payload (see LedgerEntry.state). swept: a date-based
+ * sweep cursor, one per (user, data type) under the item id `@sweep` (src/stages/fetch-daily.ts):
+ * `atUtc` is when that type was last read for the user.
+ */
+export type LedgerState = 'stored' | 'absent' | 'published' | 'swept';
 
 export interface LedgerEntry {
   readonly userId: string;

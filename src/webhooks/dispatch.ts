@@ -5,21 +5,32 @@
  *
  * - EXERCISE → the user's exercises (transactions or the `/v3/exercises` listing, whichever
  *   channel is on);
- * - ACTIVITY_SUMMARY → the day by date and the day before it (a day keeps growing as the user
- *   syncs, and a late sync of yesterday announces today's date);
  * - PHYSICAL_INFORMATION → `GET /v3/users/physical-info`;
- * - SLEEP, CONTINUOUS_HEART_RATE, SLEEP_WISE_CIRCADIAN_BEDTIME, SLEEP_WISE_ALERTNESS → the
- *   user's date-based sweep over the named date(s).
+ * - the date-based events → each named date of the matching types, by their per-date call
+ *   (src/daily/endpoints.ts; only the types the pipeline has on):
+ *   ACTIVITY_SUMMARY → activity, for the date and the day before (a day keeps growing as the
+ *   user syncs; a late sync of yesterday announces today); SLEEP → sleep and nightly recharge
+ *   (recharge has no event of its own and is computed from the night); CONTINUOUS_HEART_RATE
+ *   → continuous heart rate; SLEEP_WISE_ALERTNESS / SLEEP_WISE_CIRCADIAN_BEDTIME → that type
+ *   over the `from`..`to` range.
  *
  * Duplicates are harmless: the ledger stores each version of an item once.
  */
+import type { DailyKind } from '../records/envelope.ts';
 import type { WebhookEvent } from './events.ts';
 
 export type FetchWork =
   | { readonly kind: 'exercises' }
-  | { readonly kind: 'activity-days'; readonly dates: readonly string[] }
   | { readonly kind: 'physical-info' }
-  | { readonly kind: 'dated'; readonly event: string; readonly dates: readonly string[] };
+  | { readonly kind: 'dated'; readonly event: string; readonly types: readonly DailyKind[]; readonly dates: readonly string[] };
+
+const DATED: Readonly<Record<string, readonly DailyKind[]>> = {
+  ACTIVITY_SUMMARY: ['activity'],
+  SLEEP: ['sleep', 'nightly_recharge'],
+  CONTINUOUS_HEART_RATE: ['continuous_heart_rate'],
+  SLEEP_WISE_ALERTNESS: ['sleepwise_alertness'],
+  SLEEP_WISE_CIRCADIAN_BEDTIME: ['sleepwise_circadian_bedtime'],
+};
 
 /** Every event type AccessLink delivers (PING aside). */
 export const WEBHOOK_EVENT_TYPES = [
@@ -51,18 +62,15 @@ export function fetchWorkFor(event: WebhookEvent, now: Date): FetchWork | null {
   switch (event.event) {
     case 'EXERCISE':
       return { kind: 'exercises' };
-    case 'ACTIVITY_SUMMARY': {
-      const [date] = datesOf(event, now) as [string];
-      return { kind: 'activity-days', dates: [addDays(date, -1), date] };
-    }
     case 'PHYSICAL_INFORMATION':
       return { kind: 'physical-info' };
-    case 'SLEEP':
-    case 'CONTINUOUS_HEART_RATE':
-    case 'SLEEP_WISE_CIRCADIAN_BEDTIME':
-    case 'SLEEP_WISE_ALERTNESS':
-      return { kind: 'dated', event: event.event, dates: datesOf(event, now) };
-    default:
-      return null;
+    case 'ACTIVITY_SUMMARY': {
+      const [date] = datesOf(event, now) as [string];
+      return { kind: 'dated', event: event.event, types: DATED[event.event]!, dates: [addDays(date, -1), date] };
+    }
+    default: {
+      const types = DATED[event.event];
+      return types ? { kind: 'dated', event: event.event, types, dates: datesOf(event, now) } : null;
+    }
   }
 }

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { rawDailyKeyFor } from '../../src/lake/raw-zone.ts';
 import { createFetchStage, type FetchStageOptions } from '../../src/stages/fetch.ts';
 import type { WebhookEvent } from '../../src/webhooks/events.ts';
+import { DAILY_KINDS } from '../../src/records/envelope.ts';
 import { linesLeakingSecrets, startFetchRig, type FetchRig } from '../helpers/fetch-fixture.ts';
 
 let rig: FetchRig | undefined;
@@ -148,7 +149,7 @@ describe('fetch > webhook events', () => {
   it('fetch > events > each event type triggers the matching fetch for its user only; duplicates are harmless', async () => {
     rig = await startFetchRig({ exercisesPerUser: 1, users: 2, dailyDaysAtRegistration: 3 });
     const [a, b] = rig.sim.accounts.map((x) => x.polarUserId) as [string, string];
-    const stage = stageFor(rig, { daily: ['activity', 'sleep'] });
+    const stage = stageFor(rig, { daily: DAILY_KINDS });
     const day = rig.sim.dailyActivity(a).at(-1)!.date;
     const mark = () => rig!.sim.requestLog.length;
     const since = (n: number) => rig!.sim.requestLog.slice(n).map((r) => `${r.method} ${r.path.replace(/\d{5,}/g, '#')}`);
@@ -164,10 +165,16 @@ describe('fetch > webhook events', () => {
     await stage.runEvents([event('PHYSICAL_INFORMATION', b)]);
     expect(since(n)).toEqual(['GET /v3/users/physical-info']);
 
-    for (const type of ['SLEEP', 'CONTINUOUS_HEART_RATE', 'SLEEP_WISE_ALERTNESS', 'SLEEP_WISE_CIRCADIAN_BEDTIME']) {
+    const expected: Record<string, string[]> = {
+      SLEEP: [`GET /v3/users/sleep/${day}`, `GET /v3/users/nightly-recharge/${day}`],
+      CONTINUOUS_HEART_RATE: [`GET /v3/users/continuous-heart-rate/${day}`],
+      SLEEP_WISE_ALERTNESS: ['GET /v3/users/sleepwise/alertness/date'],
+      SLEEP_WISE_CIRCADIAN_BEDTIME: ['GET /v3/users/sleepwise/circadian-bedtime/date'],
+    };
+    for (const [type, requests] of Object.entries(expected)) {
       n = mark();
       await stage.runEvents([event(type, b, type.startsWith('SLEEP_WISE') ? { from: day, to: day } : { date: day })]);
-      expect(since(n).sort(), type).toEqual(['GET /v3/users/activities', 'GET /v3/users/sleep']);
+      expect(since(n), type).toEqual(requests);
     }
 
     n = mark();

@@ -18,7 +18,9 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-TABLES = ["samples", "laps", "exercises", "daily_activity", "sleep"]
+# Every table with a schema file (schemas/tables/<table>.v<n>.json).
+SCHEMAS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas", "tables")
+TABLES = sorted({name.split(".v")[0] for name in os.listdir(SCHEMAS) if name.endswith(".json")})
 
 
 def live_files(lake, table):

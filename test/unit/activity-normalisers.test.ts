@@ -88,14 +88,15 @@ describe('webhooks > dispatch', () => {
   const e = (event: string, extra: Record<string, unknown> = {}) => ({ event, user_id: '475', entity_id: null, date: null, timestamp: null, ...extra });
   it('maps every event type to its fetch, from the event, the user and the date (never the url)', () => {
     expect(fetchWorkFor(e('EXERCISE', { entity_id: 'aQ' }), now)).toEqual({ kind: 'exercises' });
-    expect(fetchWorkFor(e('ACTIVITY_SUMMARY', { date: '2025-08-14' }), now)).toEqual({ kind: 'activity-days', dates: ['2025-08-13', '2025-08-14'] });
+    expect(fetchWorkFor(e('ACTIVITY_SUMMARY', { date: '2025-08-14' }), now)).toEqual({ kind: 'dated', event: 'ACTIVITY_SUMMARY', types: ['activity'], dates: ['2025-08-13', '2025-08-14'] });
     expect(fetchWorkFor(e('PHYSICAL_INFORMATION'), now)).toEqual({ kind: 'physical-info' });
-    expect(fetchWorkFor(e('SLEEP', { date: '2025-08-14' }), now)).toEqual({ kind: 'dated', event: 'SLEEP', dates: ['2025-08-14'] });
-    expect(fetchWorkFor(e('CONTINUOUS_HEART_RATE', { date: '2025-08-10' }), now)).toEqual({ kind: 'dated', event: 'CONTINUOUS_HEART_RATE', dates: ['2025-08-10'] });
-    expect(fetchWorkFor(e('SLEEP_WISE_ALERTNESS', { from: '2025-08-10', to: '2025-08-12' }), now)).toEqual({ kind: 'dated', event: 'SLEEP_WISE_ALERTNESS', dates: ['2025-08-10', '2025-08-11', '2025-08-12'] });
-    expect(fetchWorkFor(e('SLEEP_WISE_CIRCADIAN_BEDTIME', { from: '2025-01-01', to: '2025-12-31' }), now)).toMatchObject({ dates: expect.any(Array) });
-    expect((fetchWorkFor(e("SLEEP_WISE_CIRCADIAN_BEDTIME", { from: "2025-01-01", to: "2025-12-31" }), now) as unknown as { dates: string[] }).dates).toHaveLength(28);
-    expect(fetchWorkFor(e('ACTIVITY_SUMMARY', { date: 'garbage' }), now)).toEqual({ kind: 'activity-days', dates: ['2025-08-13', '2025-08-14'] });
+    expect(fetchWorkFor(e('SLEEP', { date: '2025-08-14' }), now)).toEqual({ kind: 'dated', event: 'SLEEP', types: ['sleep', 'nightly_recharge'], dates: ['2025-08-14'] });
+    expect(fetchWorkFor(e('CONTINUOUS_HEART_RATE', { date: '2025-08-10' }), now)).toEqual({ kind: 'dated', event: 'CONTINUOUS_HEART_RATE', types: ['continuous_heart_rate'], dates: ['2025-08-10'] });
+    expect(fetchWorkFor(e('SLEEP_WISE_ALERTNESS', { from: '2025-08-10', to: '2025-08-12' }), now)).toEqual({ kind: 'dated', event: 'SLEEP_WISE_ALERTNESS', types: ['sleepwise_alertness'], dates: ['2025-08-10', '2025-08-11', '2025-08-12'] });
+    const year = fetchWorkFor(e('SLEEP_WISE_CIRCADIAN_BEDTIME', { from: '2025-01-01', to: '2025-12-31' }), now) as unknown as { types: string[]; dates: string[] };
+    expect(year.types).toEqual(['sleepwise_circadian_bedtime']);
+    expect(year.dates).toHaveLength(28);
+    expect(fetchWorkFor(e('ACTIVITY_SUMMARY', { date: 'garbage' }), now)).toMatchObject({ dates: ['2025-08-13', '2025-08-14'] });
     expect(fetchWorkFor(e('NEW_THING'), now)).toBeNull();
   });
 });

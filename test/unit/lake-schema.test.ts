@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { DailyActivityRow, ExerciseRow, LapRow, SampleRow, SleepRow, TableRows } from '../../src/records/rows.ts';
 import { fieldColumns, loadTableSchema, schemaVersions, TABLE_NAMES } from '../../src/lake/schema.ts';
 import { renderTableDocs } from '../../src/lake/table-docs.ts';
+import { DATE_BASED_FULL_ROWS } from '../helpers/date-based-rows.ts';
 
 // Fully populated rows: adding a field to rows.ts without the schema (or the reverse) fails
 // to compile here or fails the key comparison below.
@@ -46,7 +47,7 @@ const physical: Required<TableRows['physical_info']> = {
   vo2_max: 50, sleep_goal_s: 28800, training_background: 'REGULAR', typical_day: 'MOSTLY_SITTING', source_channel: 'current',
 };
 const full: { [T in keyof TableRows]: Required<TableRows[T]> } = {
-  samples: sample, laps: lap, exercises: exercise, daily_activity: dailyActivity, sleep,
+  samples: sample, laps: lap, exercises: exercise, daily_activity: dailyActivity, sleep, ...DATE_BASED_FULL_ROWS,
   activity_step_samples: steps, activity_zone_samples: zones, activity_inactivity_stamps: inactivity, physical_info: physical,
 };
 

@@ -8,6 +8,8 @@ const valid: { name: string; yaml: string; check: Record<string, unknown> }[] = 
   { name: 'minimal file gets every default', yaml: 'version: 1\nname: p', check: { 'sink.compression': 'zstd', 'parse.batch_rows': 512, 'fetch.max_rounds_per_user': 10, 'bus.partitions': 3 } },
   { name: 'explicit values win', yaml: 'version: 1\nname: p\nsink:\n  flush_rows: 10\n  idle_flush_secs: 0.5', check: { 'sink.flush_rows': 10, 'sink.idle_flush_secs': 0.5 } },
   { name: 'empty section is filled', yaml: 'version: 1\nname: p\nparse:', check: { 'parse.tokenizer': 'fast' } },
+  { name: 'every date-based type is on by default', yaml: 'version: 1\nname: p', check: { 'fetch.daily': ['activity', 'sleep', 'nightly_recharge', 'continuous_heart_rate', 'cardio_load', 'sleepwise_alertness', 'sleepwise_circadian_bedtime', 'body_temperature', 'skin_temperature', 'skin_contacts', 'ecg', 'spo2'] } },
+  { name: 'data_types per type', yaml: 'version: 1\nname: p\nfetch:\n  data_types:\n    ecg: { enabled: false }\n    activity: { every: 15m, lookback_days: 365 }', check: { 'fetch.data_types.ecg.enabled': false, 'fetch.data_types.activity.lookback_days': 365 } },
 ];
 
 const invalid: { name: string; yaml: string; message: RegExp }[] = [
@@ -22,6 +24,13 @@ const invalid: { name: string; yaml: string; message: RegExp }[] = [
   { name: 'invalid YAML with position', yaml: 'version: 1\nname: [p', message: /p\.yaml: line \d+, column \d+: not valid YAML/ },
   { name: 'duplicate key', yaml: 'version: 1\nname: p\nname: q', message: /not valid YAML/ },
   { name: 'not a mapping', yaml: '- 1', message: /expected a mapping/ },
+  { name: 'unknown date-based type', yaml: 'version: 1\nname: p\nfetch:\n  data_types:\n    ekg: {}', message: /\/fetch\/data_types: unknown field "ekg" \(allowed: activity, sleep, nightly_recharge, / },
+  { name: 'unknown daily type', yaml: 'version: 1\nname: p\nfetch:\n  daily: [sleep, naps]', message: /\/fetch\/daily\/1: must be one of/ },
+  { name: 'every without a unit', yaml: 'version: 1\nname: p\nfetch:\n  data_types:\n    sleep: { every: 15 }', message: /\/fetch\/data_types\/sleep\/every: must be string/ },
+  { name: 'every with an unknown unit', yaml: 'version: 1\nname: p\nfetch:\n  data_types:\n    sleep: { every: 2w }', message: /\/fetch\/data_types\/sleep\/every: must match pattern/ },
+  { name: 'lookback beyond the type\'s API window', yaml: 'version: 1\nname: p\nfetch:\n  data_types:\n    continuous_heart_rate: { lookback_days: 29 }', message: /p\.yaml: \/fetch\/data_types\/continuous_heart_rate\/lookback_days: 29 days is beyond the API's window for continuous_heart_rate \(28 days\)/ },
+  { name: 'lookback beyond 365', yaml: 'version: 1\nname: p\nfetch:\n  data_types:\n    activity: { lookback_days: 400 }', message: /\/fetch\/data_types\/activity\/lookback_days: must be <= 365/ },
+  { name: 'unknown data_type field', yaml: 'version: 1\nname: p\nfetch:\n  data_types:\n    sleep: { enable: true }', message: /unknown field "enable" \(allowed: enabled, every, lookback_days\)/ },
 ];
 
 const get = (o: unknown, path: string) => path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown>)[k], o);

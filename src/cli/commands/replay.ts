@@ -3,11 +3,14 @@ import { createApp } from '../../app.ts';
 import { ConfigError } from '../../errors.ts';
 import type { PayloadKind } from '../../records/envelope.ts';
 import { commandContext } from '../context.ts';
+import { DATE_BASED_ENDPOINTS } from '../../daily/endpoints.ts';
 
 const TABLE_PAYLOADS: Record<string, PayloadKind[]> = {
   exercises: ['summary'],
   samples: ['fit', 'tcx', 'gpx'],
   laps: ['fit', 'tcx', 'gpx'],
+  // Every date-based table: the one type that feeds it (src/daily/endpoints.ts).
+  ...Object.fromEntries(DATE_BASED_ENDPOINTS.flatMap((e) => e.tables.map((t) => [t, [e.kind]]))),
 };
 
 /**

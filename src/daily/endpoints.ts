@@ -1,0 +1,139 @@
+/**
+ * The date-based endpoint registry: for each data type read by date (AccessLink section 7),
+ * how it is fetched (paths, window, range rule, the statuses that mean "no data"), how an
+ * answer splits into days, how a stored day becomes rows, and which tables it feeds. The
+ * sweep (src/stages/fetch-daily.ts) and the parse stage (src/stages/parse.ts) are written
+ * once against this table; a new data type is one entry here plus its normaliser and tables.
+ */
+import { ACTIVITY_SAMPLE_FLAGS } from '../accesslink/client.ts';
+import { normaliseCurrentActivitySamples } from '../parse/activity-samples.ts';
+import { dailyActivityDate, normaliseDailyActivity } from '../parse/daily-activity.ts';
+import { sleepDate } from '../parse/sleep.ts';
+import type { DailyKind } from '../records/envelope.ts';
+import type { TableName } from '../records/rows.ts';
+import { normaliseBodyTemperature, normaliseEcg, normaliseSkinContacts, normaliseSkinTemperature, normaliseSpo2, periodDate, skinTemperatureDate, testDate } from './biosensing.ts';
+import { cardioLoadDate, continuousHeartRateDate, continuousHeartRateDays, normaliseCardioLoad, normaliseContinuousHeartRate } from './heart.ts';
+import { nightlyRechargeDate, normaliseNightlyRecharge, normaliseSleepNight } from './night.ts';
+import { normaliseAlertness, normaliseCircadianBedtime, sleepwiseDate } from './sleepwise.ts';
+import type { DateBasedContext, NormalisedRows } from './types.ts';
+
+export interface DateBasedEndpoint {
+  readonly kind: DailyKind;
+  /** How far back the API serves this type, in days: the sweep's lookback is capped at it. */
+  readonly windowDays: number;
+  /**
+   * The list call. `path` answers the whole window with no parameters (null: there is no
+   * such call); `rangePath` takes `from`/`to` (inclusive dates, at most `maxRangeDays` apart;
+   * null: no range call). A shorter lookback than the window uses `rangePath` when there is
+   * one, else `path` with the days outside the lookback dropped.
+   */
+  readonly list: {
+    readonly path: string | null;
+    readonly rangePath: string | null;
+    readonly maxRangeDays: number;
+    /** Statuses that mean "no data" (204 always). */
+    readonly noData: readonly number[];
+    /** Query parameters every list call carries besides the dates (activity: the sample flags). */
+    readonly query?: Readonly<Record<string, string>>;
+  };
+  /** One date's call (webhooks, a re-fetch of one day): path and query; its own "no data" statuses. */
+  readonly byDate: { readonly request: (date: string) => { path: string; query: Record<string, string> }; readonly noData: readonly number[] };
+  /** The items of an answer (list or date), before they are keyed by date. */
+  items(json: unknown): unknown[];
+  /** The local date an item is about; null when it names none (the item is skipped with a typed error). */
+  dateOf(item: Record<string, unknown>): string | null;
+  /** A date may hold several items (tests, periods): a day is stored as the array of its items, else as the one item. */
+  readonly manyPerDate: boolean;
+  /** Tables the normaliser fills, in publishing order. */
+  readonly tables: readonly TableName[];
+  normalise(json: unknown, ctx: DateBasedContext): NormalisedRows | Promise<NormalisedRows>;
+}
+
+const arrayOf = (json: unknown): unknown[] => (Array.isArray(json) ? json : json && typeof json === 'object' ? [json] : []);
+const listIn = (key: string) => (json: unknown): unknown[] => {
+  if (Array.isArray(json)) return json;
+  if (!json || typeof json !== 'object') return [];
+  const list = (json as Record<string, unknown>)[key];
+  // A per-date answer is the one object itself.
+  return Array.isArray(list) ? list : key in (json as object) ? [] : [json];
+};
+const onDate = (path: string) => (date: string) => ({ path: `${path}/${date}`, query: {} });
+const rangeOfOne = (path: string) => (date: string) => ({ path, query: { from: date, to: date } });
+
+const biosensing = (
+  kind: DailyKind, resource: string, dateOf: (item: Record<string, unknown>) => string | null, manyPerDate: boolean, tables: readonly TableName[],
+  normalise: DateBasedEndpoint['normalise'],
+): DateBasedEndpoint => {
+  const path = `/v3/users/biosensing/${resource}`;
+  return { kind, windowDays: 28, list: { path, rangePath: path, maxRangeDays: 28, noData: [204] }, byDate: { request: rangeOfOne(path), noData: [204] }, items: arrayOf, dateOf, manyPerDate, tables, normalise };
+};
+
+const sleepwise = (kind: DailyKind, resource: string, tables: readonly TableName[], normalise: DateBasedEndpoint['normalise']): DateBasedEndpoint => {
+  const path = `/v3/users/sleepwise/${resource}`;
+  return {
+    kind, windowDays: 28, list: { path, rangePath: `${path}/date`, maxRangeDays: 28, noData: [204] }, byDate: { request: rangeOfOne(`${path}/date`), noData: [204] },
+    items: arrayOf, dateOf: sleepwiseDate, manyPerDate: true, tables, normalise,
+  };
+};
+
+const ENDPOINTS: readonly DateBasedEndpoint[] = [
+  {
+    kind: 'activity', windowDays: 365,
+    // With the step, zone and inactivity samples: one request gives the day and its series (src/parse/activity-samples.ts).
+    list: { path: '/v3/users/activities', rangePath: '/v3/users/activities', maxRangeDays: 28, noData: [204], query: ACTIVITY_SAMPLE_FLAGS },
+    byDate: { request: (date) => ({ path: `/v3/users/activities/${date}`, query: { ...ACTIVITY_SAMPLE_FLAGS } }), noData: [204] },
+    items: arrayOf, dateOf: dailyActivityDate, manyPerDate: false,
+    tables: ['daily_activity', 'activity_step_samples', 'activity_zone_samples', 'activity_inactivity_stamps'],
+    normalise: (json, ctx) => {
+      const samples = normaliseCurrentActivitySamples(json, ctx);
+      return {
+        daily_activity: [normaliseDailyActivity(json, ctx).row],
+        activity_step_samples: samples.steps, activity_zone_samples: samples.zones, activity_inactivity_stamps: samples.inactivity,
+      };
+    },
+  },
+  {
+    kind: 'sleep', windowDays: 28,
+    list: { path: '/v3/users/sleep', rangePath: null, maxRangeDays: 28, noData: [204, 404] },
+    byDate: { request: onDate('/v3/users/sleep'), noData: [204, 404] },
+    items: listIn('nights'), dateOf: sleepDate, manyPerDate: false, tables: ['sleep', 'sleep_stages', 'sleep_heart_rate'], normalise: normaliseSleepNight,
+  },
+  {
+    kind: 'nightly_recharge', windowDays: 28,
+    list: { path: '/v3/users/nightly-recharge', rangePath: null, maxRangeDays: 28, noData: [204, 404] },
+    byDate: { request: onDate('/v3/users/nightly-recharge'), noData: [204, 404] },
+    items: listIn('recharges'), dateOf: nightlyRechargeDate, manyPerDate: false,
+    tables: ['nightly_recharge', 'nightly_recharge_hrv', 'nightly_recharge_breathing'], normalise: normaliseNightlyRecharge,
+  },
+  {
+    // No plain list: the range call needs both dates (max range undocumented; 28 assumed).
+    kind: 'continuous_heart_rate', windowDays: 28,
+    list: { path: null, rangePath: '/v3/users/continuous-heart-rate', maxRangeDays: 28, noData: [204, 404] },
+    byDate: { request: onDate('/v3/users/continuous-heart-rate'), noData: [204, 404] },
+    items: continuousHeartRateDays, dateOf: continuousHeartRateDate, manyPerDate: false, tables: ['continuous_heart_rate'], normalise: normaliseContinuousHeartRate,
+  },
+  {
+    kind: 'cardio_load', windowDays: 28,
+    list: { path: '/v3/users/cardio-load', rangePath: '/v3/users/cardio-load/date', maxRangeDays: 28, noData: [204, 404] },
+    byDate: { request: onDate('/v3/users/cardio-load'), noData: [204, 404] },
+    items: arrayOf, dateOf: cardioLoadDate, manyPerDate: false, tables: ['cardio_load'], normalise: normaliseCardioLoad,
+  },
+  sleepwise('sleepwise_alertness', 'alertness', ['sleepwise_alertness', 'sleepwise_alertness_hourly'], normaliseAlertness),
+  sleepwise('sleepwise_circadian_bedtime', 'circadian-bedtime', ['sleepwise_circadian_bedtime'], normaliseCircadianBedtime),
+  biosensing('body_temperature', 'bodytemperature', periodDate, true, ['body_temperature', 'body_temperature_samples'], normaliseBodyTemperature),
+  biosensing('skin_temperature', 'skintemperature', skinTemperatureDate, false, ['skin_temperature'], normaliseSkinTemperature),
+  biosensing('skin_contacts', 'skincontacts', periodDate, true, ['skin_contacts', 'skin_contact_changes'], normaliseSkinContacts),
+  biosensing('ecg', 'ecg', testDate, true, ['ecg', 'ecg_samples'], normaliseEcg),
+  biosensing('spo2', 'spo2', testDate, true, ['spo2'], normaliseSpo2),
+];
+
+const BY_KIND = new Map<DailyKind, DateBasedEndpoint>(ENDPOINTS.map((e) => [e.kind, e]));
+
+/** The endpoint of a date-based kind (every DailyKind has one; a test keeps them in step). */
+export function dateBasedEndpoint(kind: DailyKind): DateBasedEndpoint {
+  const endpoint = BY_KIND.get(kind);
+  if (!endpoint) throw new TypeError(`no date-based endpoint for ${kind}`);
+  return endpoint;
+}
+
+export const DATE_BASED_ENDPOINTS: readonly DateBasedEndpoint[] = ENDPOINTS;
