@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as backfill } from './backfill.ts';
 import { register as compact } from './compact.ts';
 import { register as demo } from './demo.ts';
 import { register as importFiles } from './import.ts';
@@ -13,4 +14,4 @@ import { register as users } from './users.ts';
 import { register as webhook } from './webhook.ts';
 
 /** Every CLI command, in the order `--help` lists them. */
-export const COMMANDS: readonly ((program: Command) => void)[] = [demo, run, users, webhook, importFiles, replay, parse, query, compact, lake, lint, simulate];
+export const COMMANDS: readonly ((program: Command) => void)[] = [demo, run, users, webhook, backfill, importFiles, replay, parse, query, compact, lake, lint, simulate];
