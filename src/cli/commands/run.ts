@@ -45,7 +45,7 @@ export function register(program: Command): void {
         return;
       }
       const schedule = stages.includes('fetch') ? app.fetch!.startSchedule(pipeline.fetch.schedule) : null;
-      const webhooks = stages.includes('fetch') && config.webhookListen ? await startWebhooks(app, config.stateDir, config.webhookListen, config.topicPrefix, logger) : null;
+      const webhooks = stages.includes('fetch') && config.webhookListen ? await startWebhooks(app, config.stateDir, config.webhookListen, config.topicPrefix, logger, config.webhookMaxEventAgeMs) : null;
       const metrics = config.metricsListen ? await startMetricsServer({ ...config.metricsListen, collect: () => collectAppMetrics(app), logger }) : null;
       logger.info('pipeline.started', { stages, bus: app.bus.kind, schedule: pipeline.fetch.schedule, lake: config.lakeDir });
       await new Promise<void>((resolve) => {
@@ -66,7 +66,7 @@ export function register(program: Command): void {
  * in every fetch process) turns events into fetch sweeps. The signing key is read lazily:
  * `polar-lake webhook create` runs while this process already answers Polar's PING.
  */
-async function startWebhooks(app: App, stateDir: string, listen: { host: string; port: number }, topicPrefix: string, logger: Logger) {
+async function startWebhooks(app: App, stateDir: string, listen: { host: string; port: number }, topicPrefix: string, logger: Logger, maxEventAgeMs: number) {
   let key: string | null = null;
   const receiver = await startWebhookReceiver({
     host: listen.host,
@@ -74,6 +74,7 @@ async function startWebhooks(app: App, stateDir: string, listen: { host: string;
     signingKey: async () => (key ??= await loadWebhookSigningKey(stateDir)),
     accept: (event) => publishWebhookEvent(app.bus, event),
     logger,
+    maxEventAgeMs,
   });
   const trigger = await startWebhookTrigger({ bus: app.bus, group: `${topicPrefix}polar-lake-webhooks`, logger, run: (_users, events) => app.fetch!.runEvents(events) });
   logger.info('webhooks.receiver.started', { url: receiver.url });
