@@ -399,13 +399,18 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
     return running;
   };
 
-  const runEvents = async (events: readonly WebhookEvent[]): Promise<FetchReport> => {
-    // Serialised with scheduled runs: never two open transactions for one user and type.
-    while (running) await running.catch(() => undefined);
-    running = runEventsInner(events).finally(() => {
-      running = null;
+  let eventRuns: Promise<unknown> = Promise.resolve();
+  const runEvents = (events: readonly WebhookEvent[]): Promise<FetchReport> => {
+    // Serialised with scheduled runs and with each other: never two open transactions for one user and type.
+    const run = eventRuns.then(async () => {
+      while (running) await running.catch(() => undefined);
+      running = runEventsInner(events).finally(() => {
+        running = null;
+      });
+      return running;
     });
-    return running;
+    eventRuns = run.catch(() => undefined);
+    return run;
   };
 
   return {
