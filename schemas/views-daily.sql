@@ -50,3 +50,12 @@ CREATE OR REPLACE VIEW ecg_samples AS
   SELECT * FROM read_parquet(getvariable('lake') || '/ecg_samples/*/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER, 'month': INTEGER}, union_by_name = true);
 CREATE OR REPLACE VIEW spo2 AS
   SELECT * FROM read_parquet(getvariable('lake') || '/spo2/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
+-- A day's activity series (current and legacy transactional, told apart by source_channel) and physical-information snapshots.
+CREATE OR REPLACE VIEW activity_step_samples AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/activity_step_samples/*/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER, 'month': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW activity_zone_samples AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/activity_zone_samples/*/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER, 'month': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW activity_inactivity_stamps AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/activity_inactivity_stamps/*/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER, 'month': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW physical_info AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/physical_info/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);

@@ -113,7 +113,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   const fetch = client
     ? createFetchStage({
         client, users, rawZone, ledger, bus, logger, payloads: pipeline.fetch.payloads, daily: dailySweep.kinds, dailySchedule: dailySweep.schedule, maxRoundsPerUser: pipeline.fetch.max_rounds_per_user,
-        exerciseChannel: pipeline.fetch.exercise_channel, onUserSwept: observer.onUserSwept,
+        exerciseChannel: pipeline.fetch.exercise_channel, onUserSwept: observer.onUserSwept, transactional: pipeline.fetch.transactional,
+        physicalInfo: pipeline.fetch.physical_info && dailySweep.kinds.length > 0,
       })
     : null;
   const parse = createParseStage({

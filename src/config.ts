@@ -19,6 +19,8 @@
  * | POLAR_WEBHOOK_LISTEN   | host:port for the webhook receiver (fetch process) | (unset: no receiver)            |
  * | POLAR_LAKE_METRICS_LISTEN | host:port serving /metrics, /health, /ready, /status (docs/operating.md) | (unset: none) |
  * | POLAR_LAKE_CALLBACK_LISTEN | host:port where `run` serves the OAuth redirect URI's path (behind a reverse proxy) | (unset) |
+ * | POLAR_WEBHOOK_MAX_AGE_SECS | a signed event sent longer ago (or later) than this is a replay: dropped | 600 |
+ * | POLAR_LAKE_METRICS_LISTEN | host:port serving /metrics (Prometheus text)    | (unset: no endpoint)            |
  */
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
@@ -57,6 +59,8 @@ export interface RuntimeConfig {
   readonly accesslink: AccessLinkSettings | null;
   /** Where the webhook receiver listens, or null when webhooks are off. */
   readonly webhookListen: HostPort | null;
+  /** Replay window of the webhook receiver: events whose `timestamp` is further from now are dropped without a fetch. */
+  readonly webhookMaxEventAgeMs: number;
   /** Where /metrics is served, or null. */
   readonly metricsListen: HostPort | null;
   /** Where `run` serves the OAuth redirect URI's path (headless enrolment), or null. */
@@ -70,6 +74,13 @@ function url(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   } catch (cause) {
     throw new ConfigError(`not a URL: ${JSON.stringify(value)}`, name, { cause });
   }
+}
+
+function webhookMaxAgeMs(env: NodeJS.ProcessEnv): number {
+  const value = env['POLAR_WEBHOOK_MAX_AGE_SECS'];
+  if (value === undefined || value === '') return 600_000;
+  if (!/^\d{1,6}$/.test(value) || Number(value) < 1) throw new ConfigError(`expected whole seconds from 1 to 999999, got ${JSON.stringify(value)}`, 'POLAR_WEBHOOK_MAX_AGE_SECS');
+  return Number(value) * 1000;
 }
 
 function topicPrefix(env: NodeJS.ProcessEnv): string {
@@ -90,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
   }
   return Object.freeze({
     webhookListen: hostPort(env, 'POLAR_WEBHOOK_LISTEN'),
+    webhookMaxEventAgeMs: webhookMaxAgeMs(env),
     metricsListen: hostPort(env, 'POLAR_LAKE_METRICS_LISTEN'),
     callbackListen: hostPort(env, 'POLAR_LAKE_CALLBACK_LISTEN'),
     lakeDir: resolve(env['POLAR_LAKE_DIR'] ?? 'lake'),

@@ -27,7 +27,7 @@ import {
   networkErrorFrom,
   type RequestContext,
 } from './errors.ts';
-import { createRateLimitGate, parseRateLimitHeaders, retryAfterMsFor429, type RateLimitGate } from './rate-limit.ts';
+import { createRateLimitGate, parseRateLimitHeaders, retryAfterMsFor429, type RateLimitGate, type RateLimitLane } from './rate-limit.ts';
 import { DEFAULT_RETRY, withRetry, type RetryOptions } from './retry.ts';
 
 export type ExerciseFileKind = 'tcx' | 'gpx' | 'fit';
@@ -49,7 +49,30 @@ export interface AccessLinkClientOptions {
   readonly rateLimitGate?: RateLimitGate;
   /** Told of every HTTP exchange that got a response (metrics: latency by endpoint and status). */
   readonly onResponse?: (exchange: { readonly method: string; readonly path: string; readonly status: number; readonly seconds: number }) => void;
+  /**
+   * Which lane of the gate this client's requests wait in: `live` (polling, webhooks) or
+   * `backfill`, which never takes the share of the budget reserved for live work. @default 'live'
+   */
+  readonly lane?: RateLimitLane;
 }
+
+/** The three transactional channels; each is create → list → get items → commit. */
+export type TransactionType = 'exercise' | 'activity' | 'physical';
+
+const TRANSACTIONS: Readonly<Record<TransactionType, { readonly path: string; readonly list: string }>> = {
+  exercise: { path: 'exercise-transactions', list: 'exercises' },
+  activity: { path: 'activity-transactions', list: 'activity-log' },
+  physical: { path: 'physical-information-transactions', list: 'physical-informations' },
+};
+
+/** A JSON body as received (kept verbatim for the raw zone) and parsed. */
+export interface JsonBody {
+  readonly raw: Buffer;
+  readonly json: unknown;
+}
+
+/** Sample parts `/v3/users/activities[/{date}]` includes when asked: all three, so one request gives the whole day with its series. */
+export const ACTIVITY_SAMPLE_FLAGS: Readonly<Record<string, string>> = { steps: 'true', activity_zones: 'true', inactivity_stamps: 'true' };
 
 export interface Notification {
   readonly userId: string;
@@ -140,6 +163,20 @@ export interface AccessLinkClient {
    * parsed; the caller keys them by date.
    */
   listDaily(kind: 'activity' | 'sleep', token: string, range?: { from: string; to: string }): Promise<Record<string, unknown>[]>;
+  /** POST /v3/users/{id}/{type}-transactions; 204 (nothing new) → null. */
+  createTransaction(type: TransactionType, userId: string, token: string): Promise<ExerciseTransaction | null>;
+  /** GET resource-uri → the item URLs of the transaction (`exercises`, `activity-log`, `physical-informations`); 204 → []. */
+  listTransactionItems(type: TransactionType, resourceUri: string, token: string): Promise<string[]>;
+  /** PUT resource-uri: commits, and Polar deletes the transaction's data for good. */
+  commitTransaction(resourceUri: string, token: string): Promise<void>;
+  /**
+   * GET a URL the API handed out (same origin only), optionally with a sub-resource appended
+   * (`step-samples`): the JSON body verbatim and parsed. 204 → null; a 404 throws
+   * AccessLinkNotFoundError.
+   */
+  getJson(url: string, token: string, subResource?: string): Promise<JsonBody | null>;
+  /** GET /v3/users/physical-info: the current snapshot, or null when the API has none (404/204). */
+  getPhysicalInfo(token: string): Promise<JsonBody | null>;
   /**
    * GET a date-based endpoint of the token's user (`/v3/users/...`, src/daily/endpoints.ts)
    * with date query parameters (`from`, `to`). A status in `noData` (204 always; 404 where
@@ -184,6 +221,7 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   const queue = new PQueue({ concurrency: options.concurrency ?? 4 });
   const gate = options.rateLimitGate ?? createRateLimitGate();
+  const lane: RateLimitLane = options.lane ?? 'live';
   const basic = 'Basic ' + Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64');
 
   const apiUrl = (path: string): URL => new URL(basePath + path, apiOrigin);
@@ -208,7 +246,7 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
   /** One HTTP exchange, run inside the queue. Returns the response with its body unread. */
   const exchange = async (spec: RequestSpec): Promise<Response> => {
     const context: RequestContext = { method: spec.method, path: spec.url.pathname + spec.url.search };
-    await gate.wait();
+    await gate.wait(lane);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new DOMException('response headers timed out', 'TimeoutError')), requestTimeoutMs);
     const headers: Record<string, string> = {
@@ -292,6 +330,45 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
     return Buffer.from(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   };
 
+  const createTransaction = async (type: TransactionType, userId: string, token: string): Promise<ExerciseTransaction | null> => {
+    const { path: segment } = TRANSACTIONS[type];
+    const path = `/v3/users/${checkId('user id', userId, { method: 'POST', path: `/v3/users/{user-id}/${segment}` })}/${segment}`;
+    const spec: RequestSpec = { method: 'POST', url: apiUrl(path), auth: bearer(token), accept: ACCEPT.json, ok: [200, 201, 204] };
+    return request(spec, async (response) => {
+      if (response.status === 204) return null;
+      const { json } = await readJson(response, spec);
+      const body = json as Record<string, unknown>;
+      const resourceUri = body['resource-uri'];
+      if (typeof resourceUri !== 'string') throw new AccessLinkResponseError('no resource-uri in the transaction', { method: 'POST', path, status: response.status });
+      followUrl('POST', resourceUri);
+      return { transactionId: idString(body['transaction-id'], spec), resourceUri };
+    });
+  };
+
+  const listTransactionItems = async (type: TransactionType, resourceUri: string, token: string): Promise<string[]> => {
+    const key = TRANSACTIONS[type].list;
+    const spec: RequestSpec = { method: 'GET', url: followUrl('GET', resourceUri), auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
+    return request(spec, async (response) => {
+      if (response.status === 204) return [];
+      const { json } = await readJson(response, spec);
+      const list = (json as Record<string, unknown> | null)?.[key];
+      if (list === undefined || list === null) return [];
+      if (!Array.isArray(list)) throw new AccessLinkResponseError(`${key} is not a list`, { method: 'GET', path: spec.url.pathname, status: response.status });
+      return list.map((u) => {
+        const url = String(u);
+        followUrl('GET', url);
+        return url;
+      });
+    });
+  };
+
+  const commitTransaction = async (resourceUri: string, token: string): Promise<void> => {
+    const spec: RequestSpec = { method: 'PUT', url: followUrl('PUT', resourceUri), auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
+    await request(spec, async (response) => {
+      await response.body?.cancel();
+    });
+  };
+
   return {
     apiOrigin,
     rateLimitGate: gate,
@@ -343,35 +420,10 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
       });
     },
 
-    async createExerciseTransaction(userId, token) {
-      const path = `/v3/users/${checkId('user id', userId, { method: 'POST', path: '/v3/users/{user-id}/exercise-transactions' })}/exercise-transactions`;
-      const spec: RequestSpec = { method: 'POST', url: apiUrl(path), auth: bearer(token), accept: ACCEPT.json, ok: [200, 201, 204] };
-      return request(spec, async (response) => {
-        if (response.status === 204) return null;
-        const { json } = await readJson(response, spec);
-        const body = json as Record<string, unknown>;
-        const resourceUri = body['resource-uri'];
-        if (typeof resourceUri !== 'string') throw new AccessLinkResponseError('no resource-uri in the transaction', { method: 'POST', path, status: response.status });
-        followUrl('POST', resourceUri);
-        return { transactionId: idString(body['transaction-id'], spec), resourceUri };
-      });
-    },
-
-    async listTransactionExercises(resourceUri, token) {
-      const spec: RequestSpec = { method: 'GET', url: followUrl('GET', resourceUri), auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
-      return request(spec, async (response) => {
-        if (response.status === 204) return [];
-        const { json } = await readJson(response, spec);
-        const list = (json as { exercises?: unknown }).exercises;
-        if (list === undefined || list === null) return [];
-        if (!Array.isArray(list)) throw new AccessLinkResponseError('exercises is not a list', { method: 'GET', path: spec.url.pathname, status: response.status });
-        return list.map((u) => {
-          const url = String(u);
-          followUrl('GET', url);
-          return url;
-        });
-      });
-    },
+    createExerciseTransaction: (userId, token) => createTransaction('exercise', userId, token),
+    createTransaction,
+    listTransactionExercises: (resourceUri, token) => listTransactionItems('exercise', resourceUri, token),
+    listTransactionItems,
 
     async getExerciseSummary(exerciseUrl, token) {
       const spec: RequestSpec = { method: 'GET', url: followUrl('GET', exerciseUrl), auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
@@ -414,7 +466,7 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
       const context = { method: 'GET', path };
       if (!/^\/v3\/users\/[a-z0-9/_-]{1,80}$/.test(path) || path.includes('//')) throw new AccessLinkResponseError(`invalid date-based path ${JSON.stringify(path.slice(0, 80))}`, { ...context, status: 0 });
       for (const [name, value] of Object.entries(query)) {
-        if (!/^[a-z_]{1,32}$/.test(name) || !/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new AccessLinkResponseError(`invalid query ${name}=${JSON.stringify(String(value).slice(0, 20))}`, { ...context, status: 0 });
+        if (!/^[a-z_]{1,32}$/.test(name) || !/^(?:\d{4}-\d{2}-\d{2}|true|false)$/.test(value)) throw new AccessLinkResponseError(`invalid query ${name}=${JSON.stringify(String(value).slice(0, 20))}`, { ...context, status: 0 });
         url.searchParams.set(name, value);
       }
       const empty = noData.filter((s) => s >= 300);
@@ -497,15 +549,42 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
       return request(spec, async (response) => (response.status === 204 ? null : jsonObjectBody(await readJson(response, spec), spec, response.status)));
     },
 
-    async commitExerciseTransaction(resourceUri, token) {
-      const spec: RequestSpec = { method: 'PUT', url: followUrl('PUT', resourceUri), auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
-      await request(spec, async (response) => {
-        await response.body?.cancel();
+    commitExerciseTransaction: (resourceUri, token) => commitTransaction(resourceUri, token),
+    commitTransaction,
+
+    async getJson(url, token, subResource) {
+      const base = followUrl('GET', url);
+      const target = subResource === undefined ? base : new URL(base.pathname.replace(/\/+$/, '') + '/' + checkId('sub-resource', subResource, { method: 'GET', path: base.pathname }) + base.search, apiOrigin);
+      const spec: RequestSpec = { method: 'GET', url: target, auth: bearer(token), accept: ACCEPT.json, ok: [200, 204] };
+      return request(spec, async (response) => {
+        if (response.status === 204) {
+          await response.body?.cancel();
+          return null;
+        }
+        return readJson(response, spec);
+      });
+    },
+
+    async getPhysicalInfo(token) {
+      const url = apiUrl('/v3/users/physical-info');
+      const spec: RequestSpec = { method: 'GET', url, auth: bearer(token), accept: ACCEPT.json, ok: [200, 204], passthrough: [404] };
+      return request(spec, async (response) => {
+        if (response.status === 204 || response.status === 404) {
+          await response.arrayBuffer().catch(() => undefined);
+          return null;
+        }
+        const body = await readJson(response, spec);
+        if (!isObject(body.json)) throw new AccessLinkResponseError('physical info is not an object', { method: 'GET', path: url.pathname, status: response.status });
+        return body;
       });
     },
 
     onIdle: () => queue.onIdle(),
   };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return !!value && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** Polar ids are int64: keep them as strings, and refuse numbers JSON could not hold exactly. */

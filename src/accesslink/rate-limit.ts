@@ -65,9 +65,16 @@ export function retryAfterMsFor429(state: RateLimitState | undefined): number | 
   return state.shortTerm.resetSecs * 1000;
 }
 
+/**
+ * Lanes of the one gate. `live` (polling, webhooks) may spend the whole budget. `backfill`
+ * stops once the budget left in a window falls to the share reserved for live work, and
+ * waits for that window's reset: a backfill never starves live polling, however long it runs.
+ */
+export type RateLimitLane = 'live' | 'backfill';
+
 export interface RateLimitGate {
-  /** Resolves when requests may flow again (at once when nothing is held). */
-  wait(): Promise<void>;
+  /** Resolves when a request in this lane may go (at once when nothing holds it). @default lane 'live' */
+  wait(lane?: RateLimitLane): Promise<void>;
   /** Learns from a response's headers: holds the gate when a budget is spent. */
   observe(state: RateLimitState | undefined): void;
   /** Holds every request for `ms` from now (after a 429). Extends, never shortens, a hold. */
@@ -76,32 +83,66 @@ export interface RateLimitGate {
   readonly heldUntilMs: number;
   /** The last state seen, for metrics. */
   readonly last: RateLimitState | undefined;
+  /** Share (0-1) of each window's limit the backfill lane leaves to live work. */
+  readonly liveReserve: number;
+  /** Requests let through per lane since the gate was made (for metrics and tests). */
+  readonly granted: Readonly<Record<RateLimitLane, number>>;
 }
 
 export interface RateLimitGateOptions {
   /** @default Date.now */
   readonly now?: () => number;
+  /** How the gate waits; tests pass one that advances their clock. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Share (0-1) of each window's limit reserved for the live lane. @default 0.3 */
+  readonly liveReserve?: number;
+}
+
+/** A window as last observed, with its reset turned into an instant. */
+interface WindowBudget {
+  used: number;
+  readonly limit: number;
+  readonly resetAtMs: number;
 }
 
 export function createRateLimitGate(options: RateLimitGateOptions = {}): RateLimitGate {
   const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const liveReserve = Math.min(1, Math.max(0, options.liveReserve ?? 0.3));
   let heldUntil = 0;
   let last: RateLimitState | undefined;
+  let windows: WindowBudget[] = [];
+  const granted: Record<RateLimitLane, number> = { live: 0, backfill: 0 };
   const holdFor = (ms: number) => {
     if (ms > 0) heldUntil = Math.max(heldUntil, now() + ms);
   };
+  /** Ms a backfill request must wait for its share: until the reset of a window whose free budget is down to the live reserve. */
+  const backfillWaitMs = (): number => {
+    const t = now();
+    let wait = 0;
+    for (const w of windows) {
+      if (t >= w.resetAtMs) continue; // a new window: nothing known against it yet
+      if (w.limit - w.used <= Math.ceil(w.limit * liveReserve)) wait = Math.max(wait, w.resetAtMs - t);
+    }
+    return wait;
+  };
   return {
-    async wait() {
+    async wait(lane = 'live') {
       // Loop: a hold may be extended by a response that lands while we sleep.
       for (;;) {
-        const remaining = heldUntil - now();
-        if (remaining <= 0) return;
-        await new Promise((resolve) => setTimeout(resolve, remaining));
+        const remaining = Math.max(heldUntil - now(), lane === 'backfill' ? backfillWaitMs() : 0);
+        if (remaining <= 0) break;
+        await sleep(remaining);
       }
+      // Counted at once: requests in flight are spent budget before their headers come back.
+      for (const w of windows) if (now() < w.resetAtMs) w.used++;
+      granted[lane]++;
     },
     observe(state) {
       if (!state) return;
       last = state;
+      const t = now();
+      windows = [state.shortTerm, ...(state.longTerm ? [state.longTerm] : [])].map((w) => ({ used: w.used, limit: w.limit, resetAtMs: t + w.resetSecs * 1000 }));
       holdFor(waitForBudgetMs(state));
     },
     holdFor,
@@ -111,5 +152,7 @@ export function createRateLimitGate(options: RateLimitGateOptions = {}): RateLim
     get last() {
       return last;
     },
+    liveReserve,
+    granted,
   };
 }

@@ -21,6 +21,10 @@ export const TOPICS = {
   exerciseSeries: 'polar.exercise_series',
   rrIntervals: 'polar.rr_intervals',
   hrZones: 'polar.hr_zones',
+  activitySteps: 'polar.activity_steps',
+  activityZones: 'polar.activity_zones',
+  activityInactivity: 'polar.activity_inactivity',
+  physical: 'polar.physical',
   deadletter: 'polar.deadletter',
   /** AccessLink webhook events, accepted by the receiver; the fetch process acts on them. */
   webhooks: 'polar.webhooks',

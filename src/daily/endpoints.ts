@@ -5,6 +5,8 @@
  * sweep (src/stages/fetch-daily.ts) and the parse stage (src/stages/parse.ts) are written
  * once against this table; a new data type is one entry here plus its normaliser and tables.
  */
+import { ACTIVITY_SAMPLE_FLAGS } from '../accesslink/client.ts';
+import { normaliseCurrentActivitySamples } from '../parse/activity-samples.ts';
 import { dailyActivityDate, normaliseDailyActivity } from '../parse/daily-activity.ts';
 import { sleepDate } from '../parse/sleep.ts';
 import type { DailyKind } from '../records/envelope.ts';
@@ -31,6 +33,8 @@ export interface DateBasedEndpoint {
     readonly maxRangeDays: number;
     /** Statuses that mean "no data" (204 always). */
     readonly noData: readonly number[];
+    /** Query parameters every list call carries besides the dates (activity: the sample flags). */
+    readonly query?: Readonly<Record<string, string>>;
   };
   /** One date's call (webhooks, a re-fetch of one day): path and query; its own "no data" statuses. */
   readonly byDate: { readonly request: (date: string) => { path: string; query: Record<string, string> }; readonly noData: readonly number[] };
@@ -81,10 +85,18 @@ const sleepwise = (kind: DailyKind, resource: string, tables: readonly TableName
 const ENDPOINTS: readonly DateBasedEndpoint[] = [
   {
     kind: 'activity', windowDays: 365,
-    list: { path: '/v3/users/activities', rangePath: '/v3/users/activities', maxRangeDays: 28, noData: [204] },
-    byDate: { request: onDate('/v3/users/activities'), noData: [204] },
-    items: arrayOf, dateOf: dailyActivityDate, manyPerDate: false, tables: ['daily_activity'],
-    normalise: (json, ctx) => ({ daily_activity: [normaliseDailyActivity(json, ctx).row] }),
+    // With the step, zone and inactivity samples: one request gives the day and its series (src/parse/activity-samples.ts).
+    list: { path: '/v3/users/activities', rangePath: '/v3/users/activities', maxRangeDays: 28, noData: [204], query: ACTIVITY_SAMPLE_FLAGS },
+    byDate: { request: (date) => ({ path: `/v3/users/activities/${date}`, query: { ...ACTIVITY_SAMPLE_FLAGS } }), noData: [204] },
+    items: arrayOf, dateOf: dailyActivityDate, manyPerDate: false,
+    tables: ['daily_activity', 'activity_step_samples', 'activity_zone_samples', 'activity_inactivity_stamps'],
+    normalise: (json, ctx) => {
+      const samples = normaliseCurrentActivitySamples(json, ctx);
+      return {
+        daily_activity: [normaliseDailyActivity(json, ctx).row],
+        activity_step_samples: samples.steps, activity_zone_samples: samples.zones, activity_inactivity_stamps: samples.inactivity,
+      };
+    },
   },
   {
     kind: 'sleep', windowDays: 28,

@@ -20,7 +20,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { PolarLakeError } from '../errors.ts';
-import { DAILY_KINDS, isDailyKind, type DailyKind, type PayloadKind } from '../records/envelope.ts';
+import { ACTIVITY_PART_KINDS, DAILY_KINDS, isActivityPartKind, isDailyKind, type DailyKind, type DatedKind, type PayloadKind } from '../records/envelope.ts';
 import { fsyncDir } from '../state/atomic-file.ts';
 
 export interface StoredObject {
@@ -80,6 +80,7 @@ export class RawZoneCorruptGzipError extends PolarLakeError {
 export const PAYLOAD_EXTENSIONS: Readonly<Record<PayloadKind, string>> = {
   summary: 'json', tcx: 'tcx', gpx: 'gpx', fit: 'fit', samples: 'json', zones: 'json', route: 'json', hrm: 'hrm', ppt: 'xml', flow: 'json',
   ...(Object.fromEntries(DAILY_KINDS.map((k) => [k, 'json'])) as Record<DailyKind, string>),
+  activity_steps: 'json', activity_zones: 'json', physical: 'json',
 };
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -108,26 +109,44 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
  * ever shows the latest), and the same key gives the same source_id, so the sink replaces
  * the day's row instead of adding one.
  */
-export function rawDailyKeyFor(userId: string, kind: DailyKind, date: string): string {
+export function rawDailyKeyFor(userId: string, kind: DatedKind, date: string): string {
   validateRawId('user id', userId);
-  if (!isDailyKind(kind)) throw new InvalidRawIdError('daily kind', String(kind));
+  if (!isDailyKind(kind) && !isActivityPartKind(kind)) throw new InvalidRawIdError('daily kind', String(kind));
   if (!DATE.test(date)) throw new InvalidRawIdError('date', date);
   return `raw/daily/${kind}/user_id=${userId}/date=${date}/${kind}.json.gz`;
 }
 
+const SNAPSHOT = /^\d{8}T\d{6}(?:\d{1,6})?Z?$/;
+
+/**
+ * Key of one physical-information snapshot. AccessLink keeps no history of it: each
+ * snapshot is named by its own `modified` (else `created`) instant, compacted to
+ * `YYYYMMDDTHHMMSS[fff]`, so the same snapshot seen again maps to the same key and the same
+ * row, and a changed one gets a new key and a new row.
+ */
+export function rawPhysicalKeyFor(userId: string, snapshot: string): string {
+  validateRawId('user id', userId);
+  if (!SNAPSHOT.test(snapshot)) throw new InvalidRawIdError('snapshot', snapshot);
+  return `raw/physical/user_id=${userId}/snapshot=${snapshot}/physical.json.gz`;
+}
+
 export type ParsedRawKey =
   | { readonly area: 'exercises'; readonly userId: string; readonly exerciseId: string; readonly payload: PayloadKind }
-  | { readonly area: 'daily'; readonly userId: string; readonly date: string; readonly payload: DailyKind };
+  | { readonly area: 'daily'; readonly userId: string; readonly date: string; readonly payload: DatedKind }
+  | { readonly area: 'physical'; readonly userId: string; readonly snapshot: string; readonly payload: 'physical' };
 
 const EXERCISE_KEY = /^raw\/exercises\/user_id=([A-Za-z0-9_-]{1,64})\/exercise_id=([A-Za-z0-9_-]{1,64})\/(summary|tcx|gpx|fit|samples|zones|route|hrm|ppt|flow)\.[a-z]+\.gz$/;
-const DAILY_KEY = new RegExp(`^raw/daily/(${DAILY_KINDS.join('|')})/user_id=([A-Za-z0-9_-]{1,64})/date=(\\d{4}-\\d{2}-\\d{2})/[a-z_]+\\.json\\.gz$`);
+const PHYSICAL_KEY = /^raw\/physical\/user_id=([A-Za-z0-9_-]{1,64})\/snapshot=([0-9TZ]{15,24})\/physical\.json\.gz$/;
+const DAILY_KEY = new RegExp(`^raw/daily/(${[...DAILY_KINDS, ...ACTIVITY_PART_KINDS].join('|')})/user_id=([A-Za-z0-9_-]{1,64})/date=(\\d{4}-\\d{2}-\\d{2})/[a-z_]+\\.json\\.gz$`);
 
 /** The inverse of rawKeyFor / rawDailyKeyFor; null for a key of neither shape. */
 export function parseRawKey(key: string): ParsedRawKey | null {
   const e = EXERCISE_KEY.exec(key);
   if (e) return { area: 'exercises', userId: e[1] as string, exerciseId: e[2] as string, payload: e[3] as PayloadKind };
   const d = DAILY_KEY.exec(key);
-  if (d) return { area: 'daily', userId: d[2] as string, date: d[3] as string, payload: d[1] as DailyKind };
+  if (d) return { area: 'daily', userId: d[2] as string, date: d[3] as string, payload: d[1] as DatedKind };
+  const p = PHYSICAL_KEY.exec(key);
+  if (p) return { area: 'physical', userId: p[1] as string, snapshot: p[2] as string, payload: 'physical' };
   return null;
 }
 

@@ -44,7 +44,10 @@ export interface TableSchema {
   readonly columns: readonly ColumnSpec[];
 }
 
-export const TABLE_NAMES: readonly TableName[] = ['samples', 'laps', 'exercises', 'daily_activity', 'sleep', 'exercise_series', 'rr_intervals', 'hr_zones', 'routes', 'source_files', ...DATE_BASED_TABLES];
+export const TABLE_NAMES: readonly TableName[] = [
+  'samples', 'laps', 'exercises', 'daily_activity', 'sleep', 'exercise_series', 'rr_intervals', 'hr_zones', 'routes', 'source_files', ...DATE_BASED_TABLES,
+  'activity_step_samples', 'activity_zone_samples', 'activity_inactivity_stamps', 'physical_info',
+];
 
 /** A schema file is missing or does not validate: the code cannot know the table. */
 export class SchemaError extends PolarLakeError {

@@ -30,6 +30,10 @@ export interface Pipeline {
     readonly data_types?: Readonly<Partial<Record<DailyKind, DataTypeConfig>>>;
     /** How exercises are read: `listing` (GET /v3/exercises, what Polar recommends) or the legacy `transactional` walk. @default 'transactional' */
     readonly exercise_channel: 'transactional' | 'listing';
+    /** Legacy activity / physical-information transactions walked when announced. @default ['activity', 'physical'] */
+    readonly transactional: readonly ('activity' | 'physical')[];
+    /** GET /v3/users/physical-info on each sweep (with the date-based sweep). @default true */
+    readonly physical_info: boolean;
     readonly max_rounds_per_user: number;
     readonly request_concurrency: number;
   };

@@ -16,7 +16,7 @@ import { columnsToRows, decodeRecordBatch, decodeVectors, encodeRecordBatch, isA
 import type { TableName, TableRows } from './rows.ts';
 
 /** Exercise payloads (summary JSON, files) and daily payloads (one JSON per user and local date). */
-export type PayloadKind = 'summary' | 'tcx' | 'gpx' | 'fit' | ExerciseDetailKind | DailyKind | ImportedKind;
+export type PayloadKind = 'summary' | 'tcx' | 'gpx' | 'fit' | ExerciseDetailKind | DailyKind | ImportedKind | ActivityPartKind | PhysicalKind;
 
 /** Formats only `polar-lake import` brings: Polar HRM, Polar ProTrainer XML, a Polar Flow export training session. */
 export type ImportedKind = 'hrm' | 'ppt' | 'flow';
@@ -57,6 +57,24 @@ export const DAILY_KINDS: readonly DailyKind[] = [
 export function isDailyKind(payload: PayloadKind): payload is DailyKind {
   return (DAILY_KINDS as readonly string[]).includes(payload);
 }
+
+/**
+ * Legacy transactional activity sub-resources (`/step-samples`, `/zone-samples`), one raw
+ * object per user and device-local date like a daily payload; the transactional summary
+ * itself is an `activity` payload. See src/stages/fetch-activity.ts.
+ */
+export type ActivityPartKind = 'activity_steps' | 'activity_zones';
+export const ACTIVITY_PART_KINDS: readonly ActivityPartKind[] = ['activity_steps', 'activity_zones'];
+
+export function isActivityPartKind(payload: PayloadKind): payload is ActivityPartKind {
+  return payload === 'activity_steps' || payload === 'activity_zones';
+}
+
+/** A physical-information snapshot (transactional item or `GET /v3/users/physical-info`). */
+export type PhysicalKind = 'physical';
+
+/** Payloads keyed by (user, local date) in the raw zone. */
+export type DatedKind = DailyKind | ActivityPartKind;
 
 export interface FetchedEvent {
   readonly type: 'fetched';

@@ -264,6 +264,67 @@ export interface HrZoneRow {
   utc_offset_min: number | null;
 }
 
+/**
+ * One step sample of a day (current `samples.steps`, or legacy `/step-samples`). Device-local
+ * wall time with no zone: `utc_offset_min` is null and `time_utc_us` is the wall time read as
+ * UTC. Filtered identical counts are not filled in (see the table's description).
+ */
+export interface ActivityStepSampleRow {
+  user_id: string;
+  time_utc_us: number;
+  utc_offset_min: number | null;
+  steps: number | null;
+  /** AccessLink sent null for the count. */
+  steps_missing: boolean;
+  interval_s: number | null;
+  day_total_steps: number | null;
+  /** 'current' | 'transactional'. */
+  source_channel: string;
+}
+
+/** One activity-zone sample: a current-API change point, or one zone of a legacy hourly sample. */
+export interface ActivityZoneSampleRow {
+  user_id: string;
+  time_utc_us: number;
+  utc_offset_min: number | null;
+  zone: string | null;
+  zone_index: number | null;
+  in_zone_s: number | null;
+  source_channel: string;
+}
+
+/** One inactivity stamp (current `samples.inactivity_stamps`). */
+export interface ActivityInactivityStampRow {
+  user_id: string;
+  time_utc_us: number;
+  utc_offset_min: number | null;
+}
+
+/** One physical-information snapshot (transactional item or `GET /v3/users/physical-info`). */
+export interface PhysicalInfoRow {
+  user_id: string;
+  /** `modified`, else `created`: the snapshot's identity. */
+  snapshot_utc_us: number;
+  utc_offset_min: number | null;
+  created_utc_us: number | null;
+  modified_utc_us: number | null;
+  weight_kg: number | null;
+  height_cm: number | null;
+  weight_source: string | null;
+  birthday: string | null;
+  gender: string | null;
+  maximum_heart_rate_bpm: number | null;
+  resting_heart_rate_bpm: number | null;
+  aerobic_threshold_bpm: number | null;
+  anaerobic_threshold_bpm: number | null;
+  vo2_max: number | null;
+  sleep_goal_s: number | null;
+  training_background: string | null;
+  typical_day: string | null;
+  /** 'current' | 'transactional'. */
+  source_channel: string;
+}
+
 export interface TableRows extends DateBasedTableRows {
   samples: SampleRow;
   laps: LapRow;
@@ -275,6 +336,10 @@ export interface TableRows extends DateBasedTableRows {
   hr_zones: HrZoneRow;
   routes: RouteRow;
   source_files: SourceFileRow;
+  activity_step_samples: ActivityStepSampleRow;
+  activity_zone_samples: ActivityZoneSampleRow;
+  activity_inactivity_stamps: ActivityInactivityStampRow;
+  physical_info: PhysicalInfoRow;
 }
 
 export type TableName = keyof TableRows;

@@ -13,6 +13,16 @@
  *   the day's steps, calories and active time grow; the night's rating changes.
  */
 import { deriveSeed, intBetween, mulberry32, between } from './random.ts';
+import { currentSamples, minuteSteps } from './activity.ts';
+
+/** Which sample parts an activity day carries (the `steps`, `activity_zones`, `inactivity_stamps` flags). */
+export interface ActivitySampleParts {
+  readonly steps: boolean;
+  readonly zones: boolean;
+  readonly inactivity: boolean;
+}
+
+export const ALL_SAMPLE_PARTS: ActivitySampleParts = { steps: true, zones: true, inactivity: true };
 
 /** Offsets (minutes east of UTC) given to accounts by index: Sydney-like, Los Angeles-like, UTC, India, Brazil. */
 export const DAILY_OFFSETS_MIN = [600, -480, 0, 330, -180] as const;
@@ -137,7 +147,7 @@ export class DailyData {
   }
 
   /** The day summary as `/v3/users/activities` serves it (snake_case, no `date`: the day is start_time's). */
-  activity(account: DailyAccount, date: string, opts: { samples?: boolean } = {}): Record<string, unknown> {
+  activity(account: DailyAccount, date: string, opts: { samples?: ActivitySampleParts } = {}): Record<string, unknown> {
     const rng = mulberry32(deriveSeed(this.seed, 0xda1, account.index, Date.parse(`${date}T00:00:00Z`) / DAY_MS));
     const v = this.version(account.polarUserId, 'activity', date);
     const steps = intBetween(rng, 3000, 14000) + v * 1500;
@@ -156,8 +166,15 @@ export class DailyData {
       inactivity_alert_count: intBetween(rng, 0, 3),
       distance_from_steps: Math.round(steps * 0.72 * 100) / 100,
     };
-    if (opts.samples) day['samples'] = { date, activity_zones: { samples: [{ timestamp: `${date}T00:00`, zone: 'SLEEP' }, { timestamp: `${date}T07:10`, zone: 'LIGHT' }] } };
+    const parts = opts.samples;
+    if (parts && (parts.steps || parts.zones || parts.inactivity)) day['samples'] = this.samples(account, date, parts, steps);
     return day;
+  }
+
+  /** The day's sample parts, from its per-minute step series (see ./activity.ts). */
+  samples(account: DailyAccount, date: string, parts: ActivitySampleParts, steps?: number): Record<string, unknown> {
+    const total = steps ?? (this.activity(account, date)['steps'] as number);
+    return currentSamples(minuteSteps(this.seed, account.index, date, this.version(account.polarUserId, 'activity', date), total), date, parts);
   }
 
   private nightRng(account: DailyAccount, date: string) {

@@ -17,8 +17,9 @@ import { createHandler, type Fault, type ServerContext } from './server.ts';
 import { SimulatorState, publicExercise } from './state.ts';
 import { WebhookRegistry, type WebhookDelivery } from './webhooks.ts';
 import { hashedExerciseId } from './exercises.ts';
-import { isIsoDate, utcOffsetMinOf, type DailyPayload } from './daily.ts';
+import { ALL_SAMPLE_PARTS, isIsoDate, localDateOf, utcOffsetMinOf, type DailyPayload } from './daily.ts';
 import type { DateBasedPayload } from './date-based.ts';
+import { WEBHOOK_EVENTS } from './webhooks.ts';
 import type { SimulatedExercise } from './exercises.ts';
 import { listen } from '../net/listen.ts';
 
@@ -67,6 +68,14 @@ export interface SimulatorOptions {
    * @default 7
    */
   dailyDaysAtRegistration?: number;
+  /**
+   * The deprecated activity and physical-information transactions hold data (every day and
+   * physical-information snapshot until delivered) and pull notifications announce them
+   * (ACTIVITY_SUMMARY, PHYSICAL_INFORMATION). Off: their endpoints answer 204 (nothing new),
+   * as for a client whose users never had these channels.
+   * @default false
+   */
+  legacyDaily?: boolean;
 }
 
 /** One simulated day (activity) or night (sleep) of a user: the JSON the API serves for it. */
@@ -98,8 +107,24 @@ export interface Simulator {
   dailyActivity(polarUserId: string): SimulatedDay[];
   /** Ground truth: the sleep nights the API serves for a user now, oldest first. */
   sleepNights(polarUserId: string): SimulatedDay[];
-  /** A later sync of one local day: its activity grows (steps, calories, active time) and the night's rating changes. */
+  /**
+   * A later sync of one local day: its activity grows (steps, calories, active time) and the
+   * night's rating changes. The webhook gets ACTIVITY_SUMMARY / SLEEP for the date, and the
+   * day is pending again in the legacy activity transactions.
+   */
   resyncDay(polarUserId: string, date: string, kinds?: readonly DailyPayload[]): void;
+  /** Ground truth: the user's physical-information snapshots, oldest first, as /v3/users/physical-info showed each (snake_case). */
+  physicalInfo(polarUserId: string): Record<string, unknown>[];
+  /** The user changes their physical information in Flow: a new snapshot, pending in the transactions, and a PHYSICAL_INFORMATION webhook event. */
+  changePhysicalInfo(polarUserId: string): void;
+  /** Ground truth: what the legacy transactions have not delivered yet (activity: dates; physical: snapshot item ids). */
+  legacyPending(type: 'activity' | 'physical', polarUserId: string): string[];
+  /**
+   * Delivers one webhook event of any type for a user (signed, to the active webhook if it
+   * subscribes to it), with the documented payload shape; `url` is built as the docs show.
+   * `fields` adds or overrides payload fields (`date`, `from`/`to`, `entity_id`, `timestamp`).
+   */
+  sendWebhookEvent(event: (typeof WEBHOOK_EVENTS)[number], polarUserId: string, fields?: Record<string, unknown>): void;
   /**
    * Ground truth of a night, heart or biosensing type (date-based.ts): the local dates that
    * hold items, oldest first, each with the items the list endpoints serve for it.
@@ -160,6 +185,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     durationRangeS: options.durationRangeS ?? [1200, 3600],
     fitFiles: options.fitFiles ?? false,
     dailyDaysAtRegistration: options.dailyDaysAtRegistration ?? 7,
+    legacyDaily: options.legacyDaily ?? false,
     now: Date.now,
     onVisibleUpload: (model) => {
       const hashId = hashedExerciseId(model.exerciseId);
@@ -188,6 +214,28 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const { port } = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1', 'the AccessLink simulator');
   apiBaseUrl = options.publicUrl?.replace(/\/$/, '') ?? `http://127.0.0.1:${port}`;
   const authorizeUrl = `${apiBaseUrl}/oauth2/authorization`;
+
+  /** The documented payload of each event type (url as the docs build it; the consumer must not rely on it). */
+  const sendWebhookEvent = (event: string, polarUserId: string, fields: Record<string, unknown> = {}) => {
+    const account = state.accountById(polarUserId)!;
+    const today = localDateOf(Date.now(), utcOffsetMinOf(account));
+    const date = typeof fields['date'] === 'string' ? fields['date'] : today;
+    const from = typeof fields['from'] === 'string' ? fields['from'] : date;
+    const to = typeof fields['to'] === 'string' ? fields['to'] : date;
+    const base = `${apiBaseUrl}/v3`;
+    const payloads: Record<string, Record<string, unknown>> = {
+      EXERCISE: { entity_id: fields['entity_id'] ?? 'unknown', url: `${base}/exercises/${String(fields['entity_id'] ?? 'unknown')}` },
+      SLEEP: { date, url: `${base}/users/sleep/${date}` },
+      CONTINUOUS_HEART_RATE: { date, url: `${base}/users/continuous-heart-rate/${date}` },
+      ACTIVITY_SUMMARY: { date, url: `${base}/users/activities/${date}` },
+      SLEEP_WISE_ALERTNESS: { from, to, url: `${base}/users/sleepwise/alertness/date?from=${from}&to=${to}` },
+      // The documented example spells this path with an underscore; the real one has a hyphen.
+      SLEEP_WISE_CIRCADIAN_BEDTIME: { from, to, url: `${base}/users/sleepwise/circadian_bedtime/date?from=${from}&to=${to}` },
+      PHYSICAL_INFORMATION: { url: `${base}/users/physical-info` },
+    };
+    const { date: _d, from: _f, to: _t, ...rest } = fields;
+    webhooks.notify(event, polarUserId, { ...payloads[event], ...rest });
+  };
 
   const requireUser = (polarUserId: string) => {
     if (!state.accountById(polarUserId)) throw new SimulatorUsageError(`no simulated account with polar user id ${polarUserId}`);
@@ -230,7 +278,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       requireUser(polarUserId);
       const account = state.accountById(polarUserId)!;
       const offset = utcOffsetMinOf(account);
-      return state.daily.availableDates(account).map((date) => ({ polarUserId, date, utcOffsetMin: offset, json: state.daily.activity(account, date) }));
+      // With every sample part, as the fetch stage asks for them.
+      return state.daily.availableDates(account).map((date) => ({ polarUserId, date, utcOffsetMin: offset, json: state.daily.activity(account, date, { samples: ALL_SAMPLE_PARTS }) }));
     },
     sleepNights(polarUserId) {
       requireUser(polarUserId);
@@ -242,6 +291,29 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       requireUser(polarUserId);
       if (!isIsoDate(date)) throw new SimulatorUsageError(`resyncDay: ${JSON.stringify(date)} is not a date YYYY-MM-DD`);
       for (const kind of kinds) state.daily.resync(polarUserId, kind, date);
+      for (const kind of kinds) sendWebhookEvent(kind === 'activity' ? 'ACTIVITY_SUMMARY' : 'SLEEP', polarUserId, { date });
+    },
+    physicalInfo(polarUserId) {
+      requireUser(polarUserId);
+      const account = state.accountById(polarUserId)!;
+      const snapshots = state.legacy.physicalSnapshots(account);
+      // Each snapshot as the current endpoint showed it while it was the latest.
+      return snapshots.map((_, i) => state.legacy.currentPhysicalJson(account, i)!);
+    },
+    changePhysicalInfo(polarUserId) {
+      requireUser(polarUserId);
+      const account = state.accountById(polarUserId)!;
+      if (account.registeredAtMs === null) throw new SimulatorUsageError(`changePhysicalInfo: user ${polarUserId} is not registered`);
+      state.legacy.changePhysical(account);
+      sendWebhookEvent('PHYSICAL_INFORMATION', polarUserId);
+    },
+    legacyPending(type, polarUserId) {
+      requireUser(polarUserId);
+      return state.legacy.pending(type, state.accountById(polarUserId)!);
+    },
+    sendWebhookEvent(event, polarUserId, fields) {
+      requireUser(polarUserId);
+      sendWebhookEvent(event, polarUserId, fields);
     },
     dateBasedDays(polarUserId, kind) {
       requireUser(polarUserId);

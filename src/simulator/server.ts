@@ -39,7 +39,8 @@ import {
 import { tcxChunks } from './tcx.ts';
 import { gpxChunks } from './gpx.ts';
 import { fitBytes } from './fit.ts';
-import { addDays, isIsoDate, localDateOf, utcOffsetMinOf } from './daily.ts';
+import { addDays, isIsoDate, localDateOf, utcOffsetMinOf, type ActivitySampleParts } from './daily.ts';
+import { legacyRoutes, LEGACY_ROUTE } from './activity-routes.ts';
 import { dateBasedRoutes, isDateBasedPath } from './date-based-routes.ts';
 import { WEBHOOK_EVENTS, type Webhook, type WebhookRegistry } from './webhooks.ts';
 
@@ -132,7 +133,8 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
   if (path === '/v3/webhooks' || path.startsWith('/v3/webhooks/')) return webhookRoutes(ctx, req, res, method, path);
   if (R.users.test(path)) return method === 'POST' ? registerUser(ctx, req, res) : notAllowed(res);
 
-  if (path.startsWith('/v3/users/activities') || path.startsWith('/v3/users/sleep/') || path === '/v3/users/sleep') return dailyRoutes(ctx, req, res, method, url);
+  if (path.startsWith('/v3/users/activities') || path.startsWith('/v3/users/sleep/') || path === '/v3/users/sleep' || path === '/v3/users/physical-info') return dailyRoutes(ctx, req, res, method, url);
+  if (LEGACY_ROUTE.test(path)) return legacyRoutes(ctx, req, res, method, path);
   if (isDateBasedPath(path)) {
     const userId = authorizeUser(ctx, req, null);
     if (method !== 'GET') return notAllowed(res);
@@ -255,14 +257,37 @@ function dailyRoutes(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
     if (value < addDays(today, -365)) throw new HttpError(400, `${name} is more than 365 days back`, 'BAD_REQUEST');
     return value;
   };
-  const samples = url.searchParams.get('steps') === 'true' || url.searchParams.get('activity_zones') === 'true';
-  if (R.activities.test(path)) {
+  const flag = (name: string) => url.searchParams.get(name) === 'true';
+  const samples: ActivitySampleParts = { steps: flag('steps'), zones: flag('activity_zones'), inactivity: flag('inactivity_stamps') };
+  const range = (): { from: string; to: string } => {
     const toParam = url.searchParams.get('to');
     const fromParam = url.searchParams.get('from');
     const to = toParam === null ? today : checkDate('to', toParam);
     const from = fromParam === null ? addDays(to, -27) : checkDate('from', fromParam);
     if (from > to) throw new HttpError(400, 'from is after to', 'BAD_REQUEST');
     if (addDays(from, 27) < to) throw new HttpError(400, 'the range is at most 28 days', 'BAD_REQUEST');
+    return { from, to };
+  };
+  if (path === '/v3/users/physical-info') {
+    const info = ctx.state.legacy.currentPhysicalJson(account);
+    if (!info) throw new HttpError(404, 'no physical information for this user', 'NOT_FOUND');
+    return sendJson(res, 200, info);
+  }
+  if (path === '/v3/users/activities/samples') {
+    // Every sample part unless some are asked for by flag.
+    const parts = samples.steps || samples.zones || samples.inactivity ? samples : { steps: true, zones: true, inactivity: true };
+    const { from, to } = range();
+    const days = daily.availableDates(account).filter((d) => d >= from && d <= to);
+    return sendJson(res, 200, days.map((d) => daily.samples(account, d, parts)));
+  }
+  const oneSamples = /^\/v3\/users\/activities\/samples\/([0-9-]{1,12})$/.exec(path);
+  if (oneSamples) {
+    const date = checkDate('date', oneSamples[1]!);
+    const parts = samples.steps || samples.zones || samples.inactivity ? samples : { steps: true, zones: true, inactivity: true };
+    return daily.has(account, date) ? sendJson(res, 200, daily.samples(account, date, parts)) : sendEmpty(res, 204);
+  }
+  if (R.activities.test(path)) {
+    const { from, to } = range();
     const days = daily.availableDates(account).filter((d) => d >= from && d <= to);
     return sendJson(res, 200, days.map((d) => daily.activity(account, d, { samples })));
   }
@@ -320,12 +345,12 @@ function injectFault(ctx: ServerContext, res: ServerResponse, method: string, pa
   return true;
 }
 
-function notAllowed(res: ServerResponse): void {
+export function notAllowed(res: ServerResponse): void {
   sendApiError(res, 405, 'METHOD_NOT_ALLOWED', 'method not allowed');
 }
 
 /** The bearer token's user, who must be the user in the path (403 otherwise). */
-function authorizeUser(ctx: ServerContext, req: IncomingMessage, pathUserId: string | null): string {
+export function authorizeUser(ctx: ServerContext, req: IncomingMessage, pathUserId: string | null): string {
   const token = bearerToken(req);
   const userId = token ? ctx.state.userForToken(token) : null;
   if (!userId) throw new HttpError(401, 'invalid or revoked access token', 'UNAUTHORIZED');
@@ -333,7 +358,7 @@ function authorizeUser(ctx: ServerContext, req: IncomingMessage, pathUserId: str
   return userId;
 }
 
-function requireRegistered(ctx: ServerContext, userId: string): void {
+export function requireRegistered(ctx: ServerContext, userId: string): void {
   if (ctx.state.accountById(userId)?.registeredAtMs === null) throw new HttpError(404, 'user not registered', 'NOT_FOUND');
 }
 
@@ -399,15 +424,14 @@ async function token(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
 
 function notifications(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): void {
   if (!checkClient(ctx, req)) throw new HttpError(401, 'invalid client credentials', 'UNAUTHORIZED');
-  const users = ctx.state.usersWithPendingData();
-  if (users.length === 0) return sendEmpty(res, 204);
-  sendJson(res, 200, {
-    'available-user-data': users.map((uid) => ({
-      'user-id': Number(uid),
-      'data-type': 'EXERCISE',
-      url: `${ctx.apiBaseUrl()}/v3/users/${uid}/exercise-transactions`,
-    })),
-  });
+  const entry = (uid: string, dataType: string, segment: string) => ({ 'user-id': Number(uid), 'data-type': dataType, url: `${ctx.apiBaseUrl()}/v3/users/${uid}/${segment}` });
+  const list = ctx.state.usersWithPendingData().map((uid) => entry(uid, 'EXERCISE', 'exercise-transactions'));
+  for (const account of ctx.state.accounts) {
+    if (ctx.state.legacy.pending('activity', account).length > 0) list.push(entry(account.polarUserId, 'ACTIVITY_SUMMARY', 'activity-transactions'));
+    if (ctx.state.legacy.pending('physical', account).length > 0) list.push(entry(account.polarUserId, 'PHYSICAL_INFORMATION', 'physical-information-transactions'));
+  }
+  if (list.length === 0) return sendEmpty(res, 204);
+  sendJson(res, 200, { 'available-user-data': list });
 }
 
 function webhookView(w: Webhook): Record<string, unknown> {

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { makeExercise, polarUserIdFor, type ExerciseModel, type SimulatedExercise } from './exercises.ts';
 import { DailyData } from './daily.ts';
+import { LegacyDailyChannels } from './activity.ts';
 import { DateBasedData } from './date-based.ts';
 
 export interface Account {
@@ -67,6 +68,8 @@ export interface StateOptions {
   fitFiles: boolean;
   /** Days of daily activity and sleep the device uploads when the user registers (see daily.ts). @default 7 */
   dailyDaysAtRegistration?: number;
+  /** The legacy activity and physical-information transactions hold data (see SimulatorOptions.legacyDaily). @default false */
+  legacyDaily?: boolean;
   now: () => number;
   /** Called for each upload the partner can see (the webhook's EXERCISE event). */
   onVisibleUpload?: (model: ExerciseModel) => void;
@@ -84,6 +87,8 @@ export class SimulatorState {
   private nextTransactionId: number;
   /** Daily activity and sleep per user and local date. */
   readonly daily: DailyData;
+  /** Physical information and the legacy activity / physical-information transactions. */
+  readonly legacy: LegacyDailyChannels;
   /** Night, heart and biosensing data per user and local date (date-based.ts). */
   readonly dateBased: DateBasedData;
 
@@ -104,6 +109,7 @@ export class SimulatorState {
     }
     this.nextTransactionId = 9_000 + ((options.seed >>> 0) % 1000) * 100;
     this.daily = new DailyData(options.seed, options.dailyDaysAtRegistration ?? 7, options.now);
+    this.legacy = new LegacyDailyChannels(options.seed, this.daily, options.now, options.transactionTtlMs, options.legacyDaily ?? false);
     this.dateBased = new DateBasedData(options.seed, this.daily);
   }
 

@@ -1,6 +1,6 @@
 /**
  * The partner's one webhook: create (with a PING that must get 200), read, update, delete,
- * activate/deactivate, and EXERCISE deliveries signed with HMAC-SHA256 over the raw body
+ * activate/deactivate, and event deliveries of every type signed with HMAC-SHA256 over the raw body
  * (`Polar-Webhook-Signature`, lower-case hex). Deliveries are fire-and-forget like Polar's;
  * `flush()` lets tests wait for them.
  */
@@ -56,7 +56,7 @@ export class WebhookRegistry {
   notify(event: string, userId: string, payload: Record<string, unknown>): void {
     const hook = this.webhook;
     if (!hook || !hook.active || !hook.events.includes(event)) return;
-    const body = JSON.stringify({ event, user_id: Number(userId), ...payload, timestamp: new Date().toISOString() });
+    const body = JSON.stringify({ event, user_id: Number(userId), timestamp: new Date().toISOString(), ...payload });
     const p = this.post(hook.url, body, event, userId, hook.signatureSecretKey).then(() => undefined);
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));

@@ -91,7 +91,8 @@ export function planRequests(endpoint: DateBasedEndpoint, today: string, lookbac
   const { path, rangePath, maxRangeDays } = endpoint.list;
   // Every plain list answers the last 28 days (or the whole window when shorter).
   const listDays = Math.min(28, endpoint.windowDays);
-  if (path !== null && (days === listDays || rangePath === null)) return { requests: [{ path, query: {} }], minDate: addDays(today, -(days - 1)) };
+  const extra = endpoint.list.query ?? {};
+  if (path !== null && (days === listDays || rangePath === null)) return { requests: [{ path, query: { ...extra } }], minDate: addDays(today, -(days - 1)) };
   // A range ends today (UTC), never in the future: what an API may refuse is not documented,
   // and a refused range would cost the whole type. A user east of UTC gets their newest local
   // day after UTC midnight (or at once through a webhook naming the date: fetchDay).
@@ -100,7 +101,7 @@ export function planRequests(endpoint: DateBasedEndpoint, today: string, lookbac
   const requests: { path: string; query: Record<string, string> }[] = [];
   for (let from = minDate; from <= last; from = addDays(from, maxRangeDays)) {
     const to = addDays(from, maxRangeDays - 1);
-    requests.push({ path: rangePath as string, query: { from, to: to < last ? to : last } });
+    requests.push({ path: rangePath as string, query: { ...extra, from, to: to < last ? to : last } });
   }
   return { requests, minDate };
 }

@@ -23,17 +23,29 @@
  * sleep, Nightly Recharge, continuous heart rate, cardio load, SleepWise, biosensing) is
  * swept by ./fetch-daily.ts, whether or not a notification named the user: pull
  * notifications never announce these types.
+ *
+ * The activity and physical-information transactions (ACTIVITY_SUMMARY and
+ * PHYSICAL_INFORMATION notifications) go through the same walker (./fetch-transactions.ts)
+ * with their own item fetchers (./fetch-activity.ts), whichever exercise channel is on, so no
+ * pull notification stays listed after a sweep. `GET /v3/users/physical-info` is read for
+ * every active user too (a snapshot is stored once per `modified`).
+ *
+ * Webhook events (`runEvents`) do the matching part of this for the user they name.
  */
 import cron from 'node-cron';
 import type { Bus } from '../bus/bus.ts';
 import { PolarLakeError } from '../errors.ts';
 import type { AccessLinkClient } from '../accesslink/client.ts';
-import { AccessLinkConsentRequiredError, AccessLinkUnauthorizedError } from '../accesslink/errors.ts';
 import { validateRawId, type RawZone } from '../lake/raw-zone.ts';
 import type { DailyKind, PayloadKind } from '../records/envelope.ts';
 import { createDailySweep, type DailySchedule } from './fetch-daily.ts';
 import { ALL_PAYLOADS, createExerciseFetcher, type ExerciseSource } from './fetch-exercise.ts';
 import { createListingSweep, type ListingCounts } from './fetch-listing.ts';
+import { createActivityFetcher, type ActivityCounts } from './fetch-activity.ts';
+import { createTransactionWalker, isUserBlocking, NOTIFICATION_TYPES, type TransactionChannel } from './fetch-transactions.ts';
+import type { TransactionType } from '../accesslink/client.ts';
+import { fetchWorkFor, type FetchWork } from '../webhooks/dispatch.ts';
+import type { WebhookEvent } from '../webhooks/events.ts';
 import type { Ledger } from '../state/ledger.ts';
 import type { UserRegistry } from '../state/users.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -64,6 +76,10 @@ export interface FetchStageOptions {
   readonly windowAlertDays?: number;
   /** Date-based payloads swept for every active user each run; [] turns the sweep off. @default ['activity', 'sleep'] */
   readonly daily?: readonly DailyKind[];
+  /** Legacy transactional channels besides exercises, walked when a pull notification announces them. @default ['activity', 'physical'] */
+  readonly transactional?: readonly ('activity' | 'physical')[];
+  /** Read `GET /v3/users/physical-info` for every active user each run. @default on when the date-based sweep is (`daily` not empty) */
+  readonly physicalInfo?: boolean;
   /** Per-type frequency and lookback of the daily sweep (src/pipeline/data-types.ts). @default every run, each type's default lookback */
   readonly dailySchedule?: Readonly<Partial<Record<DailyKind, DailySchedule>>>;
   /** Transactions opened per user and run (each holds at most 50 exercises). @default 10 */
@@ -73,7 +89,7 @@ export interface FetchStageOptions {
   /** @default () => new Date() */
   readonly now?: () => Date;
   /** Told how each user's sweep of each data type ended (status page, age of what is not fetched yet). */
-  readonly onUserSwept?: (outcome: { readonly userId: string; readonly dataType: 'exercise' | 'daily'; readonly ok: boolean }) => void;
+  readonly onUserSwept?: (outcome: { readonly userId: string; readonly dataType: 'exercise' | 'daily' | 'physical'; readonly ok: boolean }) => void;
 }
 
 export interface FetchReport {
@@ -98,6 +114,10 @@ export interface FetchReport {
   dailyUsersSwept: number;
   daysStored: number;
   daysUnchanged: number;
+  /** Legacy activity transactions: items (days) stored with their step and zone samples. */
+  activityItemsFetched: number;
+  /** Physical-information snapshots stored (transactional items and /v3/users/physical-info), new ones only. */
+  physicalSnapshotsStored: number;
   errorsByCode: Record<string, number>;
 }
 
@@ -109,6 +129,8 @@ export interface FetchTotals extends FetchReport {
 
 export interface FetchStage {
   runOnce(): Promise<FetchReport>;
+  /** The work webhook events ask for, for the users they name (see src/webhooks/dispatch.ts). */
+  runEvents(events: readonly WebhookEvent[]): Promise<FetchReport>;
   /** Every run's report added up since start (the metrics endpoint reads it). */
   totals(): Readonly<FetchTotals>;
   /** Runs on a cron expression; a tick while a run is still going is skipped, never overlapped. */
@@ -121,30 +143,19 @@ export interface FetchStage {
   fetchDailyDay(userId: string, kind: DailyKind, date: string): Promise<FetchReport>;
 }
 
-export class FetchTransactionIncompleteError extends PolarLakeError {
-  readonly code = 'PL_FETCH_TRANSACTION_INCOMPLETE';
-  readonly kind = 'transient';
-  constructor(readonly userId: string, readonly transactionId: string, readonly failedExercises: number) {
-    super(`transaction ${transactionId} of user ${userId}: ${failedExercises} exercise(s) not stored, left uncommitted`);
-  }
-}
+export { FetchTransactionIncompleteError } from './fetch-transactions.ts';
 
 function emptyReport(): FetchReport {
   return {
     usersPolled: 0, transactionsCommitted: 0, transactionsLeftOpen: 0, exercisesFetched: 0, payloadsStored: 0,
     payloadsSkipped: 0, payloadsAbsent: 0, bytesStored: 0, eventsPublished: 0,
     listingUsersSwept: 0, exercisesSkipped: 0, exercisesFailed: 0,
-    dailyUsersSwept: 0, daysStored: 0, daysUnchanged: 0, errorsByCode: {},
+    dailyUsersSwept: 0, daysStored: 0, daysUnchanged: 0, activityItemsFetched: 0, physicalSnapshotsStored: 0, errorsByCode: {},
   };
 }
 
 function codeOf(error: unknown): string {
   return error instanceof PolarLakeError ? error.code : 'PL_UNEXPECTED';
-}
-
-/** 401/403 end the user's run: nothing else will work until an operator acts. */
-function isUserBlocking(error: unknown): boolean {
-  return error instanceof AccessLinkUnauthorizedError || error instanceof AccessLinkConsentRequiredError;
 }
 
 function exerciseIdFromUrl(url: string): string {
@@ -183,52 +194,31 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
     notFoundIsFinal: false,
   });
 
-  const fetchUser = async (userId: string, report: FetchReport): Promise<void> => {
+  const walker = createTransactionWalker({ client, logger, maxRounds });
+  const activity = createActivityFetcher({ client, rawZone, ledger, bus, logger, now });
+  const transactionalTypes = new Set(options.transactional ?? ['activity', 'physical']);
+  const physicalInfo = options.physicalInfo ?? daily.kinds.length > 0;
+
+  /** The transactional exercise channel: each item is an exercise URL as the transaction lists it. */
+  const exerciseChannel: TransactionChannel<FetchReport> = {
+    type: 'exercise',
+    fetchItem: (userId, token, url, report) => exercises.fetchExercise(userId, transactionalSource(token, url), report),
+  };
+  const channels: Record<TransactionType, TransactionChannel<FetchReport> | null> = {
+    exercise: channel === 'transactional' ? exerciseChannel : null,
+    activity: transactionalTypes.has('activity') ? (activity.activityChannel as TransactionChannel<FetchReport>) : null,
+    physical: transactionalTypes.has('physical') ? (activity.physicalChannel as TransactionChannel<FetchReport>) : null,
+  };
+
+  /** One user's transactions of the announced types, one type after the other (never two open at once). */
+  const fetchUser = async (userId: string, types: ReadonlySet<TransactionType>, report: FetchReport): Promise<void> => {
     report.usersPolled++;
     const token = users.accessToken(userId);
-    for (let round = 0; round < maxRounds; round++) {
-      const transaction = await client.createExerciseTransaction(userId, token);
-      if (!transaction) return;
-      let exerciseUrls: string[];
-      let failed = 0;
-      try {
-        exerciseUrls = await client.listTransactionExercises(transaction.resourceUri, token);
-        for (const url of exerciseUrls) {
-          try {
-            await exercises.fetchExercise(userId, transactionalSource(token, url), report);
-          } catch (error) {
-            if (isUserBlocking(error)) throw error;
-            failed++;
-            countError(report, error);
-            logger.warn('fetch.exercise.failed', { user_id: userId, transaction_id: transaction.transactionId, error });
-          }
-        }
-      } catch (error) {
-        report.transactionsLeftOpen++;
-        logger.warn('fetch.transaction.left_open', { user_id: userId, transaction_id: transaction.transactionId, error });
-        throw error;
-      }
-      if (failed > 0) {
-        // Committing now would delete what was not stored: leave it open, Polar offers it again.
-        report.transactionsLeftOpen++;
-        logger.warn('fetch.transaction.left_open', {
-          user_id: userId, transaction_id: transaction.transactionId, failed_exercises: failed, exercises: exerciseUrls.length,
-        });
-        countError(report, new FetchTransactionIncompleteError(userId, transaction.transactionId, failed));
-        return;
-      }
-      try {
-        await client.commitExerciseTransaction(transaction.resourceUri, token);
-      } catch (error) {
-        // The commit may still have happened at Polar; the ledger makes a re-offer harmless.
-        report.transactionsLeftOpen++;
-        logger.warn('fetch.transaction.commit_failed', { user_id: userId, transaction_id: transaction.transactionId, error });
-        throw error;
-      }
-      report.transactionsCommitted++;
-      logger.debug('fetch.transaction.committed', { user_id: userId, transaction_id: transaction.transactionId, exercises: exerciseUrls.length });
+    for (const type of ['exercise', 'activity', 'physical'] as const) {
+      const walked = channels[type];
+      if (!walked || !types.has(type)) continue;
+      await walker.walkUser(walked, userId, token, report, (error) => countError(report, error));
     }
-    logger.info('fetch.user.round_limit_reached', { user_id: userId, max_rounds: maxRounds });
   };
 
   const totals: FetchTotals = { ...emptyReport(), runs: 0, lastRunEndedAtMs: 0 };
@@ -245,8 +235,9 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
     const report = emptyReport();
     await users.reload();
     if (channel === 'listing') await sweepListing(report);
-    else await walkTransactions(report);
+    await walkTransactions(report);
     if (daily.kinds.length > 0) await sweepDaily(report);
+    if (physicalInfo) await sweepPhysical(report);
     logger.info('fetch.run.completed', { exercise_channel: channel, ...report, errorsByCode: undefined, errors_by_code: report.errorsByCode });
     addToTotals(report);
     return report;
@@ -275,12 +266,21 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
     await Promise.all(Array.from({ length: Math.min(userConcurrency, queue.length) }, worker));
   };
 
-  /** Transactional channel (legacy): users named by a pull notification, one transaction at a time each. */
+  /** Transactional channels (legacy): users named by a pull notification, one transaction at a time each. */
   const walkTransactions = async (report: FetchReport): Promise<void> => {
+    const walkedTypes = (Object.keys(channels) as TransactionType[]).filter((t) => channels[t] !== null);
+    if (walkedTypes.length === 0) return;
     const notifications = await client.listNotifications();
-    const userIds = [...new Set(notifications.filter((n) => n.dataType === 'EXERCISE').map((n) => n.userId))];
+    const byUser = new Map<string, Set<TransactionType>>();
+    for (const n of notifications) {
+      const type = walkedTypes.find((t) => NOTIFICATION_TYPES[t] === n.dataType);
+      if (!type) continue;
+      const set = byUser.get(n.userId) ?? new Set<TransactionType>();
+      set.add(type);
+      byUser.set(n.userId, set);
+    }
     const queue: string[] = [];
-    for (const userId of userIds) {
+    for (const userId of byUser.keys()) {
       const user = users.get(userId);
       if (!user) {
         logger.warn('fetch.notification.unknown_user', { user_id: userId });
@@ -292,13 +292,18 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
       }
       queue.push(userId);
     }
+    await forEachUser(queue, report, (userId) => fetchUser(userId, byUser.get(userId)!, report));
+  };
+
+  /** Runs `work` for each user, `userConcurrency` users at a time; a user's failure is counted and may change the user's status. */
+  const forEachUser = async (queue: string[], report: FetchReport, work: (userId: string) => Promise<void>, dataType: 'exercise' | 'physical' = 'exercise'): Promise<void> => {
     const worker = async () => {
       for (let userId = queue.shift(); userId !== undefined; userId = queue.shift()) {
         try {
-          await fetchUser(userId, report);
-          options.onUserSwept?.({ userId, dataType: 'exercise', ok: true });
+          await work(userId);
+          options.onUserSwept?.({ userId, dataType, ok: true });
         } catch (error) {
-          options.onUserSwept?.({ userId, dataType: 'exercise', ok: false });
+          options.onUserSwept?.({ userId, dataType, ok: false });
           countError(report, error);
           const status = await users.markFromError(userId, error).catch(() => undefined);
           logger.warn('fetch.user.failed', { user_id: userId, error, new_status: status ?? null });
@@ -306,6 +311,77 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
       }
     };
     await Promise.all(Array.from({ length: Math.min(userConcurrency, queue.length) }, worker));
+  };
+
+  /** `GET /v3/users/physical-info` for every active user: a new snapshot is stored, a known one skipped. */
+  const sweepPhysical = async (report: FetchReport): Promise<void> => {
+    const queue = users.list().map((u) => u.polarUserId).filter((id) => users.isPollable(id));
+    await forEachUser(queue, report, (userId) => activity.fetchPhysicalInfo(userId, users.accessToken(userId), report as FetchReport & ActivityCounts), 'physical');
+  };
+
+  /** What webhook events ask for, per user: the matching fetch only (see src/webhooks/dispatch.ts). */
+  const runEventsInner = async (events: readonly WebhookEvent[]): Promise<FetchReport> => {
+    const report = emptyReport();
+    await users.reload();
+    const work = new Map<string, FetchWork[]>();
+    for (const event of events) {
+      const item = fetchWorkFor(event, now());
+      if (!item) {
+        logger.info('fetch.webhook.ignored', { event: event.event, user_id: event.user_id });
+        continue;
+      }
+      work.set(event.user_id, [...(work.get(event.user_id) ?? []), item]);
+    }
+    const queue = [...work.keys()].filter((userId) => {
+      if (users.isPollable(userId)) return true;
+      logger.info('fetch.webhook.user_skipped', { user_id: userId, known: users.get(userId) !== undefined });
+      return false;
+    });
+    await forEachUser(queue, report, async (userId) => {
+      const token = users.accessToken(userId);
+      const done = new Set<string>(); // duplicates in one batch: each piece of work once
+      for (const item of work.get(userId)!) {
+        const key = JSON.stringify(item);
+        if (done.has(key)) continue;
+        done.add(key);
+        await runWork(userId, token, item, report);
+      }
+    });
+    logger.info('fetch.webhook.run_completed', { events: events.length, users: queue.length, ...report, errorsByCode: undefined, errors_by_code: report.errorsByCode });
+    addToTotals(report);
+    return report;
+  };
+
+  const runWork = async (userId: string, token: string, item: FetchWork, report: FetchReport): Promise<void> => {
+    const onItemError = (error: unknown) => {
+      countError(report, error);
+      logger.warn('fetch.webhook.item_failed', { user_id: userId, work: item.kind, error });
+    };
+    switch (item.kind) {
+      case 'exercises':
+        if (channel === 'listing') {
+          await listing.sweepUser(userId, token, report, onItemError);
+          report.listingUsersSwept++;
+        } else {
+          report.usersPolled++;
+          await walker.walkUser(exerciseChannel, userId, token, report, onItemError);
+        }
+        return;
+      case 'physical-info':
+        await activity.fetchPhysicalInfo(userId, token, report);
+        return;
+      case 'dated': {
+        const counts = { daysStored: 0, daysUnchanged: 0, eventsPublished: 0, bytesStored: 0 };
+        const types = item.types.filter((t) => daily.kinds.includes(t));
+        if (types.length === 0) logger.info('fetch.webhook.types_off', { user_id: userId, event: item.event, types: item.types });
+        for (const type of types) for (const date of item.dates) await daily.fetchDay(userId, token, type, date, counts, onItemError);
+        report.daysStored += counts.daysStored;
+        report.daysUnchanged += counts.daysUnchanged;
+        report.eventsPublished += counts.eventsPublished;
+        report.bytesStored += counts.bytesStored;
+        return;
+      }
+    }
   };
 
   /** Date-based data for every active user (see fetch-daily.ts). */
@@ -359,9 +435,24 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
     return report;
   };
 
+  let eventRuns: Promise<unknown> = Promise.resolve();
+  const runEvents = (events: readonly WebhookEvent[]): Promise<FetchReport> => {
+    // Serialised with scheduled runs and with each other: never two open transactions for one user and type.
+    const run = eventRuns.then(async () => {
+      while (running) await running.catch(() => undefined);
+      running = runEventsInner(events).finally(() => {
+        running = null;
+      });
+      return running;
+    });
+    eventRuns = run.catch(() => undefined);
+    return run;
+  };
+
   return {
     runOnce,
     fetchDailyDay,
+    runEvents,
     totals: () => totals,
     startSchedule(cronExpression) {
       if (!cron.validate(cronExpression)) throw new FetchScheduleInvalidError(cronExpression);

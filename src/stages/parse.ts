@@ -25,6 +25,7 @@ import {
   sourceIdFor,
   type DeadLetter,
   isDailyKind,
+  isActivityPartKind,
   type DailyKind,
   type FetchedEvent,
   type RecordBatchEnvelope,
@@ -32,6 +33,8 @@ import {
 import type { ExerciseRow, TableName, TableRows } from '../records/rows.ts';
 import { normaliseExerciseSummary } from '../parse/exercise-summary.ts';
 import { ExerciseDetailError, heartRateZoneRows, routeRows, sampleSeriesRows, type ExerciseDetailContext } from '../parse/exercise-detail.ts';
+import { normaliseLegacyStepSamples, normaliseLegacyZoneSamples } from '../parse/activity-samples.ts';
+import { normalisePhysicalInfo } from '../parse/physical-info.ts';
 import { dateBasedEndpoint } from '../daily/endpoints.ts';
 import { rawDailyKeyFor, rawKeyFor } from '../lake/raw-zone.ts';
 import { TABLE_NAMES } from '../lake/schema.ts';
@@ -97,6 +100,10 @@ const TOPIC_OF: Record<TableName, string> = {
   hr_zones: TOPICS.hrZones,
   routes: TOPICS.routes,
   source_files: TOPICS.source_files,
+  activity_step_samples: TOPICS.activitySteps,
+  activity_zone_samples: TOPICS.activityZones,
+  activity_inactivity_stamps: TOPICS.activityInactivity,
+  physical_info: TOPICS.physical,
   ...(Object.fromEntries(DATE_BASED_TABLES.map((t) => [t, dateBasedTopic(t)])) as Record<DateBasedTableName, string>),
 };
 
@@ -313,6 +320,15 @@ export function createParseStage(deps: ParseStageDeps) {
     await publishDetail(out, ctx, event.payload === 'samples' ? { samples: json } : { zones: json });
   }
 
+  /** Legacy activity sub-resources and physical-information snapshots. */
+  async function parseActivityPart(event: FetchedEvent, out: SourcePublisher): Promise<void> {
+    const json = await readJson(event);
+    const ctx = { userId: event.user_id, file: event.raw_key, date: event.date ?? null };
+    if (event.payload === 'activity_steps') await out.add('activity_step_samples', normaliseLegacyStepSamples(json, ctx));
+    else if (event.payload === 'activity_zones') await out.add('activity_zone_samples', normaliseLegacyZoneSamples(json, ctx));
+    else await out.add('physical_info', [normalisePhysicalInfo(json, ctx)]);
+  }
+
   /**
    * One stored day of a date-based type → its tables' rows (src/daily/endpoints.ts). Rows go
    * out in batches of DAILY_BATCH_ROWS per table, each table's last batch with `last: true`.
@@ -365,13 +381,15 @@ export function createParseStage(deps: ParseStageDeps) {
     }
     const daily = isDailyKind(event.payload);
     const detail = event.payload === 'samples' || event.payload === 'zones';
-    if (event.payload !== 'summary' && !daily && !detail && !event.feeds_samples) return; // kept in the raw zone only
+    const part = isActivityPartKind(event.payload) || event.payload === 'physical';
+    if (event.payload !== 'summary' && !daily && !detail && !part && !event.feeds_samples) return; // kept in the raw zone only
     counters.sources++;
     let out: SourcePublisher | null = new SourcePublisher(bus, event, counters);
     try {
       if (event.payload === 'summary') out = await parseSummary(event);
       else if (daily) await parseDaily(event, out);
       else if (detail) await parseDetailPayload(event, out);
+      else if (part) await parseActivityPart(event, out);
       else {
         const verdict = await fileVerdict(event);
         out = publisherFor(event, verdict);

@@ -34,6 +34,16 @@ export async function replayRawZone(rawZone: RawZone, bus: Bus, filter: ReplayFi
       published++;
       continue;
     }
+    if (parsed.area === 'physical') {
+      if (!wanted(parsed.payload)) continue;
+      const event: FetchedEvent = {
+        type: 'fetched', user_id: parsed.userId, exercise_id: parsed.snapshot, payload: 'physical',
+        raw_key: key, bytes: 0, sha256: '', fetched_at_utc: at, utc_offset_min: null, feeds_samples: false,
+      };
+      await bus.publish(TOPICS.fetched, [{ key: parsed.userId, value: encodeEnvelope(event) }]);
+      published++;
+      continue;
+    }
     const id = `${parsed.userId}/${parsed.exerciseId}`;
     const entry = exercises.get(id) ?? { userId: parsed.userId, exerciseId: parsed.exerciseId, keys: new Map<PayloadKind, string>() };
     entry.keys.set(parsed.payload, key);

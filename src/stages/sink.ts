@@ -73,6 +73,8 @@ export const SINK_TOPICS: Record<string, TableName> = {
   [TOPICS.samples]: 'samples', [TOPICS.laps]: 'laps', [TOPICS.exercises]: 'exercises', [TOPICS.activity]: 'daily_activity', [TOPICS.sleep]: 'sleep',
   [TOPICS.exerciseSeries]: 'exercise_series', [TOPICS.rrIntervals]: 'rr_intervals', [TOPICS.hrZones]: 'hr_zones', [TOPICS.routes]: 'routes', [TOPICS.source_files]: 'source_files',
   ...Object.fromEntries(DATE_BASED_TABLES.map((t) => [dateBasedTopic(t), t])),
+  [TOPICS.activitySteps]: 'activity_step_samples', [TOPICS.activityZones]: 'activity_zone_samples',
+  [TOPICS.activityInactivity]: 'activity_inactivity_stamps', [TOPICS.physical]: 'physical_info',
 };
 
 /** A row does not match its table schema: it goes to the dead-letter topic, not the lake. */

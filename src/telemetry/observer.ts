@@ -51,7 +51,7 @@ export interface PipelineObserver {
   onResponse(exchange: { method: string; path: string; status: number; seconds: number }): void;
   onCommitted(commit: { table: string; rows: number; bytes: number; seconds: number }): void;
   onPublished(topic: string, values: readonly Buffer[]): void;
-  onUserSwept(outcome: { userId: string; dataType: 'exercise' | 'daily'; ok: boolean }): void;
+  onUserSwept(outcome: { userId: string; dataType: 'exercise' | 'daily' | 'physical'; ok: boolean }): void;
   /** Last sweep per user and data type. */
   sweeps(): ReadonlyMap<string, ReadonlyMap<string, SweepRecord>>;
   deadLetters(): readonly DeadLetterSeen[];

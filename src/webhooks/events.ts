@@ -8,6 +8,9 @@ export interface WebhookEvent {
   readonly entity_id: string | null;
   readonly date: string | null;
   readonly timestamp: string | null;
+  /** SleepWise events name a range of dates instead of one. */
+  readonly from?: string | null;
+  readonly to?: string | null;
 }
 
 export class WebhookPayloadError extends PolarLakeError {
@@ -32,5 +35,5 @@ export function parseWebhookEvent(body: Buffer): WebhookEvent | null {
   const userId = typeof user === 'number' && Number.isSafeInteger(user) ? String(user) : typeof user === 'string' && /^\d{1,20}$/.test(user) ? user : null;
   if (!userId) throw new WebhookPayloadError(`webhook event ${event} has no valid "user_id"`);
   const str = (v: unknown) => (typeof v === 'string' ? v : null);
-  return { event, user_id: userId, entity_id: str(o['entity_id']), date: str(o['date']), timestamp: str(o['timestamp']) };
+  return { event, user_id: userId, entity_id: str(o['entity_id']), date: str(o['date']), timestamp: str(o['timestamp']), from: str(o['from']), to: str(o['to']) };
 }

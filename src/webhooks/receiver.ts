@@ -27,6 +27,14 @@ export interface WebhookReceiverOptions {
   readonly signingKey: () => Promise<string | null>;
   readonly accept: (event: WebhookEvent) => Promise<void>;
   readonly logger: Logger;
+  /**
+   * A signed event whose `timestamp` (Polar's send time) is further than this from now, or
+   * missing, is a replay: answered 200 and dropped without a fetch (polling is the safety
+   * net for a real event delayed that long). @default 600000 (10 minutes)
+   */
+  readonly maxEventAgeMs?: number;
+  /** @default () => Date.now() */
+  readonly now?: () => number;
 }
 
 export interface WebhookReceiver {
@@ -50,6 +58,8 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 export async function startWebhookReceiver(options: WebhookReceiverOptions): Promise<WebhookReceiver> {
   const path = options.path ?? '/polar/webhook';
   const log = options.logger.child({ component: 'webhooks' });
+  const maxEventAgeMs = options.maxEventAgeMs ?? 600_000;
+  const now = options.now ?? (() => Date.now());
 
   async function handle(req: IncomingMessage): Promise<number> {
     if (new URL(req.url ?? '/', 'http://x').pathname !== path) return 404;
@@ -76,6 +86,11 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
     if (!signed) {
       log.warn('webhooks.signature.rejected', { webhook_event: event.event, has_key: key !== null });
       return 401;
+    }
+    const sentAt = event.timestamp === null ? NaN : Date.parse(event.timestamp);
+    if (!Number.isFinite(sentAt) || Math.abs(now() - sentAt) > maxEventAgeMs) {
+      log.warn('webhooks.event.stale_dropped', { event: event.event, user_id: event.user_id, timestamp: event.timestamp, max_age_ms: maxEventAgeMs });
+      return 200;
     }
     try {
       await options.accept(event);

@@ -12,8 +12,8 @@ import type { Logger } from '../telemetry/log.ts';
 
 export interface WebhookTriggerOptions {
   readonly bus: Bus;
-  /** Runs the work for the users named in a batch of events. */
-  readonly run: (userIds: readonly string[]) => Promise<unknown>;
+  /** Runs the work for a batch of events (the users they name, and the events themselves: see FetchStage.runEvents). */
+  readonly run: (userIds: readonly string[], events: readonly WebhookEvent[]) => Promise<unknown>;
   readonly group: string;
   readonly logger: Logger;
 }
@@ -24,9 +24,10 @@ export function publishWebhookEvent(bus: Bus, event: WebhookEvent): Promise<void
 
 export function startWebhookTrigger(options: WebhookTriggerOptions): Promise<Subscription> {
   return options.bus.consume({ topics: [TOPICS.webhooks], group: options.group }, async (batch) => {
-    const users = [...new Set(batch.messages.map((m) => decodeWebhookEvent(m.value)?.user_id).filter((u): u is string => Boolean(u)))];
+    const events = batch.messages.map((m) => decodeWebhookEvent(m.value)).filter((e): e is WebhookEvent => e !== null);
+    const users = [...new Set(events.map((e) => e.user_id))];
     if (users.length === 0) return;
     options.logger.debug('webhooks.sweep.started', { users: users.length, events: batch.messages.length });
-    await options.run(users);
+    await options.run(users, events);
   });
 }

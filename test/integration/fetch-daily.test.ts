@@ -12,7 +12,7 @@ afterEach(async () => {
 });
 
 const stageFor = (r: FetchRig, daily: readonly ('activity' | 'sleep')[] = ['activity', 'sleep']) =>
-  createFetchStage({ client: r.client, users: r.users, rawZone: r.rawZone, ledger: r.ledger, bus: r.bus, logger: r.logger, daily, payloads: ['summary'] });
+  createFetchStage({ client: r.client, users: r.users, rawZone: r.rawZone, ledger: r.ledger, bus: r.bus, logger: r.logger, daily, payloads: ['summary'], physicalInfo: false });
 
 describe('fetch > daily', () => {
   it('fetch > daily > stores and publishes each user\'s days and nights once, keyed by local date', async () => {

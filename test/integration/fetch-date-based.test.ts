@@ -154,7 +154,8 @@ describe('fetch > date-based', () => {
     }
     expect(days).toBeGreaterThan(users.length * 8 * 4 - 1);
     // One list request per user and type (continuous heart rate: its range call); biosensing with no test answers 204.
-    const paths = rig.sim.requestLog.filter((r) => r.path.startsWith('/v3/users/') && !/\/v3\/users\/(activities|sleep$)/.test(r.path));
+    // physical-info is its own sweep (src/stages/fetch-activity.ts), not a date-based type.
+    const paths = rig.sim.requestLog.filter((r) => r.path.startsWith('/v3/users/') && !/\/v3\/users\/(activities|sleep$|physical-info$)/.test(r.path));
     expect(paths.filter((r) => r.path === '/v3/users/continuous-heart-rate')).toHaveLength(users.length);
     expect(paths.filter((r) => r.path === '/v3/users/biosensing/ecg')).toHaveLength(users.length);
     expect(paths.filter((r) => r.path.startsWith('/v3/users/')).length).toBe(users.length * NEW_KINDS.length);

@@ -52,8 +52,10 @@ describe('fetch > listing > full sweep', () => {
     const expectedPayloads = expected.reduce((n, e) => n + payloadsOf(e).length, 0);
     expect(events).toHaveLength(expectedPayloads);
     expect(report).toMatchObject({ listingUsersSwept: 3, usersPolled: 0, exercisesFetched: 9, exercisesSkipped: 0, exercisesFailed: 0, payloadsStored: expectedPayloads, eventsPublished: expectedPayloads, errorsByCode: {} });
-    // The transactional channel is not touched: no notifications, no transaction, no commit.
-    expect(rig.sim.requestLog.filter((q) => /notifications|exercise-transactions/.test(q.path))).toEqual([]);
+    // The transactional exercise channel is not touched: no transaction, no commit. (Notifications are
+    // still read once per run, for the activity and physical-information transactions.)
+    expect(rig.sim.requestLog.filter((q) => /exercise-transactions/.test(q.path))).toEqual([]);
+    expect(rig.sim.requestLog.filter((q) => /notifications/.test(q.path))).toHaveLength(1);
     expect(rig.sim.committedExercises()).toEqual([]);
 
     for (const ex of expected) {
@@ -93,7 +95,7 @@ describe('fetch > listing > full sweep', () => {
     const eventsBefore = (await rig.events()).length;
     const requestsBefore = rig.sim.requestLog.length;
     const second = await stage.runOnce();
-    expect(rig.sim.requestLog.slice(requestsBefore).map((q) => `${q.method} ${q.path} ${q.status}`)).toEqual(Array(3).fill('GET /v3/exercises 200'));
+    expect(rig.sim.requestLog.slice(requestsBefore).map((q) => `${q.method} ${q.path} ${q.status}`)).toEqual([...Array(3).fill('GET /v3/exercises 200'), 'GET /v3/notifications 200']);
     expect(second).toMatchObject({ exercisesFetched: 0, exercisesSkipped: 9, payloadsStored: 0, eventsPublished: 0, errorsByCode: {} });
     expect((await rig.events()).length).toBe(eventsBefore);
   });

@@ -4,6 +4,8 @@ import { dailySweepConfig, everyMs } from '../../src/pipeline/data-types.ts';
 import { parsePipeline } from '../../src/pipeline/load.ts';
 import { planRequests } from '../../src/stages/fetch-daily.ts';
 
+const SAMPLES = { steps: 'true', activity_zones: 'true', inactivity_stamps: 'true' };
+
 describe('daily > endpoint registry', () => {
   it.each([
     // kind, lookback, requests, minDate
@@ -15,11 +17,12 @@ describe('daily > endpoint registry', () => {
     ['sleepwise_alertness', 7, [['/v3/users/sleepwise/alertness/date', { from: '2026-02-08', to: '2026-02-14' }]], '2026-02-08'],
     ['body_temperature', 2, [['/v3/users/biosensing/bodytemperature', { from: '2026-02-13', to: '2026-02-14' }]], '2026-02-13'],
     ['continuous_heart_rate', 28, [['/v3/users/continuous-heart-rate', { from: '2026-01-18', to: '2026-02-14' }]], '2026-01-18'],
-    ['activity', 28, [['/v3/users/activities', {}]], '2026-01-18'],
+    // Activity always asks for its step, zone and inactivity samples (one request per range gives the series too).
+    ['activity', 28, [['/v3/users/activities', { ...SAMPLES }]], '2026-01-18'],
     ['activity', 60, [
-      ['/v3/users/activities', { from: '2025-12-17', to: '2026-01-13' }],
-      ['/v3/users/activities', { from: '2026-01-14', to: '2026-02-10' }],
-      ['/v3/users/activities', { from: '2026-02-11', to: '2026-02-14' }],
+      ['/v3/users/activities', { ...SAMPLES, from: '2025-12-17', to: '2026-01-13' }],
+      ['/v3/users/activities', { ...SAMPLES, from: '2026-01-14', to: '2026-02-10' }],
+      ['/v3/users/activities', { ...SAMPLES, from: '2026-02-11', to: '2026-02-14' }],
     ], '2025-12-17'],
   ] as const)('daily > endpoint registry > %s over %i days: the fewest requests the window and range rules allow', (kind, lookback, requests, minDate) => {
     const plan = planRequests(dateBasedEndpoint(kind), '2026-02-14', lookback);

@@ -11,6 +11,7 @@ const SOURCES = [
   'src/lake/raw-zone.ts',
   'src/stages/fetch.ts',
   'src/stages/fetch-listing.ts',
+  'src/stages/fetch-transactions.ts',
 ];
 
 describe('fetch > errors > docs', () => {

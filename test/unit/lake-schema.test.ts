@@ -56,9 +56,20 @@ const rrInterval: Required<RrIntervalRow> = {
 const hrZone: Required<HrZoneRow> = {
   user_id: 'u', exercise_id: 'e', zone_index: 1, lower_limit_bpm: 1, upper_limit_bpm: 2, in_zone_s: 1, start_time_utc_us: 1, utc_offset_min: 0,
 };
+const steps: Required<TableRows['activity_step_samples']> = {
+  user_id: 'u', time_utc_us: 1, utc_offset_min: null, steps: 1, steps_missing: false, interval_s: 60, day_total_steps: 1, source_channel: 'current',
+};
+const zones: Required<TableRows['activity_zone_samples']> = { user_id: 'u', time_utc_us: 1, utc_offset_min: null, zone: 'LIGHT', zone_index: 2, in_zone_s: 1, source_channel: 'current' };
+const inactivity: Required<TableRows['activity_inactivity_stamps']> = { user_id: 'u', time_utc_us: 1, utc_offset_min: null };
+const physical: Required<TableRows['physical_info']> = {
+  user_id: 'u', snapshot_utc_us: 1, utc_offset_min: 0, created_utc_us: 1, modified_utc_us: 1, weight_kg: 70, height_cm: 180, weight_source: 'SOURCE_USER',
+  birthday: '1980-01-01', gender: 'MALE', maximum_heart_rate_bpm: 190, resting_heart_rate_bpm: 50, aerobic_threshold_bpm: 130, anaerobic_threshold_bpm: 160,
+  vo2_max: 50, sleep_goal_s: 28800, training_background: 'REGULAR', typical_day: 'MOSTLY_SITTING', source_channel: 'current',
+};
 const full: { [T in keyof TableRows]: Required<TableRows[T]> } = {
   samples: sample, laps: lap, exercises: exercise, daily_activity: dailyActivity, sleep,
   exercise_series: exerciseSeries, rr_intervals: rrInterval, hr_zones: hrZone, routes: route, source_files: sourceFile, ...DATE_BASED_FULL_ROWS,
+  activity_step_samples: steps, activity_zone_samples: zones, activity_inactivity_stamps: inactivity, physical_info: physical,
 };
 
 describe('lake > schema', () => {

@@ -20,7 +20,7 @@ describe('simulator > daily', () => {
   it('simulator > daily > activities list: the days uploaded since registration, snake_case, by the user\'s local date', async () => {
     const s = await start({ dailyDaysAtRegistration: 5 });
     const { token, userId } = await loginAndRegister(s, 0);
-    const res = await api(s, token, 'GET', '/v3/users/activities');
+    const res = await api(s, token, 'GET', '/v3/users/activities?steps=true&activity_zones=true&inactivity_stamps=true');
     expect(res.status).toBe(200);
     const days = (await res.json()) as Record<string, unknown>[];
     const truth = s.dailyActivity(userId);
@@ -29,8 +29,11 @@ describe('simulator > daily', () => {
     expect(days).toEqual(truth.map((d) => d.json));
     expect(days[0]).toMatchObject({ start_time: `${truth[0]!.date}T00:00`, end_time: `${truth[0]!.date}T23:59:59` });
     expect(Object.keys(days[0]!).sort()).toEqual(
-      ['active_calories', 'active_duration', 'calories', 'daily_activity', 'distance_from_steps', 'end_time', 'inactive_duration', 'inactivity_alert_count', 'start_time', 'steps'],
+      ['active_calories', 'active_duration', 'calories', 'daily_activity', 'distance_from_steps', 'end_time', 'inactive_duration', 'inactivity_alert_count', 'samples', 'start_time', 'steps'],
     );
+    // Without the flags, no samples.
+    const bare = (await (await api(s, token, 'GET', '/v3/users/activities')).json()) as Record<string, unknown>[];
+    expect(bare.every((d) => !('samples' in d))).toBe(true);
   });
 
   it('simulator > daily > activities: from/to window, 28-day limit, 204 by date, 400 on bad dates, 401 without a token', async () => {

@@ -46,12 +46,17 @@ describe('webhooks > receiver', () => {
   let receiver: WebhookReceiver | undefined;
   afterEach(async () => receiver?.close());
 
+  // The receiver's clock, driven by the tests: the fixture event was sent at this instant.
+  let nowMs = Date.parse('2018-05-15T14:22:30Z');
   async function start(options: { key?: string | null; accept?: (e: WebhookEvent) => Promise<void> } = {}) {
     const accepted: WebhookEvent[] = [];
+    nowMs = Date.parse('2018-05-15T14:22:30Z');
     receiver = await startWebhookReceiver({
       signingKey: async () => (options.key === undefined ? KEY : options.key),
       accept: options.accept ?? (async (e) => void accepted.push(e)),
       logger: silentLogger,
+      maxEventAgeMs: 300_000,
+      now: () => nowMs,
     });
     return accepted;
   }
@@ -95,5 +100,22 @@ describe('webhooks > receiver', () => {
     expect(await post(bad, { 'polar-webhook-signature': signWebhookBody(bad, KEY) })).toBe(400);
     expect(await post(exercise, {}, receiver!.url.replace('/polar/webhook', '/other'))).toBe(404);
     expect((await fetch(receiver!.url)).status).toBe(405);
+  });
+
+  it('drops a signed event sent outside the window (a replay) with 200 and without accepting it; inside the window it is accepted', async () => {
+    const accepted = await start();
+    const sig = signWebhookBody(exercise, KEY);
+    nowMs = Date.parse('2018-05-15T14:27:25Z'); // 5 min 1 s after the send time
+    expect(await post(exercise, { 'polar-webhook-signature': sig })).toBe(200);
+    expect(accepted).toHaveLength(0);
+    nowMs = Date.parse('2018-05-15T14:17:23Z'); // from the future, beyond the window
+    expect(await post(exercise, { 'polar-webhook-signature': sig })).toBe(200);
+    expect(accepted).toHaveLength(0);
+    nowMs = Date.parse('2018-05-15T14:27:23Z'); // 4 min 59 s: inside
+    expect(await post(exercise, { 'polar-webhook-signature': sig })).toBe(200);
+    expect(accepted).toHaveLength(1);
+    const undated = event({ event: 'SLEEP', user_id: 475, date: '2018-05-15' });
+    expect(await post(undated, { 'polar-webhook-signature': signWebhookBody(undated, KEY) })).toBe(200);
+    expect(accepted).toHaveLength(1);
   });
 });

@@ -87,7 +87,7 @@ export function register(program: Command): void {
           return;
         }
         if (config.callbackListen) started.push(await startCallbackServer(app, config, config.callbackListen, logger));
-        if (stages.includes('fetch') && config.webhookListen) started.push(await startWebhooks(app, config.stateDir, config.webhookListen, config.topicPrefix, logger));
+        if (stages.includes('fetch') && config.webhookListen) started.push(await startWebhooks(app, config.stateDir, config.webhookListen, config.topicPrefix, logger, config.webhookMaxEventAgeMs));
         const schedule = stages.includes('fetch') ? app.fetch!.startSchedule(pipeline.fetch.schedule) : null;
         if (schedule) started.push({ close: async () => schedule.stop() });
         telemetry = config.metricsListen ? await serveAppTelemetry(app, { ...config.metricsListen, stages, logger, started: () => running }) : null;
@@ -144,7 +144,7 @@ async function startCallbackServer(app: App, config: RuntimeConfig, at: { host: 
  * in every fetch process) turns events into fetch sweeps. The signing key is read lazily:
  * `polar-lake webhook create` runs while this process already answers Polar's PING.
  */
-async function startWebhooks(app: App, stateDir: string, listen: { host: string; port: number }, topicPrefix: string, logger: Logger) {
+async function startWebhooks(app: App, stateDir: string, listen: { host: string; port: number }, topicPrefix: string, logger: Logger, maxEventAgeMs: number) {
   let key: string | null = null;
   const receiver = await startWebhookReceiver({
     host: listen.host,
@@ -152,8 +152,9 @@ async function startWebhooks(app: App, stateDir: string, listen: { host: string;
     signingKey: async () => (key ??= await loadWebhookSigningKey(stateDir)),
     accept: (event) => publishWebhookEvent(app.bus, event),
     logger,
+    maxEventAgeMs,
   });
-  const trigger = await startWebhookTrigger({ bus: app.bus, group: `${topicPrefix}polar-lake-webhooks`, logger, run: () => app.fetch!.runOnce() });
+  const trigger = await startWebhookTrigger({ bus: app.bus, group: `${topicPrefix}polar-lake-webhooks`, logger, run: (_users, events) => app.fetch!.runEvents(events) });
   logger.info('webhooks.receiver.started', { url: receiver.url });
   return {
     async close() {
