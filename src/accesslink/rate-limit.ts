@@ -5,6 +5,8 @@
  * short-term limit still count toward the long-term one, so after a 429 (or when a budget
  * is spent) the whole client waits for the reset instead of probing.
  */
+import { systemClock, type Clock } from '../clock.ts';
+import { silentLogger, type Logger } from '../telemetry/log.ts';
 
 export interface RateLimitWindow {
   readonly used: number;
@@ -65,51 +67,95 @@ export function retryAfterMsFor429(state: RateLimitState | undefined): number | 
   return state.shortTerm.resetSecs * 1000;
 }
 
+/** Which window a hold waits out. */
+export type RateLimitWindowName = 'short_term' | 'long_term';
+
+/** Waits at least this long are logged at info with their reason and window. */
+export const LONG_WAIT_LOG_MS = 5_000;
+
 export interface RateLimitGate {
   /** Resolves when requests may flow again (at once when nothing is held). */
   wait(): Promise<void>;
   /** Learns from a response's headers: holds the gate when a budget is spent. */
   observe(state: RateLimitState | undefined): void;
   /** Holds every request for `ms` from now (after a 429). Extends, never shortens, a hold. */
-  holdFor(ms: number): void;
+  holdFor(ms: number, reason?: string): void;
   /** Epoch ms until which requests are held (0 when open), for logs and tests. */
   readonly heldUntilMs: number;
   /** The last state seen, for metrics. */
   readonly last: RateLimitState | undefined;
+  /**
+   * Requests left in each window now, from the last state seen and the time since: a window
+   * whose reset has passed counts as fresh. Undefined before the first response.
+   */
+  remaining(): { shortTerm: number; shortResetMs: number; longTerm: number | undefined; longResetMs: number | undefined } | undefined;
 }
 
 export interface RateLimitGateOptions {
-  /** @default Date.now */
-  readonly now?: () => number;
+  /** @default systemClock */
+  readonly clock?: Clock;
+  /** Holds of LONG_WAIT_LOG_MS or more are logged at info here. @default silentLogger */
+  readonly logger?: Logger;
+}
+
+/** The window a spent budget (or a 429) is waiting on: the long one when it is spent. */
+function spentWindow(state: RateLimitState | undefined): RateLimitWindowName {
+  return state?.longTerm && state.longTerm.used >= state.longTerm.limit ? 'long_term' : 'short_term';
 }
 
 export function createRateLimitGate(options: RateLimitGateOptions = {}): RateLimitGate {
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
   let heldUntil = 0;
   let last: RateLimitState | undefined;
-  const holdFor = (ms: number) => {
-    if (ms > 0) heldUntil = Math.max(heldUntil, now() + ms);
+  let observedAt = 0;
+  const holdFor = (ms: number, reason = 'rate_limited') => {
+    if (ms <= 0) return;
+    const until = clock.now() + ms;
+    if (until <= heldUntil) return;
+    heldUntil = until;
+    if (ms >= LONG_WAIT_LOG_MS) {
+      // Said once per hold, at info: a sweep that stops for minutes must say why.
+      const window = spentWindow(last);
+      const w = window === 'long_term' ? last?.longTerm : last?.shortTerm;
+      logger.info('accesslink.rate_limit.hold', {
+        reason, wait_ms: ms, until_utc: new Date(until).toISOString(), window,
+        ...(w ? { used: w.used, limit: w.limit } : {}),
+      });
+    }
   };
   return {
     async wait() {
       // Loop: a hold may be extended by a response that lands while we sleep.
       for (;;) {
-        const remaining = heldUntil - now();
+        const remaining = heldUntil - clock.now();
         if (remaining <= 0) return;
-        await new Promise((resolve) => setTimeout(resolve, remaining));
+        await clock.sleep(remaining);
       }
     },
     observe(state) {
       if (!state) return;
       last = state;
-      holdFor(waitForBudgetMs(state));
+      observedAt = clock.now();
+      holdFor(waitForBudgetMs(state), 'budget_spent');
     },
     holdFor,
     get heldUntilMs() {
-      return heldUntil > now() ? heldUntil : 0;
+      return heldUntil > clock.now() ? heldUntil : 0;
     },
     get last() {
       return last;
+    },
+    remaining() {
+      if (!last) return undefined;
+      const elapsed = clock.now() - observedAt;
+      const left = (w: RateLimitWindow) => {
+        const resetMs = w.resetSecs * 1000 - elapsed;
+        return resetMs <= 0 ? { n: w.limit, resetMs: 0 } : { n: Math.max(0, w.limit - w.used), resetMs };
+      };
+      const s = left(last.shortTerm);
+      const l = last.longTerm ? left(last.longTerm) : undefined;
+      return { shortTerm: s.n, shortResetMs: s.resetMs, longTerm: l?.n, longResetMs: l?.resetMs };
     },
   };
 }

@@ -78,7 +78,7 @@ export function createListingSweep(options: ListingSweepOptions): ListingSweep {
   const sourceOf = (token: string, item: ListedExercise): ExerciseSource => ({
     exerciseId: item.id,
     summary: async () => ({ raw: item.raw, json: item.json }),
-    file: (kind) => client.getExerciseFile(item.url, kind, token),
+    file: (kind, store) => client.getExerciseFile(item.url, kind, token, store),
     notFoundIsFinal: true,
   });
 

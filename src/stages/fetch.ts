@@ -161,7 +161,7 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
   const transactionalSource = (token: string, exerciseUrl: string): ExerciseSource => ({
     exerciseId: exerciseIdFromUrl(exerciseUrl),
     summary: () => client.getExerciseSummary(exerciseUrl, token),
-    file: (kind) => client.getExerciseFile(exerciseUrl, kind, token),
+    file: (kind, store) => client.getExerciseFile(exerciseUrl, kind, token, store),
     // An expired transaction also answers 404: a later offer must be allowed to fetch the file.
     notFoundIsFinal: false,
   });
