@@ -88,7 +88,17 @@ export interface RateLimitGate {
    * Requests left in each window now, from the last state seen and the time since: a window
    * whose reset has passed counts as fresh. Undefined before the first response.
    */
-  remaining(): { shortTerm: number; shortResetMs: number; longTerm: number | undefined; longResetMs: number | undefined } | undefined;
+  remaining(): RemainingBudget | undefined;
+}
+
+export interface RemainingBudget {
+  readonly shortTerm: number;
+  readonly shortLimit: number;
+  /** Milliseconds until the short window resets (0: it has). */
+  readonly shortResetMs: number;
+  readonly longTerm: number | undefined;
+  readonly longLimit: number | undefined;
+  readonly longResetMs: number | undefined;
 }
 
 export interface RateLimitGateOptions {
@@ -155,7 +165,7 @@ export function createRateLimitGate(options: RateLimitGateOptions = {}): RateLim
       };
       const s = left(last.shortTerm);
       const l = last.longTerm ? left(last.longTerm) : undefined;
-      return { shortTerm: s.n, shortResetMs: s.resetMs, longTerm: l?.n, longResetMs: l?.resetMs };
+      return { shortTerm: s.n, shortLimit: last.shortTerm.limit, shortResetMs: s.resetMs, longTerm: l?.n, longLimit: last.longTerm?.limit, longResetMs: l?.resetMs };
     },
   };
 }

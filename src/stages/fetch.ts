@@ -26,7 +26,8 @@ import cron from 'node-cron';
 import type { Bus } from '../bus/bus.ts';
 import { PolarLakeError } from '../errors.ts';
 import type { AccessLinkClient } from '../accesslink/client.ts';
-import { AccessLinkConsentRequiredError, AccessLinkUnauthorizedError } from '../accesslink/errors.ts';
+import { AccessLinkConsentRequiredError, AccessLinkNotFoundError, AccessLinkUnauthorizedError } from '../accesslink/errors.ts';
+import { createTransactionBudget } from './fetch-budget.ts';
 import { validateRawId, type RawZone } from '../lake/raw-zone.ts';
 import type { DailyKind, PayloadKind } from '../records/envelope.ts';
 import { createDailySweep } from './fetch-daily.ts';
@@ -92,6 +93,10 @@ export interface FetchReport {
   dailyUsersSwept: number;
   daysStored: number;
   daysUnchanged: number;
+  /** Transactions found expired mid-walk (an item answered 404 and so did the transaction): the walk ended there. */
+  transactionsExpired: number;
+  /** Transactions not opened because the rate-limit budget could not walk them (see fetch-budget.ts). */
+  transactionsDeferred: number;
   errorsByCode: Record<string, number>;
 }
 
@@ -117,12 +122,25 @@ export class FetchTransactionIncompleteError extends PolarLakeError {
   }
 }
 
+/**
+ * An item of an open transaction answered 404 and so did the transaction itself: it expired
+ * at Polar. The walk ends at once (every other item would answer 404 too); the ledger keeps
+ * what was stored, and the next sweep's transaction offers the rest again.
+ */
+export class FetchTransactionExpiredError extends PolarLakeError {
+  readonly code = 'PL_FETCH_TRANSACTION_EXPIRED';
+  readonly kind = 'transient';
+  constructor(readonly userId: string, readonly transactionId: string, options?: { cause?: unknown }) {
+    super(`transaction ${transactionId} of user ${userId} expired at Polar before its walk ended; left for the next sweep`, options);
+  }
+}
+
 function emptyReport(): FetchReport {
   return {
     usersPolled: 0, transactionsCommitted: 0, transactionsLeftOpen: 0, exercisesFetched: 0, payloadsStored: 0,
     payloadsSkipped: 0, payloadsAbsent: 0, bytesStored: 0, eventsPublished: 0,
     listingUsersSwept: 0, exercisesSkipped: 0, exercisesFailed: 0,
-    dailyUsersSwept: 0, daysStored: 0, daysUnchanged: 0, errorsByCode: {},
+    dailyUsersSwept: 0, daysStored: 0, daysUnchanged: 0, transactionsExpired: 0, transactionsDeferred: 0, errorsByCode: {},
   };
 }
 
@@ -151,18 +169,45 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
   const exercises = createExerciseFetcher({ rawZone, ledger, bus, logger, payloads: options.payloads ?? ALL_PAYLOADS, now });
   const listing = createListingSweep({ client, exercises, logger, now, ...(options.windowAlertDays === undefined ? {} : { windowAlertDays: options.windowAlertDays }) });
   const daily = createDailySweep({ client, rawZone, ledger, bus, logger, kinds: options.daily ?? ['activity', 'sleep'], now });
+  const budget = createTransactionBudget(client.rateLimitGate, exercises.payloads.length);
+  let temporariesSwept = false;
 
   const countError = (report: FetchReport, error: unknown) => {
     const code = codeOf(error);
     report.errorsByCode[code] = (report.errorsByCode[code] ?? 0) + 1;
   };
 
+  /**
+   * Turns an item's 404 into FetchTransactionExpiredError when the transaction itself is gone
+   * (one GET of the transaction tells), so the walk stops at the first such 404 instead of
+   * asking for every remaining item. A 404 of an item in a live transaction stays what it is.
+   */
+  const expiryProbe = (userId: string, token: string, transaction: { transactionId: string; resourceUri: string }) => {
+    let expired: FetchTransactionExpiredError | null = null;
+    return async <T>(operation: () => Promise<T>): Promise<T> => {
+      if (expired) throw expired;
+      try {
+        return await operation();
+      } catch (error) {
+        if (!(error instanceof AccessLinkNotFoundError)) throw error;
+        try {
+          await client.listTransactionExercises(transaction.resourceUri, token);
+        } catch (probeError) {
+          if (!(probeError instanceof AccessLinkNotFoundError)) throw probeError;
+          expired = new FetchTransactionExpiredError(userId, transaction.transactionId, { cause: error });
+          throw expired;
+        }
+        throw error;
+      }
+    };
+  };
+
   /** The transactional channel: the exercise URL as the transaction lists it. */
-  const transactionalSource = (token: string, exerciseUrl: string): ExerciseSource => ({
+  const transactionalSource = (token: string, exerciseUrl: string, guard: <T>(operation: () => Promise<T>) => Promise<T>): ExerciseSource => ({
     exerciseId: exerciseIdFromUrl(exerciseUrl),
-    summary: () => client.getExerciseSummary(exerciseUrl, token),
-    file: (kind, store) => client.getExerciseFile(exerciseUrl, kind, token, store),
-    // An expired transaction also answers 404: a later offer must be allowed to fetch the file.
+    summary: () => guard(() => client.getExerciseSummary(exerciseUrl, token)),
+    file: (kind, store) => guard(() => client.getExerciseFile(exerciseUrl, kind, token, store)),
+    // A 404 of a file in a live transaction is absent for this offer only: a later one may have it.
     notFoundIsFinal: false,
   });
 
@@ -170,48 +215,74 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
     report.usersPolled++;
     const token = users.accessToken(userId);
     for (let round = 0; round < maxRounds; round++) {
-      const transaction = await client.createExerciseTransaction(userId, token);
-      if (!transaction) return;
-      let exerciseUrls: string[];
-      let failed = 0;
-      try {
-        exerciseUrls = await client.listTransactionExercises(transaction.resourceUri, token);
-        for (const url of exerciseUrls) {
-          try {
-            await exercises.fetchExercise(userId, transactionalSource(token, url), report);
-          } catch (error) {
-            if (isUserBlocking(error)) throw error;
-            failed++;
-            countError(report, error);
-            logger.warn('fetch.exercise.failed', { user_id: userId, transaction_id: transaction.transactionId, error });
-          }
-        }
-      } catch (error) {
-        report.transactionsLeftOpen++;
-        logger.warn('fetch.transaction.left_open', { user_id: userId, transaction_id: transaction.transactionId, error });
-        throw error;
-      }
-      if (failed > 0) {
-        // Committing now would delete what was not stored: leave it open, Polar offers it again.
-        report.transactionsLeftOpen++;
-        logger.warn('fetch.transaction.left_open', {
-          user_id: userId, transaction_id: transaction.transactionId, failed_exercises: failed, exercises: exerciseUrls.length,
+      const reservation = budget.tryReserve();
+      if (!('release' in reservation)) {
+        report.transactionsDeferred++;
+        logger.info('fetch.transaction.deferred', {
+          user_id: userId, reason: 'rate_limit_budget', window: reservation.window, remaining: reservation.remaining,
+          needed: reservation.needed, wait_ms: reservation.resetInMs, until_utc: new Date(Date.now() + reservation.resetInMs).toISOString(),
         });
-        countError(report, new FetchTransactionIncompleteError(userId, transaction.transactionId, failed));
         return;
       }
       try {
-        await client.commitExerciseTransaction(transaction.resourceUri, token);
-      } catch (error) {
-        // The commit may still have happened at Polar; the ledger makes a re-offer harmless.
-        report.transactionsLeftOpen++;
-        logger.warn('fetch.transaction.commit_failed', { user_id: userId, transaction_id: transaction.transactionId, error });
-        throw error;
+        if (!(await walkTransaction(userId, token, report))) return;
+      } finally {
+        reservation.release();
       }
-      report.transactionsCommitted++;
-      logger.debug('fetch.transaction.committed', { user_id: userId, transaction_id: transaction.transactionId, exercises: exerciseUrls.length });
     }
     logger.info('fetch.user.round_limit_reached', { user_id: userId, max_rounds: maxRounds });
+  };
+
+  /** One transaction: create, list, store every item, commit. False when there is no (more) work this run. */
+  const walkTransaction = async (userId: string, token: string, report: FetchReport): Promise<boolean> => {
+    const transaction = await client.createExerciseTransaction(userId, token);
+    if (!transaction) return false;
+    let exerciseUrls: string[];
+    let failed = 0;
+    const guard = expiryProbe(userId, token, transaction);
+    try {
+      exerciseUrls = await client.listTransactionExercises(transaction.resourceUri, token);
+      for (const url of exerciseUrls) {
+        try {
+          await exercises.fetchExercise(userId, transactionalSource(token, url, guard), report);
+        } catch (error) {
+          if (isUserBlocking(error) || error instanceof FetchTransactionExpiredError) throw error;
+          failed++;
+          countError(report, error);
+          logger.warn('fetch.exercise.failed', { user_id: userId, transaction_id: transaction.transactionId, error });
+        }
+      }
+    } catch (error) {
+      report.transactionsLeftOpen++;
+      if (error instanceof FetchTransactionExpiredError) {
+        report.transactionsExpired++;
+        countError(report, error);
+        logger.info('fetch.transaction.expired', { user_id: userId, transaction_id: transaction.transactionId, error });
+        return false;
+      }
+      logger.warn('fetch.transaction.left_open', { user_id: userId, transaction_id: transaction.transactionId, error });
+      throw error;
+    }
+    if (failed > 0) {
+      // Committing now would delete what was not stored: leave it open, Polar offers it again.
+      report.transactionsLeftOpen++;
+      logger.warn('fetch.transaction.left_open', {
+        user_id: userId, transaction_id: transaction.transactionId, failed_exercises: failed, exercises: exerciseUrls.length,
+      });
+      countError(report, new FetchTransactionIncompleteError(userId, transaction.transactionId, failed));
+      return false;
+    }
+    try {
+      await client.commitExerciseTransaction(transaction.resourceUri, token);
+    } catch (error) {
+      // The commit may still have happened at Polar; the ledger makes a re-offer harmless.
+      report.transactionsLeftOpen++;
+      logger.warn('fetch.transaction.commit_failed', { user_id: userId, transaction_id: transaction.transactionId, error });
+      throw error;
+    }
+    report.transactionsCommitted++;
+    logger.debug('fetch.transaction.committed', { user_id: userId, transaction_id: transaction.transactionId, exercises: exerciseUrls.length });
+    return true;
   };
 
   const totals: FetchTotals = { ...emptyReport(), runs: 0, lastRunEndedAtMs: 0 };
@@ -226,6 +297,12 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
 
   const runOnceInner = async (): Promise<FetchReport> => {
     const report = emptyReport();
+    if (!temporariesSwept) {
+      // Once per process, before anything is written: what a crashed writer left behind.
+      const removed = await rawZone.removeStaleTemporaries();
+      temporariesSwept = true;
+      if (removed.length > 0) logger.info('fetch.raw.temporaries_removed', { count: removed.length, first: removed[0] });
+    }
     await users.reload();
     if (channel === 'listing') await sweepListing(report);
     else await walkTransactions(report);
