@@ -14,7 +14,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, PolarLakeError } from '../errors.ts';
 import { createRateLimiter } from './rate-limit.ts';
-import { createHandler, type Fault, type ServerContext } from './server.ts';
+import { createHandler, fileBytes, type Fault, type ServerContext } from './server.ts';
+import { STALLED, createFaultDice, type CommitRecord, type DeliveryRecord, type FaultKind, type FaultPlan } from './faults.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import { SimulatorState, publicExercise } from './state.ts';
 import { WebhookRegistry, type WebhookDelivery } from './webhooks.ts';
 import { hashedExerciseId } from './exercises.ts';
@@ -23,6 +25,7 @@ import type { SimulatedExercise } from './exercises.ts';
 
 export type { SimulatedExercise } from './exercises.ts';
 export type { Fault } from './server.ts';
+export type { CommitRecord, DeliveryRecord, FaultKind, FaultPlan } from './faults.ts';
 export type { WebhookDelivery } from './webhooks.ts';
 export { signPayload } from './webhooks.ts';
 
@@ -62,6 +65,13 @@ export interface SimulatorOptions {
    * @default 7
    */
   dailyDaysAtRegistration?: number;
+  /**
+   * The simulator's time: transaction lifetime, rate-limit windows, "today" of the daily data,
+   * webhook retry schedule. Tests pass a virtual clock and drive it. @default systemClock
+   */
+  clock?: Clock;
+  /** Seeded random faults on every /v3 request (see faults.ts); switch with setFaults. @default none */
+  faults?: FaultPlan;
 }
 
 /** One simulated day (activity) or night (sleep) of a user: the JSON the API serves for it. */
@@ -97,6 +107,18 @@ export interface Simulator {
   resyncDay(polarUserId: string, date: string, kinds?: readonly ('activity' | 'sleep')[]): void;
   /** Fault injection: the next `times` requests whose path matches get this status (and optional headers/body). */
   injectFault(fault: Fault): void;
+  /** Switches the seeded random faults on (a plan) or off (null). */
+  setFaults(plan: FaultPlan | null): void;
+  /** How many faults of each kind the plan has dealt so far (all zero without a plan). */
+  faultsDealt(): Readonly<Record<FaultKind, number>>;
+  /** Every exercise payload response (summary, TCX, GPX, FIT) and whether it went out whole. */
+  readonly deliveries: readonly DeliveryRecord[];
+  /** Every commit, with the payloads of its items that had not been delivered whole before it. */
+  readonly commits: readonly CommitRecord[];
+  /** Ground truth: the uncompressed bytes of an exercise's file as served. */
+  fileBytes(polarUserId: string, exerciseId: string, kind: 'tcx' | 'gpx' | 'fit'): Promise<Buffer>;
+  /** The clock the simulator runs on. */
+  readonly clock: Clock;
   /** Requests seen, for assertions (method, path, status; never tokens). */
   readonly requestLog: readonly { method: string; path: string; status: number }[];
   /** Webhook requests sent (PING and events), with the receiver's status. */
@@ -141,6 +163,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const clientSecret = options.clientSecret ?? 'simulator-secret';
   const redirectUri = options.redirectUri ?? 'http://127.0.0.1:8765/oauth/callback';
   let apiBaseUrl = '';
+  const clock = options.clock ?? systemClock;
   const webhooks = new WebhookRegistry();
   const state = new SimulatorState({
     seed: options.seed ?? 1,
@@ -150,7 +173,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     durationRangeS: options.durationRangeS ?? [1200, 3600],
     fitFiles: options.fitFiles ?? false,
     dailyDaysAtRegistration: options.dailyDaysAtRegistration ?? 7,
-    now: Date.now,
+    now: () => clock.now(),
     onVisibleUpload: (model) => {
       const hashId = hashedExerciseId(model.exerciseId);
       webhooks.notify('EXERCISE', model.userId, { entity_id: hashId, url: `${apiBaseUrl}/v3/exercises/${hashId}` });
@@ -168,10 +191,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       shortTermLimit: () => rl?.shortTermLimit ?? 500 + 20 * state.registeredCount(),
       longTermLimit: () => rl?.longTermLimit ?? 5000 + 100 * state.registeredCount(),
       ...(rl?.shortTermWindowMs !== undefined ? { shortTermWindowMs: rl.shortTermWindowMs } : {}),
+      now: () => clock.now(),
     }),
     faults: [],
     requestLog: [],
+    now: () => clock.now(),
+    dice: options.faults ? createFaultDice(options.faults) : null,
+    deliveries: [],
+    commits: [],
   };
+  const noFaults = createFaultDice({ seed: 0 }).dealt;
   const server = createServer(createHandler(ctx));
   // Idle keep-alive sockets would hold close() open.
   server.keepAliveTimeout = 1000;
@@ -242,11 +271,25 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     injectFault(fault) {
       ctx.faults.push({ fault, remaining: fault.times ?? 1 });
     },
+    setFaults(plan) {
+      ctx.dice = plan ? createFaultDice(plan) : null;
+    },
+    faultsDealt: () => ({ ...(ctx.dice?.dealt ?? noFaults) }),
+    deliveries: ctx.deliveries,
+    commits: ctx.commits,
+    async fileBytes(polarUserId, exerciseId, kind) {
+      const model = state.exerciseModel(polarUserId, exerciseId);
+      if (!model) throw new SimulatorUsageError(`no exercise ${exerciseId} of user ${polarUserId}`);
+      return fileBytes(model, kind);
+    },
+    clock,
     requestLog: ctx.requestLog,
     webhookDeliveries: webhooks.deliveries,
     flushWebhooks: () => webhooks.flush(),
     async close() {
       await webhooks.flush();
+      // A stalled response would hold close() open for as long as the client waits.
+      for (const res of STALLED) if ((res.socket as { server?: unknown } | null)?.server === server) res.destroy();
       await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeIdleConnections();
