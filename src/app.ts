@@ -81,7 +81,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   const ledger = await openLedger({ stateDir: options.stateDir });
   const al = options.accesslink ?? null;
   const client = al
-    ? createAccessLinkClient({ apiBaseUrl: al.apiBaseUrl, clientId: al.clientId, clientSecret: al.clientSecret, concurrency: pipeline.fetch.request_concurrency, logger })
+    ? createAccessLinkClient({
+        apiBaseUrl: al.apiBaseUrl, clientId: al.clientId, clientSecret: al.clientSecret, concurrency: pipeline.fetch.request_concurrency, logger,
+        maxResponseBytes: pipeline.fetch.max_response_bytes, bodyIdleTimeoutMs: pipeline.fetch.body_idle_timeout_secs * 1000,
+      })
     : null;
   const oauth = al
     ? createOAuth({ authorizeUrl: al.authorizeUrl, tokenUrl: al.tokenUrl, clientId: al.clientId, clientSecret: al.clientSecret, redirectUri: al.redirectUri, logger })
