@@ -146,7 +146,7 @@ function createFitCheck(): CompletenessCheck {
   let remaining = 0; // data + CRC bytes left of the current file
   let crc = 0;
   let files = 0;
-  let notFit = false; // the first header is not FIT: the parser's call, not a truncation
+  let notFit = false; // a header that is not FIT: the parser's call, not a truncation
   let problem: string | null = null;
 
   const take = (chunk: Buffer) => {
@@ -157,8 +157,8 @@ function createFitCheck(): CompletenessCheck {
         if (header.length === 0) {
           headerSize = chunk[i]!;
           if (headerSize !== 12 && headerSize !== 14) {
-            if (files === 0) notFit = true;
-            else problem = `chained FIT file ${files + 1} has a header size of ${headerSize}`;
+            // Not a FIT header: bytes that are not FIT, the parser's call rather than a cut.
+            notFit = true;
             return;
           }
         }
@@ -169,8 +169,7 @@ function createFitCheck(): CompletenessCheck {
         if (header.length === headerSize) {
           const h = Buffer.from(header);
           if (h.toString('latin1', 8, 12) !== '.FIT') {
-            if (files === 0) notFit = true;
-            else problem = `chained FIT file ${files + 1} lacks the .FIT signature`;
+            notFit = true;
             return;
           }
           crc = fitCrc(0, h);
