@@ -25,6 +25,7 @@ import {
   AccessLinkForeignUrlError,
   AccessLinkRateLimitedError,
   AccessLinkResponseError,
+  DEFAULT_RATE_LIMIT_WAIT_MS,
   corrIdFromBody,
   errorForStatus,
   networkErrorFrom,
@@ -222,6 +223,8 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
       clearTimeout(timer);
     }
     const rateLimit = parseRateLimitHeaders(response.headers);
+    // A 429 holds first, so its hold is logged as the 429's and not as a spent budget.
+    if (response.status === 429) gate.holdFor(retryAfterMsFor429(rateLimit) ?? DEFAULT_RATE_LIMIT_WAIT_MS, '429', rateLimit);
     gate.observe(rateLimit);
     logger.debug('accesslink.request.completed', { method: spec.method, path: context.path, status: response.status });
     if (spec.ok.includes(response.status) || spec.passthrough?.includes(response.status)) return response;

@@ -78,8 +78,8 @@ export interface RateLimitGate {
   wait(): Promise<void>;
   /** Learns from a response's headers: holds the gate when a budget is spent. */
   observe(state: RateLimitState | undefined): void;
-  /** Holds every request for `ms` from now (after a 429). Extends, never shortens, a hold. */
-  holdFor(ms: number, reason?: string): void;
+  /** Holds every request for `ms` from now (after a 429). Extends, never shortens, a hold. `state`: the response's, for the log. */
+  holdFor(ms: number, reason?: string, state?: RateLimitState): void;
   /** Epoch ms until which requests are held (0 when open), for logs and tests. */
   readonly heldUntilMs: number;
   /** The last state seen, for metrics. */
@@ -119,15 +119,15 @@ export function createRateLimitGate(options: RateLimitGateOptions = {}): RateLim
   let heldUntil = 0;
   let last: RateLimitState | undefined;
   let observedAt = 0;
-  const holdFor = (ms: number, reason = 'rate_limited') => {
+  const holdFor = (ms: number, reason = 'rate_limited', state: RateLimitState | undefined = last) => {
     if (ms <= 0) return;
     const until = clock.now() + ms;
     if (until <= heldUntil) return;
     heldUntil = until;
     if (ms >= LONG_WAIT_LOG_MS) {
       // Said once per hold, at info: a sweep that stops for minutes must say why.
-      const window = spentWindow(last);
-      const w = window === 'long_term' ? last?.longTerm : last?.shortTerm;
+      const window = spentWindow(state);
+      const w = window === 'long_term' ? state?.longTerm : state?.shortTerm;
       logger.info('accesslink.rate_limit.hold', {
         reason, wait_ms: ms, until_utc: new Date(until).toISOString(), window,
         ...(w ? { used: w.used, limit: w.limit } : {}),
