@@ -275,7 +275,7 @@ export function createRawZone(rootDir: string): RawZone {
       const alreadyGzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
       const written = new Measure();
       try {
-        await mkdir(dir, { recursive: true });
+        await mkdirWithCause(dir);
         let sha256: string;
         let bytes: number;
         if (alreadyGzip) {
@@ -377,6 +377,25 @@ export function createRawZone(rootDir: string): RawZone {
       return removed;
     },
   };
+}
+
+/**
+ * mkdir -p that reports the real cause: Node's recursive mkdir says ENOENT when a parent
+ * cannot be created on a read-only file system, so the first missing level is made again
+ * alone, which fails with EROFS (or EACCES, ENOSPC) as it should.
+ */
+async function mkdirWithCause(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    let missing = dir;
+    for (let parent = dirname(missing); parent !== missing; missing = parent, parent = dirname(parent)) {
+      if (await stat(parent).then(() => true, () => false)) break;
+    }
+    await mkdir(missing);
+    throw error;
+  }
 }
 
 /**
