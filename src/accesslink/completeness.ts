@@ -28,8 +28,12 @@ export function createCompletenessCheck(kind: CheckedFileKind): CompletenessChec
   return kind === 'fit' ? createFitCheck() : createXmlCheck();
 }
 
-/** Extracts nothing: the tokenizer then only scans (wantsText false skips decoding text). */
-const IGNORE: XmlHandler = { open() {}, text() {}, close() {}, wantsText: false };
+/**
+ * Extracts nothing: wantsText false skips decoding text, and leaf() takes a whole
+ * `<X>text</X>` in one call (the bulk of a workout file), and GPX trkpt attributes stay bytes,
+ * so the tokenizer only scans.
+ */
+const IGNORE: XmlHandler = { open() {}, text() {}, close() {}, textBytes() {}, leaf: () => true, wantsText: false, attributeBytesElement: 'trkpt', openBytes() {} };
 /** Well past any real text node: the parser applies the real limit, this only checks the end. */
 const CHECK_MAX_TEXT_CHARS = 1 << 30;
 
