@@ -125,6 +125,8 @@ export interface Simulator {
   readonly webhookDeliveries: readonly WebhookDelivery[];
   /** Resolves when every webhook delivery started so far has finished. */
   flushWebhooks(): Promise<void>;
+  /** Sends the webhook retries due by the simulator's clock (failed events: after 1, 5, 30, 120 min). */
+  deliverDueWebhooks(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -164,7 +166,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const redirectUri = options.redirectUri ?? 'http://127.0.0.1:8765/oauth/callback';
   let apiBaseUrl = '';
   const clock = options.clock ?? systemClock;
-  const webhooks = new WebhookRegistry();
+  const webhooks = new WebhookRegistry(() => clock.now());
   const state = new SimulatorState({
     seed: options.seed ?? 1,
     users: options.users ?? 3,
@@ -286,6 +288,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     requestLog: ctx.requestLog,
     webhookDeliveries: webhooks.deliveries,
     flushWebhooks: () => webhooks.flush(),
+    deliverDueWebhooks: () => webhooks.deliverDue(),
     async close() {
       await webhooks.flush();
       // A stalled response would hold close() open for as long as the client waits.
