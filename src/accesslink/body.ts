@@ -71,11 +71,9 @@ async function* checkedChunks(response: Response, context: Context, options: Bod
   }
   const check = options.kind === 'json' ? null : createCompletenessCheck(options.kind as CheckedFileKind);
   let received = 0;
-  if (!response.body) {
-    if (declared) throw new AccessLinkIncompleteBodyError(`no body, Content-Length ${declared}`, context, 0);
-  } else {
+  let pending: Buffer | null = null; // held back one chunk: the last goes out only when checked
+  if (response.body) {
     const reader = response.body.getReader();
-    let pending: Buffer | null = null; // held back one chunk: the last goes out only when checked
     try {
       for (;;) {
         let timer: NodeJS.Timeout | undefined;
@@ -103,14 +101,15 @@ async function* checkedChunks(response: Response, context: Context, options: Bod
       // Stops the download on any early exit (an error here, or the consumer giving up).
       await reader.cancel().catch(() => undefined);
     }
-    if (declared !== undefined && received !== declared) {
-      throw new AccessLinkIncompleteBodyError(`Content-Length ${declared}`, context, received);
-    }
-    const reason = check ? await check.end() : null;
-    if (reason) throw new AccessLinkIncompleteBodyError(reason, context, received);
-    if (pending) yield pending;
-    return;
   }
+  if (declared !== undefined && received !== declared) {
+    throw new AccessLinkIncompleteBodyError(`Content-Length ${declared}`, context, received);
+  }
+  // An empty body is checked too (a file of no bytes is not a whole TCX, GPX or FIT), unless
+  // the server said Content-Length: 0: then it is what the API has, for the parser to judge.
+  const reason = check && !(declared === 0 && received === 0) ? await check.end() : null;
+  if (reason) throw new AccessLinkIncompleteBodyError(reason, context, received);
+  if (pending) yield pending;
 }
 
 /** The body as a stream for a consumer (the raw zone); errors are typed AccessLinkErrors. */

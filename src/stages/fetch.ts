@@ -220,7 +220,7 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
         report.transactionsDeferred++;
         logger.info('fetch.transaction.deferred', {
           user_id: userId, reason: 'rate_limit_budget', window: reservation.window, remaining: reservation.remaining,
-          needed: reservation.needed, wait_ms: reservation.resetInMs, until_utc: new Date(Date.now() + reservation.resetInMs).toISOString(),
+          needed: reservation.needed, wait_ms: reservation.resetInMs, until_utc: new Date(now().getTime() + reservation.resetInMs).toISOString(),
         });
         return;
       }
