@@ -98,11 +98,12 @@ export async function createApp(options: AppOptions): Promise<App> {
   const ledger = await openLedger({ stateDir: options.stateDir });
   const identities = await openIdentityRegistry({ stateDir: options.stateDir });
   const al = options.accesslink ?? null;
-  const rateLimitGate = al ? createRateLimitGate() : null;
+  const rateLimitGate = al ? createRateLimitGate({ logger }) : null;
   const client = al && rateLimitGate
     ? createAccessLinkClient({
         apiBaseUrl: al.apiBaseUrl, clientId: al.clientId, clientSecret: al.clientSecret, concurrency: pipeline.fetch.request_concurrency, logger,
         rateLimitGate, onResponse: observer.onResponse,
+        maxResponseBytes: pipeline.fetch.max_response_bytes, bodyIdleTimeoutMs: pipeline.fetch.body_idle_timeout_secs * 1000,
       })
     : null;
   const oauth = al

@@ -5,16 +5,19 @@
  * retrier (back-off with jitter, transient errors only). Statuses resolve to typed errors
  * through the table in `errors.ts`.
  *
- * Files are returned as a Node `Readable` over the response body: a TCX or FIT can be
- * 100 MB, so nothing here buffers a file whole.
+ * Files are handed to the caller's consumer as a Node `Readable` over the response body: a
+ * TCX or FIT can be 100 MB, so nothing here buffers a file whole. Bodies are capped, watched
+ * for stalls and checked whole before their last bytes are let through (./body.ts); the
+ * download and its consumer are retried together on a transient body error.
  *
  * @example
  * const client = createAccessLinkClient({ apiBaseUrl, clientId, clientSecret, logger });
  * const tx = await client.createExerciseTransaction(userId, token);
  */
-import { Readable } from 'node:stream';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import type { Readable } from 'node:stream';
 import PQueue from 'p-queue';
+import { systemClock, type Clock } from '../clock.ts';
+import { isRetriable } from '../errors.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { silentLogger } from '../telemetry/log.ts';
 import {
@@ -22,11 +25,13 @@ import {
   AccessLinkForeignUrlError,
   AccessLinkRateLimitedError,
   AccessLinkResponseError,
+  DEFAULT_RATE_LIMIT_WAIT_MS,
   corrIdFromBody,
   errorForStatus,
   networkErrorFrom,
   type RequestContext,
 } from './errors.ts';
+import { bodyStream, DEFAULT_BODY_IDLE_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, parseJsonBody, readBody, type MaxResponseBytes, type ResponseKind } from './body.ts';
 import { createRateLimitGate, parseRateLimitHeaders, retryAfterMsFor429, type RateLimitGate, type RateLimitLane } from './rate-limit.ts';
 import { DEFAULT_RETRY, withRetry, type RetryOptions } from './retry.ts';
 
@@ -54,6 +59,12 @@ export interface AccessLinkClientOptions {
    * `backfill`, which never takes the share of the budget reserved for live work. @default 'live'
    */
   readonly lane?: RateLimitLane;
+  /** Largest body accepted per kind (`fetch.max_response_bytes`). @default DEFAULT_MAX_RESPONSE_BYTES */
+  readonly maxResponseBytes?: Partial<MaxResponseBytes>;
+  /** A body that sends nothing this long is a stalled connection, retried. @default 60000 */
+  readonly bodyIdleTimeoutMs?: number;
+  /** Whose time back-off and rate-limit holds wait on; tests pass a virtual clock. @default systemClock */
+  readonly clock?: Clock;
 }
 
 /** The three transactional channels; each is create → list → get items → commit. */
@@ -133,8 +144,14 @@ export interface AccessLinkClient {
   listTransactionExercises(resourceUri: string, token: string): Promise<string[]>;
   /** GET an exercise URL → its summary JSON; 204 → null. */
   getExerciseSummary(exerciseUrl: string, token: string): Promise<ExerciseSummary | null>;
-  /** GET {exerciseUrl}/{kind} → the body as a stream; 204 (no such file) → null; 404 throws. */
-  getExerciseFile(exerciseUrl: string, kind: ExerciseFileKind, token: string): Promise<Readable | null>;
+  /**
+   * GET {exerciseUrl}/{kind} and hand the body, as a stream, to `consume` (which stores it);
+   * 204 (no such file) → null; 404 throws. The stream fails with a typed error when the body
+   * is cut, stalls, is incomplete or too large, before its last chunk: a consumer that
+   * commits on end never commits such a body. Transient body errors retry the download and
+   * `consume` together; errors of `consume` itself are not retried here.
+   */
+  getExerciseFile<T>(exerciseUrl: string, kind: ExerciseFileKind, token: string, consume: (body: Readable) => Promise<T>): Promise<T | null>;
   /**
    * Transactional exercise: GET {exerciseUrl}/samples (the URL of each available sample type),
    * then each `/samples/{type-id}`: one request per type, as the API allows no fewer. Returns
@@ -219,8 +236,11 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
   const logger = (options.logger ?? silentLogger).child({ component: 'accesslink' });
   const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const clock = options.clock ?? systemClock;
+  const maxBytes: MaxResponseBytes = { ...DEFAULT_MAX_RESPONSE_BYTES, ...options.maxResponseBytes };
+  const idleTimeoutMs = options.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS;
   const queue = new PQueue({ concurrency: options.concurrency ?? 4 });
-  const gate = options.rateLimitGate ?? createRateLimitGate();
+  const gate = options.rateLimitGate ?? createRateLimitGate({ clock, logger });
   const lane: RateLimitLane = options.lane ?? 'live';
   const basic = 'Basic ' + Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64');
 
@@ -269,6 +289,8 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
       clearTimeout(timer);
     }
     const rateLimit = parseRateLimitHeaders(response.headers);
+    // A 429 holds first, so its hold is logged as the 429's and not as a spent budget.
+    if (response.status === 429) gate.holdFor(retryAfterMsFor429(rateLimit) ?? DEFAULT_RATE_LIMIT_WAIT_MS, '429', rateLimit);
     gate.observe(rateLimit);
     options.onResponse?.({ method: spec.method, path: spec.url.pathname, status: response.status, seconds: (performance.now() - started) / 1000 });
     logger.debug('accesslink.request.completed', { method: spec.method, path: context.path, status: response.status });
@@ -279,12 +301,16 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
       throw new AccessLinkResponseError(`unexpected success status ${response.status}`, { ...context, status: response.status });
     }
     const error = errorForStatus({ ...context, status: response.status, corrId, retryAfterMs: response.status === 429 ? retryAfterMsFor429(rateLimit) : undefined });
-    if (error instanceof AccessLinkRateLimitedError) gate.holdFor(error.retryAfterMs);
+    if (error instanceof AccessLinkRateLimitedError) gate.holdFor(error.retryAfterMs, '429');
     throw error;
   };
 
-  /** Runs `read(response)` inside the queue slot, retrying the whole exchange on transient errors. */
-  const request = <T>(spec: RequestSpec, read: (response: Response) => Promise<T>): Promise<T> =>
+  /**
+   * Runs `read(response)` inside the queue slot, retrying the whole exchange on transient
+   * errors (`retriable` narrows which). Back-off waits are logged with their reason; those of
+   * LONG_WAIT_LOG_MS or more are what an operator sees at info when a sweep goes quiet.
+   */
+  const request = <T>(spec: RequestSpec, read: (response: Response) => Promise<T>, retriable: (error: unknown) => boolean = isRetriable): Promise<T> =>
     withRetry(
       async () => {
         const result = await queue.add(async () => read(await exchange(spec)), { throwOnTimeout: true });
@@ -292,25 +318,29 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
       },
       retry,
       {
+        clock,
+        retriable,
         onRetry: ({ attempt, waitMs, error }) =>
           logger.warn('accesslink.request.retried', {
             method: spec.method,
             path: spec.url.pathname,
             attempt,
             wait_ms: waitMs,
+            until_utc: new Date(clock.now() + waitMs).toISOString(),
+            reason: error instanceof AccessLinkError ? error.code : 'PL_UNEXPECTED',
+            window: error instanceof AccessLinkRateLimitedError ? 'rate_limit_reset' : 'back_off',
             error_code: error instanceof AccessLinkError ? error.code : undefined,
             status: error instanceof AccessLinkError ? error.status : undefined,
           }),
       },
     );
 
+  const contextOf = (spec: RequestSpec, response: Response) => ({ method: spec.method, path: spec.url.pathname, status: response.status });
+
   const readJson = async (response: Response, spec: RequestSpec): Promise<{ raw: Buffer; json: unknown }> => {
-    const raw = Buffer.from(await response.arrayBuffer());
-    try {
-      return { raw, json: JSON.parse(raw.toString('utf8')) as unknown };
-    } catch (cause) {
-      throw new AccessLinkResponseError('body is not JSON', { method: spec.method, path: spec.url.pathname, status: response.status }, { cause });
-    }
+    const context = contextOf(spec, response);
+    const raw = await readBody(response, context, { kind: 'json', maxBytes: maxBytes.json, idleTimeoutMs });
+    return { raw, json: parseJsonBody(raw, context) };
   };
 
   const bearer = (token: string): Auth => ({ kind: 'bearer', token });
@@ -512,16 +542,22 @@ export function createAccessLinkClient(options: AccessLinkClientOptions): Access
       });
     },
 
-    async getExerciseFile(exerciseUrl, kind, token) {
+    async getExerciseFile(exerciseUrl, kind, token, consume) {
       const spec: RequestSpec = { method: 'GET', url: subResourceUrl(exerciseUrl, kind), auth: bearer(token), accept: ACCEPT[kind], ok: [200, 204] };
-      return request(spec, async (response) => {
-        if (response.status === 204 || !response.body) {
-          await response.body?.cancel();
-          return null;
-        }
-        // The queue slot is released once headers are in; the body streams to the caller.
-        return Readable.fromWeb(response.body as unknown as NodeReadableStream<Uint8Array>);
-      });
+      const fileKind: ResponseKind = kind;
+      return request(
+        spec,
+        async (response) => {
+          if (response.status === 204) {
+            await response.body?.cancel();
+            return null;
+          }
+          // The slot is held while the body streams: the concurrency bounds open downloads.
+          return consume(bodyStream(response, contextOf(spec, response), { kind: fileKind, maxBytes: maxBytes[fileKind], idleTimeoutMs }));
+        },
+        // A body error is the download's and is retried; the consumer's own (disk) errors are not.
+        (error) => error instanceof AccessLinkError && isRetriable(error),
+      );
     },
 
     async getExerciseSamples(exerciseUrl, token) {

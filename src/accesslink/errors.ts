@@ -120,6 +120,38 @@ export class AccessLinkNetworkError extends AccessLinkError {
   }
 }
 
+/**
+ * A 2xx body that ended before it was whole: shorter than its Content-Length, a TCX/GPX that
+ * stops before the root's closing tag, a FIT whose size or CRC does not check out, JSON that
+ * ends mid-value. Transient: the request is made again, and nothing of it is stored.
+ */
+export class AccessLinkIncompleteBodyError extends AccessLinkError {
+  readonly code = 'PL_ACCESSLINK_INCOMPLETE_BODY';
+  readonly kind = 'transient';
+  readonly receivedBytes: number;
+  constructor(reason: string, context: RequestContext & { status: number }, receivedBytes: number, options?: { cause?: unknown }) {
+    super(`incomplete body after ${receivedBytes} bytes: ${reason}`, context, options);
+    this.receivedBytes = receivedBytes;
+  }
+}
+
+/**
+ * A body larger than `fetch.max_response_bytes` allows for its kind. Reading stops at the cap
+ * (nothing is held whole), and the request is not retried: it would be as large again.
+ */
+export class AccessLinkPayloadTooLargeError extends AccessLinkError {
+  readonly code = 'PL_ACCESSLINK_PAYLOAD_TOO_LARGE';
+  readonly kind = 'terminal';
+  readonly maxBytes: number;
+  readonly payloadKind: string;
+  constructor(payloadKind: string, maxBytes: number, context: RequestContext & { status: number }, declaredBytes?: number) {
+    const seen = declaredBytes === undefined ? `more than ${maxBytes} bytes` : `Content-Length ${declaredBytes}`;
+    super(`${payloadKind} body of ${seen} exceeds fetch.max_response_bytes.${payloadKind} (${maxBytes})`, context);
+    this.maxBytes = maxBytes;
+    this.payloadKind = payloadKind;
+  }
+}
+
 /** The response was 2xx but its body is not what the API documents. */
 export class AccessLinkResponseError extends AccessLinkError {
   readonly code = 'PL_ACCESSLINK_BAD_RESPONSE';

@@ -5,6 +5,8 @@
  * short-term limit still count toward the long-term one, so after a 429 (or when a budget
  * is spent) the whole client waits for the reset instead of probing.
  */
+import { systemClock, type Clock } from '../clock.ts';
+import { silentLogger, type Logger } from '../telemetry/log.ts';
 
 export interface RateLimitWindow {
   readonly used: number;
@@ -72,28 +74,49 @@ export function retryAfterMsFor429(state: RateLimitState | undefined): number | 
  */
 export type RateLimitLane = 'live' | 'backfill';
 
+/** Which window a hold waits out. */
+export type RateLimitWindowName = 'short_term' | 'long_term';
+
+/** Waits at least this long are logged at info with their reason and window. */
+export const LONG_WAIT_LOG_MS = 5_000;
+
 export interface RateLimitGate {
   /** Resolves when a request in this lane may go (at once when nothing holds it). @default lane 'live' */
   wait(lane?: RateLimitLane): Promise<void>;
   /** Learns from a response's headers: holds the gate when a budget is spent. */
   observe(state: RateLimitState | undefined): void;
-  /** Holds every request for `ms` from now (after a 429). Extends, never shortens, a hold. */
-  holdFor(ms: number): void;
+  /** Holds every request for `ms` from now (after a 429). Extends, never shortens, a hold. `state`: the response's, for the log. */
+  holdFor(ms: number, reason?: string, state?: RateLimitState): void;
   /** Epoch ms until which requests are held (0 when open), for logs and tests. */
   readonly heldUntilMs: number;
   /** The last state seen, for metrics. */
   readonly last: RateLimitState | undefined;
+  /**
+   * Requests left in each window now, from the last state seen and the time since: a window
+   * whose reset has passed counts as fresh. Undefined before the first response.
+   */
+  remaining(): RemainingBudget | undefined;
   /** Share (0-1) of each window's limit the backfill lane leaves to live work. */
   readonly liveReserve: number;
   /** Requests let through per lane since the gate was made (for metrics and tests). */
   readonly granted: Readonly<Record<RateLimitLane, number>>;
 }
 
+export interface RemainingBudget {
+  readonly shortTerm: number;
+  readonly shortLimit: number;
+  /** Milliseconds until the short window resets (0: it has). */
+  readonly shortResetMs: number;
+  readonly longTerm: number | undefined;
+  readonly longLimit: number | undefined;
+  readonly longResetMs: number | undefined;
+}
+
 export interface RateLimitGateOptions {
-  /** @default Date.now */
-  readonly now?: () => number;
-  /** How the gate waits; tests pass one that advances their clock. @default setTimeout */
-  readonly sleep?: (ms: number) => Promise<void>;
+  /** @default systemClock */
+  readonly clock?: Clock;
+  /** Holds of LONG_WAIT_LOG_MS or more are logged at info here. @default silentLogger */
+  readonly logger?: Logger;
   /** Share (0-1) of each window's limit reserved for the live lane. @default 0.3 */
   readonly liveReserve?: number;
 }
@@ -105,20 +128,38 @@ interface WindowBudget {
   readonly resetAtMs: number;
 }
 
+/** The window a spent budget (or a 429) is waiting on: the long one when it is spent. */
+function spentWindow(state: RateLimitState | undefined): RateLimitWindowName {
+  return state?.longTerm && state.longTerm.used >= state.longTerm.limit ? 'long_term' : 'short_term';
+}
+
 export function createRateLimitGate(options: RateLimitGateOptions = {}): RateLimitGate {
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
   const liveReserve = Math.min(1, Math.max(0, options.liveReserve ?? 0.3));
   let heldUntil = 0;
   let last: RateLimitState | undefined;
+  let observedAt = 0;
   let windows: WindowBudget[] = [];
   const granted: Record<RateLimitLane, number> = { live: 0, backfill: 0 };
-  const holdFor = (ms: number) => {
-    if (ms > 0) heldUntil = Math.max(heldUntil, now() + ms);
+  const holdFor = (ms: number, reason = 'rate_limited', state: RateLimitState | undefined = last) => {
+    if (ms <= 0) return;
+    const until = clock.now() + ms;
+    if (until <= heldUntil) return;
+    heldUntil = until;
+    if (ms >= LONG_WAIT_LOG_MS) {
+      // Said once per hold, at info: a sweep that stops for minutes must say why.
+      const window = spentWindow(state);
+      const w = window === 'long_term' ? state?.longTerm : state?.shortTerm;
+      logger.info('accesslink.rate_limit.hold', {
+        reason, wait_ms: ms, until_utc: new Date(until).toISOString(), window,
+        ...(w ? { used: w.used, limit: w.limit } : {}),
+      });
+    }
   };
   /** Ms a backfill request must wait for its share: until the reset of a window whose free budget is down to the live reserve. */
   const backfillWaitMs = (): number => {
-    const t = now();
+    const t = clock.now();
     let wait = 0;
     for (const w of windows) {
       if (t >= w.resetAtMs) continue; // a new window: nothing known against it yet
@@ -129,28 +170,45 @@ export function createRateLimitGate(options: RateLimitGateOptions = {}): RateLim
   return {
     async wait(lane = 'live') {
       // Loop: a hold may be extended by a response that lands while we sleep.
+      let loggedBackfill = false;
       for (;;) {
-        const remaining = Math.max(heldUntil - now(), lane === 'backfill' ? backfillWaitMs() : 0);
+        const backfill = lane === 'backfill' ? backfillWaitMs() : 0;
+        const remaining = Math.max(heldUntil - clock.now(), backfill);
         if (remaining <= 0) break;
-        await sleep(remaining);
+        if (backfill >= LONG_WAIT_LOG_MS && backfill > heldUntil - clock.now() && !loggedBackfill) {
+          logger.info('accesslink.rate_limit.hold', { reason: 'backfill_leaves_live_share', lane, wait_ms: backfill, until_utc: new Date(clock.now() + backfill).toISOString(), live_reserve: liveReserve });
+          loggedBackfill = true;
+        }
+        await clock.sleep(remaining);
       }
       // Counted at once: requests in flight are spent budget before their headers come back.
-      for (const w of windows) if (now() < w.resetAtMs) w.used++;
+      for (const w of windows) if (clock.now() < w.resetAtMs) w.used++;
       granted[lane]++;
     },
     observe(state) {
       if (!state) return;
       last = state;
-      const t = now();
-      windows = [state.shortTerm, ...(state.longTerm ? [state.longTerm] : [])].map((w) => ({ used: w.used, limit: w.limit, resetAtMs: t + w.resetSecs * 1000 }));
-      holdFor(waitForBudgetMs(state));
+      observedAt = clock.now();
+      windows = [state.shortTerm, ...(state.longTerm ? [state.longTerm] : [])].map((w) => ({ used: w.used, limit: w.limit, resetAtMs: observedAt + w.resetSecs * 1000 }));
+      holdFor(waitForBudgetMs(state), 'budget_spent');
     },
     holdFor,
     get heldUntilMs() {
-      return heldUntil > now() ? heldUntil : 0;
+      return heldUntil > clock.now() ? heldUntil : 0;
     },
     get last() {
       return last;
+    },
+    remaining() {
+      if (!last) return undefined;
+      const elapsed = clock.now() - observedAt;
+      const left = (w: RateLimitWindow) => {
+        const resetMs = w.resetSecs * 1000 - elapsed;
+        return resetMs <= 0 ? { n: w.limit, resetMs: 0 } : { n: Math.max(0, w.limit - w.used), resetMs };
+      };
+      const s = left(last.shortTerm);
+      const l = last.longTerm ? left(last.longTerm) : undefined;
+      return { shortTerm: s.n, shortLimit: last.shortTerm.limit, shortResetMs: s.resetMs, longTerm: l?.n, longLimit: last.longTerm?.limit, longResetMs: l?.resetMs };
     },
     liveReserve,
     granted,

@@ -4,6 +4,7 @@
  * PolarLakeErrors fail at once. A transient error that says how long to wait
  * (`retryAfterMs`, from a 429's RateLimit-Reset) is waited for exactly that long.
  */
+import { systemClock, type Clock } from '../clock.ts';
 import { isRetriable } from '../errors.ts';
 
 export interface RetryOptions {
@@ -26,19 +27,24 @@ export function backoffMs(attempt: number, options: RetryOptions, random: () => 
 
 export interface RetryHooks {
   onRetry?(info: { attempt: number; waitMs: number; error: unknown }): void;
+  /** Whose time the back-off waits on. @default systemClock */
+  clock?: Clock;
+  /** Which errors are retried. @default isRetriable */
+  retriable?: (error: unknown) => boolean;
 }
 
 export async function withRetry<T>(operation: (attempt: number) => Promise<T>, options: RetryOptions, hooks: RetryHooks = {}): Promise<T> {
+  const clock = hooks.clock ?? systemClock;
   for (let attempt = 0; ; attempt++) {
     try {
       return await operation(attempt);
     } catch (error) {
-      if (!isRetriable(error) || attempt >= options.retries) throw error;
+      if (!(hooks.retriable ?? isRetriable)(error) || attempt >= options.retries) throw error;
       const asked = (error as { retryAfterMs?: unknown }).retryAfterMs;
       // A server-given wait is obeyed as is (not capped): retrying earlier only burns budget.
       const waitMs = typeof asked === 'number' && asked >= 0 ? asked : backoffMs(attempt, options);
       hooks.onRetry?.({ attempt: attempt + 1, waitMs, error });
-      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      await clock.sleep(waitMs);
     }
   }
 }

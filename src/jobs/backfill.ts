@@ -182,7 +182,7 @@ export async function runBackfill(request: BackfillRequest, deps: BackfillDeps, 
           progress.count('exercises_stored', stored);
           progress.count('exercises_already_present', present);
         } else if (type === 'physical') {
-          const counts = { transactionsCommitted: 0, transactionsLeftOpen: 0, activityItemsFetched: 0, physicalSnapshotsStored: 0, payloadsStored: 0, payloadsSkipped: 0, payloadsAbsent: 0, bytesStored: 0, eventsPublished: 0 } satisfies ActivityCounts;
+          const counts = { transactionsCommitted: 0, transactionsLeftOpen: 0, transactionsExpired: 0, transactionsDeferred: 0, activityItemsFetched: 0, physicalSnapshotsStored: 0, payloadsStored: 0, payloadsSkipped: 0, payloadsAbsent: 0, bytesStored: 0, eventsPublished: 0 } satisfies ActivityCounts;
           await activity.fetchPhysicalInfo(userId, token, counts);
           stored = counts.physicalSnapshotsStored;
           present = counts.payloadsSkipped;

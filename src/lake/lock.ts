@@ -7,6 +7,8 @@ import { openSync, closeSync, readFileSync, unlinkSync, writeSync, mkdirSync } f
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PolarLakeError } from '../errors.ts';
+import { diskCauseOf } from './disk-cause.ts';
+import { ParquetWriteError } from './parquet-writer.ts';
 
 export class PartitionLockTimeoutError extends PolarLakeError {
   readonly code = 'PL_LAKE_LOCK_TIMEOUT';
@@ -30,7 +32,14 @@ function alive(pid: number): boolean {
 function tryAcquire(file: string): boolean {
   try {
     const fd = openSync(file, 'wx');
-    writeSync(fd, String(process.pid));
+    try {
+      writeSync(fd, String(process.pid));
+    } catch (error) {
+      // A full disk fails the write after the create: an ownerless lock would wedge the partition.
+      closeSync(fd);
+      unlinkSync(file);
+      throw error;
+    }
     closeSync(fd);
     return true;
   } catch (error) {
@@ -52,8 +61,26 @@ function tryAcquire(file: string): boolean {
   }
 }
 
-/** Runs `fn` holding the partition lock of `dir` (created if missing). */
+/**
+ * Runs `fn` holding the partition lock of `dir` (created if missing). A disk failure on the
+ * way (the lock file, a manifest, a Parquet file on a full or read-only disk) comes out as
+ * PL_LAKE_WRITE_FAILED naming its cause, never as a bare fs error.
+ */
 export async function withPartitionLock<T>(dir: string, fn: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
+  try {
+    return await lockedPartition(dir, fn, timeoutMs);
+  } catch (error) {
+    if (error instanceof PolarLakeError || !diskCauseOf(error)) throw error;
+    throw new ParquetWriteError(`cannot write in partition ${dir}: ${disk(error)}: ${(error as Error).message}`, dir, { cause: error });
+  }
+}
+
+function disk(error: unknown): string {
+  const cause = diskCauseOf(error)!;
+  return `${cause.what} (${cause.errno})`;
+}
+
+async function lockedPartition<T>(dir: string, fn: () => Promise<T>, timeoutMs: number): Promise<T> {
   mkdirSync(dir, { recursive: true });
   // In-process queue first: the lock file only says which process owns the partition.
   const previous = local.get(dir) ?? Promise.resolve();

@@ -21,6 +21,7 @@ import { dirname } from 'node:path';
 import duckdb from '@duckdb/node-bindings';
 import { BIGINT, BOOLEAN, DATE, DOUBLE, DuckDBTableFunction, ENUM, INTEGER, SMALLINT, TIMESTAMPTZ, type DuckDBConnection, type DuckDBDataChunk, type DuckDBType } from '@duckdb/node-api';
 import { PolarLakeError } from '../errors.ts';
+import { diskCauseOf, type DiskCauseCode } from './disk-cause.ts';
 import { valueAt, type ColumnVector } from '../records/arrow-codec.ts';
 import { quoteIdent, quoteLiteral, type ColumnSpec, type TableSchema } from './schema.ts';
 
@@ -79,7 +80,10 @@ export class ParquetWriteError extends PolarLakeError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+    this.errno = diskCauseOf(options?.cause)?.errno;
   }
+  /** ENOSPC, EROFS or EACCES when the disk said so (DuckDB gives only the OS's words). */
+  readonly errno: DiskCauseCode | undefined;
 }
 
 const CHUNK_ROWS = 2048;
@@ -380,7 +384,8 @@ export async function writeParquet(
     return { path, rows: count, bytes: statSync(path).size };
   } catch (cause) {
     if (cause instanceof TypeError) throw cause;
-    throw new ParquetWriteError(`cannot write ${schema.name} Parquet file: ${(cause as Error).message}`, path, { cause });
+    const disk = diskCauseOf(cause);
+    throw new ParquetWriteError(`cannot write ${schema.name} Parquet file${disk ? `: ${disk.what} (${disk.errno})` : ''}: ${(cause as Error).message}`, path, { cause });
   } finally {
     STAGE_SOURCES.delete(stageId);
   }

@@ -19,7 +19,8 @@ import { once } from 'node:events';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import { PolarLakeError } from '../errors.ts';
+import { PolarLakeError, type ErrorKind } from '../errors.ts';
+import { diskCauseOf, type DiskCauseCode } from './disk-cause.ts';
 import { ACTIVITY_PART_KINDS, DAILY_KINDS, isActivityPartKind, isDailyKind, type DailyKind, type DatedKind, type PayloadKind } from '../records/envelope.ts';
 import { fsyncDir } from '../state/atomic-file.ts';
 
@@ -43,6 +44,12 @@ export interface RawZone {
   exists(key: string): Promise<boolean>;
   /** Keys under a prefix (`raw/exercises/user_id=1/`), in no particular order. Temp files are skipped. */
   list(prefix?: string): AsyncIterable<string>;
+  /**
+   * Removes the temp files (`<key>.tmp-<pid>-<random>`) that a crashed writer left: those of
+   * a process that is no longer alive (and of the old `tmp-<random>` naming). A live writer's,
+   * another process's included, are kept. Returns the paths removed, relative to the root.
+   */
+  removeStaleTemporaries(): Promise<string[]>;
 }
 
 export class InvalidRawIdError extends PolarLakeError {
@@ -61,11 +68,51 @@ export class InvalidRawKeyError extends PolarLakeError {
   }
 }
 
+export type RawWriteCode = 'PL_RAW_WRITE_FAILED' | 'PL_RAW_DISK_FULL' | 'PL_RAW_READ_ONLY' | 'PL_RAW_PERMISSION_DENIED';
+
+/**
+ * A raw object could not be written. `rawZoneWriteError` picks the subclass that names the
+ * disk's cause (full, read-only, permission denied), and the message carries the OS's words.
+ * Either way nothing half-written is left under the key.
+ */
 export class RawZoneWriteError extends PolarLakeError {
-  readonly code = 'PL_RAW_WRITE_FAILED';
-  readonly kind = 'transient';
+  readonly code: RawWriteCode = 'PL_RAW_WRITE_FAILED';
+  readonly kind: ErrorKind = 'transient';
+  /** ENOSPC, EROFS or EACCES when the disk said so. */
+  readonly errno: DiskCauseCode | undefined;
   constructor(readonly key: string, options?: { cause?: unknown }) {
-    super(`could not store raw object ${key}`, options);
+    const disk = diskCauseOf(options?.cause);
+    const detail = options?.cause instanceof Error ? options.cause.message : undefined;
+    super(`could not store raw object ${key}${disk ? `: ${disk.what} (${disk.errno})` : ''}${detail ? `: ${detail}` : ''}`, options);
+    this.errno = disk?.errno;
+  }
+}
+
+/** ENOSPC / EDQUOT: may clear when space is freed, so the transaction stays open and is retried. */
+export class RawZoneDiskFullError extends RawZoneWriteError {
+  override readonly code: RawWriteCode = 'PL_RAW_DISK_FULL';
+  override readonly kind: ErrorKind = 'transient';
+}
+
+/** EROFS: the raw zone's file system is mounted read-only; an operator must act. */
+export class RawZoneReadOnlyError extends RawZoneWriteError {
+  override readonly code: RawWriteCode = 'PL_RAW_READ_ONLY';
+  override readonly kind: ErrorKind = 'config';
+}
+
+/** EACCES / EPERM: the process may not write there; an operator must act. */
+export class RawZonePermissionError extends RawZoneWriteError {
+  override readonly code: RawWriteCode = 'PL_RAW_PERMISSION_DENIED';
+  override readonly kind: ErrorKind = 'config';
+}
+
+/** The write error that names `cause`'s disk condition. */
+export function rawZoneWriteError(key: string, cause: unknown): RawZoneWriteError {
+  switch (diskCauseOf(cause)?.errno) {
+    case 'ENOSPC': return new RawZoneDiskFullError(key, { cause });
+    case 'EROFS': return new RawZoneReadOnlyError(key, { cause });
+    case 'EACCES': return new RawZonePermissionError(key, { cause });
+    default: return new RawZoneWriteError(key, { cause });
   }
 }
 
@@ -245,12 +292,12 @@ export function createRawZone(rootDir: string): RawZone {
     async put(key, body) {
       const finalPath = pathOf(key);
       const dir = dirname(finalPath);
-      const tmpPath = `${finalPath}${TMP_MARK}${randomBytes(6).toString('hex')}`;
+      const tmpPath = `${finalPath}${TMP_MARK}${process.pid}-${PROCESS_NONCE}${randomBytes(6).toString('hex')}`;
       const { head, stream } = Buffer.isBuffer(body) ? { head: body.subarray(0, 2), stream: Readable.from([body]) } : await peek(body, 2);
       const alreadyGzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
       const written = new Measure();
       try {
-        await mkdir(dir, { recursive: true });
+        await mkdirWithCause(dir);
         let sha256: string;
         let bytes: number;
         if (alreadyGzip) {
@@ -278,7 +325,7 @@ export function createRawZone(rootDir: string): RawZone {
         if (error instanceof PolarLakeError) throw error;
         const code = (error as { code?: unknown }).code;
         if (alreadyGzip && typeof code === 'string' && code.startsWith('Z_')) throw new RawZoneCorruptGzipError(key, { cause: error });
-        throw new RawZoneWriteError(key, { cause: error });
+        throw rawZoneWriteError(key, error);
       }
     },
 
@@ -326,5 +373,71 @@ export function createRawZone(rootDir: string): RawZone {
       }
       return walk(dirPart);
     },
+
+    async removeStaleTemporaries() {
+      const removed: string[] = [];
+      async function sweep(relDir: string): Promise<void> {
+        let entries;
+        try {
+          entries = await readdir(relDir === '' ? rootDir : join(rootDir, ...relDir.split('/')), { withFileTypes: true });
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+          throw error;
+        }
+        for (const entry of entries) {
+          const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
+          if (entry.isDirectory()) await sweep(rel);
+          else if (entry.isFile() && isStaleTemporary(entry.name)) {
+            await unlink(join(rootDir, ...rel.split('/'))).catch((error: NodeJS.ErrnoException) => {
+              if (error.code !== 'ENOENT') throw error;
+            });
+            removed.push(rel);
+          }
+        }
+      }
+      await sweep('raw');
+      return removed;
+    },
   };
+}
+
+/**
+ * mkdir -p that reports the real cause: Node's recursive mkdir says ENOENT when a parent
+ * cannot be created on a read-only file system, so the first missing level is made again
+ * alone, which fails with EROFS (or EACCES, ENOSPC) as it should.
+ */
+async function mkdirWithCause(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    let missing = dir;
+    for (let parent = dirname(missing); parent !== missing; missing = parent, parent = dirname(parent)) {
+      if (await stat(parent).then(() => true, () => false)) break;
+    }
+    await mkdir(missing);
+    throw error;
+  }
+}
+
+/**
+ * Tells this process's temp files from an earlier one's with the same pid (a container's
+ * process is pid 1 on every start).
+ */
+const PROCESS_NONCE = randomBytes(4).toString('hex');
+
+/** A temp file whose writer is gone: its pid is not a live process (or it has no pid). */
+function isStaleTemporary(name: string): boolean {
+  const at = name.lastIndexOf(TMP_MARK);
+  if (at < 0) return false;
+  const owner = /^(\d+)-([0-9a-f]{8})[0-9a-f]+$/.exec(name.slice(at + TMP_MARK.length));
+  if (!owner) return true;
+  const pid = Number(owner[1]);
+  if (pid === process.pid) return owner[2] !== PROCESS_NONCE;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'EPERM';
+  }
 }

@@ -36,6 +36,10 @@ export interface Pipeline {
     readonly physical_info: boolean;
     readonly max_rounds_per_user: number;
     readonly request_concurrency: number;
+    /** Largest body per kind, bytes. @default json 64 MiB, tcx 1 GiB, gpx 512 MiB, fit 256 MiB */
+    readonly max_response_bytes: { readonly json: number; readonly tcx: number; readonly gpx: number; readonly fit: number };
+    /** A body silent this long is stalled. @default 60 */
+    readonly body_idle_timeout_secs: number;
   };
   readonly parse: {
     readonly tokenizer: TokenizerName;

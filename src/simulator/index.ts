@@ -13,7 +13,9 @@
 import { createServer } from 'node:http';
 import { ConfigError, PolarLakeError } from '../errors.ts';
 import { createRateLimiter } from './rate-limit.ts';
-import { createHandler, type Fault, type ServerContext } from './server.ts';
+import { createHandler, fileBytes, type Fault, type ServerContext } from './server.ts';
+import { STALLED, createFaultDice, type CommitRecord, type DeliveryRecord, type FaultKind, type FaultPlan } from './faults.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import { SimulatorState, publicExercise } from './state.ts';
 import { WebhookRegistry, type WebhookDelivery } from './webhooks.ts';
 import { hashedExerciseId } from './exercises.ts';
@@ -25,6 +27,7 @@ import { listen } from '../net/listen.ts';
 
 export type { SimulatedExercise } from './exercises.ts';
 export type { Fault } from './server.ts';
+export type { CommitRecord, DeliveryRecord, FaultKind, FaultPlan } from './faults.ts';
 export type { WebhookDelivery } from './webhooks.ts';
 export { signPayload } from './webhooks.ts';
 
@@ -76,6 +79,13 @@ export interface SimulatorOptions {
    * @default false
    */
   legacyDaily?: boolean;
+  /**
+   * The simulator's time: transaction lifetime, rate-limit windows, "today" of the daily data,
+   * webhook retry schedule. Tests pass a virtual clock and drive it. @default systemClock
+   */
+  clock?: Clock;
+  /** Seeded random faults on every /v3 request (see faults.ts); switch with setFaults. @default none */
+  faults?: FaultPlan;
 }
 
 /** One simulated day (activity) or night (sleep) of a user: the JSON the API serves for it. */
@@ -132,12 +142,26 @@ export interface Simulator {
   dateBasedDays(polarUserId: string, kind: DateBasedPayload): { date: string; items: Record<string, unknown>[] }[];
   /** Fault injection: the next `times` requests whose path matches get this status (and optional headers/body). */
   injectFault(fault: Fault): void;
+  /** Switches the seeded random faults on (a plan) or off (null). */
+  setFaults(plan: FaultPlan | null): void;
+  /** How many faults of each kind the plan has dealt so far (all zero without a plan). */
+  faultsDealt(): Readonly<Record<FaultKind, number>>;
+  /** Every exercise payload response (summary, TCX, GPX, FIT) and whether it went out whole. */
+  readonly deliveries: readonly DeliveryRecord[];
+  /** Every commit, with the payloads of its items that had not been delivered whole before it. */
+  readonly commits: readonly CommitRecord[];
+  /** Ground truth: the uncompressed bytes of an exercise's file as served. */
+  fileBytes(polarUserId: string, exerciseId: string, kind: 'tcx' | 'gpx' | 'fit'): Promise<Buffer>;
+  /** The clock the simulator runs on. */
+  readonly clock: Clock;
   /** Requests seen, for assertions (method, path, status; never tokens). */
   readonly requestLog: readonly { method: string; path: string; status: number }[];
   /** Webhook requests sent (PING and events), with the receiver's status. */
   readonly webhookDeliveries: readonly WebhookDelivery[];
   /** Resolves when every webhook delivery started so far has finished. */
   flushWebhooks(): Promise<void>;
+  /** Sends the webhook retries due by the simulator's clock (failed events: after 1, 5, 30, 120 min). */
+  deliverDueWebhooks(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -176,7 +200,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const clientSecret = options.clientSecret ?? 'simulator-secret';
   const redirectUri = options.redirectUri ?? 'http://127.0.0.1:8765/oauth/callback';
   let apiBaseUrl = '';
-  const webhooks = new WebhookRegistry();
+  const clock = options.clock ?? systemClock;
+  const webhooks = new WebhookRegistry(() => clock.now());
   const state = new SimulatorState({
     seed: options.seed ?? 1,
     users: options.users ?? 3,
@@ -186,7 +211,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     fitFiles: options.fitFiles ?? false,
     dailyDaysAtRegistration: options.dailyDaysAtRegistration ?? 7,
     legacyDaily: options.legacyDaily ?? false,
-    now: Date.now,
+    now: () => clock.now(),
     onVisibleUpload: (model) => {
       const hashId = hashedExerciseId(model.exerciseId);
       webhooks.notify('EXERCISE', model.userId, { entity_id: hashId, url: `${apiBaseUrl}/v3/exercises/${hashId}` });
@@ -204,10 +229,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       shortTermLimit: () => rl?.shortTermLimit ?? 500 + 20 * state.registeredCount(),
       longTermLimit: () => rl?.longTermLimit ?? 5000 + 100 * state.registeredCount(),
       ...(rl?.shortTermWindowMs !== undefined ? { shortTermWindowMs: rl.shortTermWindowMs } : {}),
+      now: () => clock.now(),
     }),
     faults: [],
     requestLog: [],
+    now: () => clock.now(),
+    dice: options.faults ? createFaultDice(options.faults) : null,
+    deliveries: [],
+    commits: [],
   };
+  const noFaults = createFaultDice({ seed: 0 }).dealt;
   const server = createServer(createHandler(ctx));
   // Idle keep-alive sockets would hold close() open.
   server.keepAliveTimeout = 1000;
@@ -325,11 +356,26 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     injectFault(fault) {
       ctx.faults.push({ fault, remaining: fault.times ?? 1 });
     },
+    setFaults(plan) {
+      ctx.dice = plan ? createFaultDice(plan) : null;
+    },
+    faultsDealt: () => ({ ...(ctx.dice?.dealt ?? noFaults) }),
+    deliveries: ctx.deliveries,
+    commits: ctx.commits,
+    async fileBytes(polarUserId, exerciseId, kind) {
+      const model = state.exerciseModel(polarUserId, exerciseId);
+      if (!model) throw new SimulatorUsageError(`no exercise ${exerciseId} of user ${polarUserId}`);
+      return fileBytes(model, kind);
+    },
+    clock,
     requestLog: ctx.requestLog,
     webhookDeliveries: webhooks.deliveries,
     flushWebhooks: () => webhooks.flush(),
+    deliverDueWebhooks: () => webhooks.deliverDue(),
     async close() {
       await webhooks.flush();
+      // A stalled response would hold close() open for as long as the client waits.
+      for (const res of STALLED) if ((res.socket as { server?: unknown } | null)?.server === server) res.destroy();
       await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeIdleConnections();

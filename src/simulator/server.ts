@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { timingSafeEqual } from 'node:crypto';
-import { createGzip } from 'node:zlib';
+import { createGzip, gzipSync } from 'node:zlib';
 import {
   HttpError,
   basicCredentials,
@@ -43,6 +43,7 @@ import { addDays, isIsoDate, localDateOf, utcOffsetMinOf, type ActivitySamplePar
 import { legacyRoutes, LEGACY_ROUTE } from './activity-routes.ts';
 import { dateBasedRoutes, isDateBasedPath } from './date-based-routes.ts';
 import { WEBHOOK_EVENTS, type Webhook, type WebhookRegistry } from './webhooks.ts';
+import { bodyFaultOf, sendBody, setBodyFault, type CommitRecord, type DeliveryRecord, type FaultDice } from './faults.ts';
 
 export interface Fault {
   method?: string;
@@ -63,6 +64,14 @@ export interface ServerContext {
   webhooks: WebhookRegistry;
   faults: { fault: Fault; remaining: number }[];
   requestLog: { method: string; path: string; status: number }[];
+  /** The simulator's clock (transaction lifetime, rate windows, "today"). */
+  now: () => number;
+  /** Seeded fault draws, when a fault plan is switched on. */
+  dice: FaultDice | null;
+  /** Exercise payload responses and whether each went out whole. */
+  deliveries: DeliveryRecord[];
+  /** Every commit, with the payloads of its items not delivered whole before it. */
+  commits: CommitRecord[];
 }
 
 const ID = '(\\d{1,19})';
@@ -123,6 +132,7 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
       sendApiError(res, 429, 'TOO_MANY_REQUESTS', 'rate limit exceeded');
       return;
     }
+    if (ctx.dice && drawFaults(ctx, ctx.dice, req, res, path, snapshot)) return;
   } else if (injectFault(ctx, res, method, path)) {
     return;
   }
@@ -176,6 +186,7 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
       return sendJson(res, 200, { exercises: tx.exerciseIds.map((id) => `${base}/${id}`) });
     }
     if (method === 'PUT') {
+      ctx.commits.push({ transactionId: tx.transactionId, userId, exerciseIds: tx.exerciseIds, missing: undeliveredPayloads(ctx, userId, tx.exerciseIds), atMs: ctx.now() });
       ctx.state.commitTransaction(tx);
       return sendEmpty(res, 200);
     }
@@ -193,8 +204,12 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
     const sub = m[4];
     const itemBase = `${ctx.apiBaseUrl()}/v3/users/${userId}/exercise-transactions/${tx.transactionId}/exercises/${ex.exerciseId}`;
     switch (sub) {
-      case undefined:
-        return sendJson(res, 200, exerciseSummaryJson(ex, { apiBaseUrl: ctx.apiBaseUrl(), transactionId: tx.transactionId }));
+      case undefined: {
+        const body = Buffer.from(JSON.stringify(exerciseSummaryJson(ex, { apiBaseUrl: ctx.apiBaseUrl(), transactionId: tx.transactionId })));
+        const whole = await sendBody(res, 200, { 'Content-Type': 'application/json;charset=UTF-8' }, body);
+        ctx.deliveries.push({ userId, exerciseId: ex.exerciseId, payload: 'summary', complete: whole, atMs: ctx.now() });
+        return;
+      }
       case 'heart-rate-zones':
         // No zone info for this exercise: the item's own no-data answer.
         return ex.hasZones ? sendJson(res, 200, heartRateZonesJson(ex)) : sendEmpty(res, 204);
@@ -209,7 +224,7 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
       case 'tcx':
       case 'gpx':
       case 'fit':
-        return sendFile(res, ex, sub);
+        return sendFile(ctx, res, ex, sub);
       default:
         throw new HttpError(404, 'not found', 'NOT_FOUND');
     }
@@ -220,7 +235,10 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
     requireRegistered(ctx, userId);
     const flag = (name: string) => url.searchParams.get(name) === 'true';
     const opts = { apiBaseUrl: ctx.apiBaseUrl(), samples: flag('samples'), zones: flag('zones'), route: flag('route') };
-    return sendJson(res, 200, ctx.state.recentExercises(userId).map((ex) => nonTransactionalSummaryJson(ex, opts)));
+    const listed = ctx.state.recentExercises(userId);
+    const whole = await sendBody(res, 200, { 'Content-Type': 'application/json;charset=UTF-8' }, Buffer.from(JSON.stringify(listed.map((ex) => nonTransactionalSummaryJson(ex, opts)))));
+    for (const ex of listed) ctx.deliveries.push({ userId, exerciseId: ex.exerciseId, payload: 'summary', complete: whole, atMs: ctx.now() });
+    return;
   }
   m = R.recentExercise.exec(path);
   if (m) {
@@ -230,7 +248,7 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
     const ex = ctx.state.recentExercises(userId).find((e) => hashedExerciseId(e.exerciseId) === m![1]);
     if (!ex) throw new HttpError(404, 'exercise not found', 'NOT_FOUND');
     const sub = m[2] as 'tcx' | 'gpx' | 'fit' | undefined;
-    if (sub) return sendFile(res, ex, sub);
+    if (sub) return sendFile(ctx, res, ex, sub);
     const flag = (name: string) => url.searchParams.get(name) === 'true';
     return sendJson(res, 200, nonTransactionalSummaryJson(ex, { apiBaseUrl: ctx.apiBaseUrl(), samples: flag('samples'), zones: flag('zones'), route: flag('route') }));
   }
@@ -251,7 +269,7 @@ function dailyRoutes(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
   requireRegistered(ctx, userId);
   const account = ctx.state.accountById(userId)!;
   const daily = ctx.state.daily;
-  const today = localDateOf(Date.now(), utcOffsetMinOf(account));
+  const today = localDateOf(ctx.now(), utcOffsetMinOf(account));
   const checkDate = (name: string, value: string): string => {
     if (!isIsoDate(value)) throw new HttpError(400, `${name} must be a date YYYY-MM-DD`, 'BAD_REQUEST');
     if (value < addDays(today, -365)) throw new HttpError(400, `${name} is more than 365 days back`, 'BAD_REQUEST');
@@ -309,7 +327,32 @@ function dailyRoutes(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
   throw new HttpError(404, 'not found', 'NOT_FOUND');
 }
 
-async function sendFile(res: ServerResponse, ex: ExerciseModel, kind: 'tcx' | 'gpx' | 'fit'): Promise<void> {
+/** The uncompressed bytes of a file as the simulator serves it (ground truth for the suites). */
+export async function fileBytes(ex: ExerciseModel, kind: 'tcx' | 'gpx' | 'fit'): Promise<Buffer> {
+  if (kind === 'fit') return Buffer.from(fitBytes(ex.spec, { productName: ex.device }));
+  const chunks: Buffer[] = [];
+  const source = kind === 'tcx' ? tcxChunks(ex.spec, { deviceName: ex.device }) : gpxChunks(ex.spec, { creator: 'Polar Flow' });
+  for await (const chunk of Readable.from(source)) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+  return Buffer.concat(chunks);
+}
+
+const FILE_TYPES = { tcx: 'application/vnd.garmin.tcx+xml', gpx: 'application/gpx+xml', fit: 'application/octet-stream' } as const;
+
+async function sendFile(ctx: ServerContext, res: ServerResponse, ex: ExerciseModel, kind: 'tcx' | 'gpx' | 'fit'): Promise<void> {
+  const exists = kind === 'tcx' ? ex.hasTcx : kind === 'gpx' ? ex.hasGpx : ex.hasFit;
+  if (exists && bodyFaultOf(res)) {
+    // A spoiled body is built whole first, so the cut lands inside it.
+    let body = await fileBytes(ex, kind);
+    if (kind === 'tcx' && ex.tcxGzipped) body = gzipSync(body);
+    const whole = await sendBody(res, 200, { 'Content-Type': FILE_TYPES[kind] }, body);
+    ctx.deliveries.push({ userId: ex.userId, exerciseId: ex.exerciseId, payload: kind, complete: whole, atMs: ctx.now() });
+    return;
+  }
+  await streamFile(res, ex, kind);
+  if (exists) ctx.deliveries.push({ userId: ex.userId, exerciseId: ex.exerciseId, payload: kind, complete: true, atMs: ctx.now() });
+}
+
+async function streamFile(res: ServerResponse, ex: ExerciseModel, kind: 'tcx' | 'gpx' | 'fit'): Promise<void> {
   switch (kind) {
     case 'tcx':
       if (!ex.hasTcx) return sendEmpty(res, 204);
@@ -332,6 +375,46 @@ async function sendFile(res: ServerResponse, ex: ExerciseModel, kind: 'tcx' | 'g
       return;
     }
   }
+}
+
+/**
+ * The fault plan's draws for one /v3 request, always in the same order (so a seed gives the
+ * same faults for the same requests). True when a status fault answered the request.
+ */
+function drawFaults(ctx: ServerContext, dice: FaultDice, req: IncomingMessage, res: ServerResponse, path: string, snapshot: RateLimitSnapshot): boolean {
+  const status = dice.status();
+  const revoke = dice.revokeToken();
+  const expire = dice.expireTransaction();
+  const body = dice.body();
+  if (status?.kind === 'rate_limited') {
+    // As if the short window were spent: the client must wait out its reset.
+    res.setHeader('RateLimit-Usage', `${snapshot.limit[0] + 1}, ${snapshot.usage[1]}`);
+    sendApiError(res, 429, 'TOO_MANY_REQUESTS', 'rate limit exceeded (injected)');
+    return true;
+  }
+  if (status?.kind === 'server_error') {
+    sendApiError(res, status.status, 'INTERNAL', 'server error (injected)');
+    return true;
+  }
+  const token = bearerToken(req);
+  const userId = token ? ctx.state.userForToken(token) : null;
+  if (revoke && userId) ctx.state.revokeTokensOf(userId);
+  if (expire && userId && R.exercise.test(path)) ctx.state.expireOpenTransaction(userId);
+  if (body && /^\/v3\/(users\/\d+\/exercise-transactions\/\d+\/exercises\/|exercises)/.test(path)) setBodyFault(res, body);
+  return false;
+}
+
+/** `<exerciseId>/<payload>` of the items' payloads that exist but never went out whole. */
+function undeliveredPayloads(ctx: ServerContext, userId: string, exerciseIds: readonly string[]): string[] {
+  const whole = new Set(ctx.deliveries.filter((d) => d.complete && d.userId === userId).map((d) => `${d.exerciseId}/${d.payload}`));
+  const missing: string[] = [];
+  for (const id of exerciseIds) {
+    const ex = ctx.state.exerciseModel(userId, id);
+    if (!ex) continue;
+    const payloads = ['summary', ...(ex.hasTcx ? ['tcx'] : []), ...(ex.hasGpx ? ['gpx'] : []), ...(ex.hasFit ? ['fit'] : [])];
+    for (const p of payloads) if (!whole.has(`${id}/${p}`)) missing.push(`${id}/${p}`);
+  }
+  return missing;
 }
 
 function injectFault(ctx: ServerContext, res: ServerResponse, method: string, path: string): boolean {

@@ -267,6 +267,19 @@ export class SimulatorState {
     return { tx, reused: false };
   }
 
+  /** Fault injection: the user's open transaction lapses now, as if its lifetime had passed. */
+  expireOpenTransaction(userId: string): void {
+    const tid = this.openTransaction.get(userId);
+    if (!tid) return;
+    this.transactions.delete(tid);
+    this.openTransaction.delete(userId);
+  }
+
+  /** The model of one of a user's exercises, whatever its status. */
+  exerciseModel(userId: string, exerciseId: string): ExerciseModel | undefined {
+    return (this.exercises.get(userId) ?? []).find((e) => e.model.exerciseId === exerciseId)?.model;
+  }
+
   /** An open (not committed, not expired) transaction of this user, or undefined. */
   openTransactionOf(userId: string, transactionId: string): Transaction | undefined {
     this.expireTransactions();

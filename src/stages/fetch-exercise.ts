@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { TOPICS, type Bus, type OutgoingMessage } from '../bus/bus.ts';
 import type { ExerciseFileKind, ExerciseSummary } from '../accesslink/client.ts';
 import { AccessLinkNotFoundError } from '../accesslink/errors.ts';
-import { rawKeyFor, type RawZone } from '../lake/raw-zone.ts';
+import { rawKeyFor, type RawZone, type StoredObject } from '../lake/raw-zone.ts';
 import { encodeEnvelope, type ExerciseDetailKind, type FetchedEvent, type PayloadKind } from '../records/envelope.ts';
 import type { Ledger, LedgerEntry } from '../state/ledger.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -40,8 +40,12 @@ export interface ExerciseSource {
   readonly exerciseId: string;
   /** The summary body as received; null when the API has none (204). */
   summary(): Promise<ExerciseSummary | null>;
-  /** A file (or the samples or zones JSON); null when the API has none (204). A 404 throws AccessLinkNotFoundError. */
-  file(kind: SeparatePayloadKind): Promise<Readable | Buffer | null>;
+  /**
+   * Downloads a file (or the samples or zones JSON) and hands its body to `store`; null when the
+   * API has none (204). A 404 throws AccessLinkNotFoundError. The body fails (and `store` with
+   * it) when it is not whole.
+   */
+  file(kind: SeparatePayloadKind, store: (body: Readable | Buffer) => Promise<StoredObject>): Promise<StoredObject | null>;
   /**
    * Payloads this channel never requests on their own: the listing carries samples, zones and
    * route inside the summary (stored with it, parsed from it); the transactional channel has
@@ -104,17 +108,17 @@ export function createExerciseFetcher(options: ExerciseFetcherOptions): Exercise
       return { outcome: { kind: 'stored', entry: prior }, utcOffsetMin: kind === 'summary' ? prior.utcOffsetMin : utcOffsetMin };
     }
     const rawKey = rawKeyFor(userId, exerciseId, kind);
-    let body;
+    let stored: StoredObject | null;
     let offset = utcOffsetMin;
     if (kind === 'summary') {
       // A 404 here propagates: the item is gone (a transaction may have expired), so the
       // exercise is not complete.
       const summary = await source.summary();
       if (summary) offset = utcOffsetOf(summary.json);
-      body = summary?.raw ?? null;
+      stored = summary ? await rawZone.put(rawKey, summary.raw) : null;
     } else {
       try {
-        body = await source.file(kind as SeparatePayloadKind);
+        stored = await source.file(kind as SeparatePayloadKind, (body) => rawZone.put(rawKey, body));
       } catch (error) {
         if (!(error instanceof AccessLinkNotFoundError)) throw error;
         counts.payloadsAbsent++;
@@ -122,12 +126,11 @@ export function createExerciseFetcher(options: ExerciseFetcherOptions): Exercise
         return { outcome: { kind: 'absent' }, utcOffsetMin: offset };
       }
     }
-    if (body === null) {
+    if (stored === null) {
       counts.payloadsAbsent++;
       await absent(userId, exerciseId, kind);
       return { outcome: { kind: 'absent' }, utcOffsetMin: offset };
     }
-    const stored = await rawZone.put(rawKey, body);
     counts.payloadsStored++;
     counts.bytesStored += stored.bytes;
     logger.debug('fetch.payload.stored', { user_id: userId, exercise_id: exerciseId, payload: kind, bytes: stored.bytes });

@@ -88,7 +88,7 @@ export function createListingSweep(options: ListingSweepOptions): ListingSweep {
     exerciseId: item.id,
     summary: async () => ({ raw: item.raw, json: item.json }),
     // Samples and zones are never asked for on their own here (notRequested): they came inline.
-    file: async (kind) => (kind === 'samples' || kind === 'zones' ? null : client.getExerciseFile(item.url, kind, token)),
+    file: async (kind, store) => (kind === 'samples' || kind === 'zones' ? null : client.getExerciseFile(item.url, kind, token, store)),
     notFoundIsFinal: true,
     notRequested: LISTING_INLINE,
   });

@@ -12,7 +12,8 @@
  * information snapshots.
  */
 import type { AccessLinkClient, TransactionType } from '../accesslink/client.ts';
-import { AccessLinkConsentRequiredError, AccessLinkUnauthorizedError } from '../accesslink/errors.ts';
+import { AccessLinkConsentRequiredError, AccessLinkNotFoundError, AccessLinkUnauthorizedError } from '../accesslink/errors.ts';
+import type { TransactionBudget } from './fetch-budget.ts';
 import { PolarLakeError } from '../errors.ts';
 import type { Logger } from '../telemetry/log.ts';
 
@@ -26,12 +27,31 @@ export const NOTIFICATION_TYPES: Readonly<Record<TransactionType, string>> = {
 export interface TransactionCounts {
   transactionsCommitted: number;
   transactionsLeftOpen: number;
+  /** Transactions found expired mid-walk (an item answered 404 and so did the transaction): the walk ended there. */
+  transactionsExpired: number;
+  /** Transactions not opened because the rate-limit budget could not walk them (see fetch-budget.ts). */
+  transactionsDeferred: number;
 }
+
+/**
+ * Wraps an item request of one transaction: an item's 404 becomes FetchTransactionExpiredError
+ * when the transaction itself is gone (one GET of the transaction tells), so the walk stops at
+ * the first such 404 instead of asking for every remaining item.
+ */
+export type TransactionGuard = <T>(operation: () => Promise<T>) => Promise<T>;
 
 export interface TransactionChannel<C extends TransactionCounts = TransactionCounts> {
   readonly type: TransactionType;
-  /** Stores every payload of one item (as the transaction lists it) and publishes its events; throws when anything failed. */
-  fetchItem(userId: string, token: string, itemUrl: string, counts: C): Promise<void>;
+  /** Stores every payload of one item (as the transaction lists it) and publishes its events; throws when anything failed. Item requests go through `guard`. */
+  fetchItem(userId: string, token: string, itemUrl: string, counts: C, guard: TransactionGuard): Promise<void>;
+}
+
+export class FetchTransactionExpiredError extends PolarLakeError {
+  readonly code = 'PL_FETCH_TRANSACTION_EXPIRED';
+  readonly kind = 'transient';
+  constructor(readonly userId: string, readonly transactionId: string, options?: { cause?: unknown }) {
+    super(`transaction ${transactionId} of user ${userId} expired at Polar before its walk ended; left for the next sweep`, options);
+  }
 }
 
 export class FetchTransactionIncompleteError extends PolarLakeError {
@@ -52,6 +72,9 @@ export interface TransactionWalkerOptions {
   readonly logger: Logger;
   /** Transactions opened per user, type and run. */
   readonly maxRounds: number;
+  /** A transaction is opened only when the rate-limit budget can walk it before it expires. */
+  readonly budget?: TransactionBudget;
+  readonly now?: () => Date;
 }
 
 export interface TransactionWalker {
@@ -64,51 +87,99 @@ export interface TransactionWalker {
 
 export function createTransactionWalker(options: TransactionWalkerOptions): TransactionWalker {
   const { client, logger, maxRounds } = options;
+  const now = options.now ?? (() => new Date());
+
+  const expiryProbe = (type: TransactionType, userId: string, token: string, transaction: { transactionId: string; resourceUri: string }): TransactionGuard => {
+    let expired: FetchTransactionExpiredError | null = null;
+    return async <T>(operation: () => Promise<T>): Promise<T> => {
+      if (expired) throw expired;
+      try {
+        return await operation();
+      } catch (error) {
+        if (!(error instanceof AccessLinkNotFoundError)) throw error;
+        try {
+          await client.listTransactionItems(type, transaction.resourceUri, token);
+        } catch (probeError) {
+          if (!(probeError instanceof AccessLinkNotFoundError)) throw probeError;
+          expired = new FetchTransactionExpiredError(userId, transaction.transactionId, { cause: error });
+          throw expired;
+        }
+        throw error;
+      }
+    };
+  };
+
+  /** One transaction: create, list, store every item, commit. False when there is no (more) work this run. */
+  const walkOne = async <C extends TransactionCounts>(channel: TransactionChannel<C>, userId: string, token: string, counts: C, onItemError: (error: unknown) => void): Promise<boolean> => {
+    const type = channel.type;
+    const transaction = await client.createTransaction(type, userId, token);
+    if (!transaction) return false;
+    const log = { user_id: userId, type, transaction_id: transaction.transactionId };
+    const guard = expiryProbe(type, userId, token, transaction);
+    let itemUrls: string[];
+    let failed = 0;
+    try {
+      itemUrls = await client.listTransactionItems(type, transaction.resourceUri, token);
+      for (const url of itemUrls) {
+        try {
+          await channel.fetchItem(userId, token, url, counts, guard);
+        } catch (error) {
+          if (isUserBlocking(error) || error instanceof FetchTransactionExpiredError) throw error;
+          failed++;
+          onItemError(error);
+          logger.warn('fetch.item.failed', { ...log, error });
+        }
+      }
+    } catch (error) {
+      counts.transactionsLeftOpen++;
+      if (error instanceof FetchTransactionExpiredError) {
+        counts.transactionsExpired++;
+        onItemError(error);
+        logger.info('fetch.transaction.expired', { ...log, error });
+        return false;
+      }
+      logger.warn('fetch.transaction.left_open', { ...log, error });
+      throw error;
+    }
+    if (failed > 0) {
+      // Committing now would delete what was not stored: leave it open, Polar offers it again.
+      counts.transactionsLeftOpen++;
+      logger.warn('fetch.transaction.left_open', { ...log, failed_items: failed, items: itemUrls.length });
+      onItemError(new FetchTransactionIncompleteError(userId, transaction.transactionId, failed));
+      return false;
+    }
+    try {
+      await client.commitTransaction(transaction.resourceUri, token);
+    } catch (error) {
+      // The commit may still have happened at Polar; the ledger makes a re-offer harmless.
+      counts.transactionsLeftOpen++;
+      logger.warn('fetch.transaction.commit_failed', { ...log, error });
+      throw error;
+    }
+    counts.transactionsCommitted++;
+    logger.debug('fetch.transaction.committed', { ...log, items: itemUrls.length });
+    return true;
+  };
+
   return {
     async walkUser(channel, userId, token, counts, onItemError) {
-      const type = channel.type;
       for (let round = 0; round < maxRounds; round++) {
-        const transaction = await client.createTransaction(type, userId, token);
-        if (!transaction) return;
-        const log = { user_id: userId, type, transaction_id: transaction.transactionId };
-        let itemUrls: string[];
-        let failed = 0;
-        try {
-          itemUrls = await client.listTransactionItems(type, transaction.resourceUri, token);
-          for (const url of itemUrls) {
-            try {
-              await channel.fetchItem(userId, token, url, counts);
-            } catch (error) {
-              if (isUserBlocking(error)) throw error;
-              failed++;
-              onItemError(error);
-              logger.warn('fetch.item.failed', { ...log, error });
-            }
-          }
-        } catch (error) {
-          counts.transactionsLeftOpen++;
-          logger.warn('fetch.transaction.left_open', { ...log, error });
-          throw error;
-        }
-        if (failed > 0) {
-          // Committing now would delete what was not stored: leave it open, Polar offers it again.
-          counts.transactionsLeftOpen++;
-          logger.warn('fetch.transaction.left_open', { ...log, failed_items: failed, items: itemUrls.length });
-          onItemError(new FetchTransactionIncompleteError(userId, transaction.transactionId, failed));
+        const reservation = options.budget?.tryReserve() ?? { release() {} };
+        if (!('release' in reservation)) {
+          counts.transactionsDeferred++;
+          logger.info('fetch.transaction.deferred', {
+            user_id: userId, type: channel.type, reason: 'rate_limit_budget', window: reservation.window, remaining: reservation.remaining,
+            needed: reservation.needed, wait_ms: reservation.resetInMs, until_utc: new Date(now().getTime() + reservation.resetInMs).toISOString(),
+          });
           return;
         }
         try {
-          await client.commitTransaction(transaction.resourceUri, token);
-        } catch (error) {
-          // The commit may still have happened at Polar; the ledger makes a re-offer harmless.
-          counts.transactionsLeftOpen++;
-          logger.warn('fetch.transaction.commit_failed', { ...log, error });
-          throw error;
+          if (!(await walkOne(channel, userId, token, counts, onItemError))) return;
+        } finally {
+          reservation.release();
         }
-        counts.transactionsCommitted++;
-        logger.debug('fetch.transaction.committed', { ...log, items: itemUrls.length });
       }
-      logger.info('fetch.user.round_limit_reached', { user_id: userId, type, max_rounds: maxRounds });
+      logger.info('fetch.user.round_limit_reached', { user_id: userId, type: channel.type, max_rounds: maxRounds });
     },
   };
 }

@@ -36,13 +36,14 @@ import cron from 'node-cron';
 import type { Bus } from '../bus/bus.ts';
 import { PolarLakeError } from '../errors.ts';
 import type { AccessLinkClient } from '../accesslink/client.ts';
+import { createTransactionBudget } from './fetch-budget.ts';
 import { validateRawId, type RawZone } from '../lake/raw-zone.ts';
 import type { DailyKind, PayloadKind } from '../records/envelope.ts';
 import { createDailySweep, type DailySchedule } from './fetch-daily.ts';
 import { ALL_PAYLOADS, createExerciseFetcher, type ExerciseSource } from './fetch-exercise.ts';
 import { createListingSweep, type ListingCounts } from './fetch-listing.ts';
 import { createActivityFetcher, type ActivityCounts } from './fetch-activity.ts';
-import { createTransactionWalker, isUserBlocking, NOTIFICATION_TYPES, type TransactionChannel } from './fetch-transactions.ts';
+import { createTransactionWalker, isUserBlocking, NOTIFICATION_TYPES, type TransactionChannel, type TransactionGuard } from './fetch-transactions.ts';
 import type { TransactionType } from '../accesslink/client.ts';
 import { fetchWorkFor, type FetchWork } from '../webhooks/dispatch.ts';
 import type { WebhookEvent } from '../webhooks/events.ts';
@@ -118,6 +119,10 @@ export interface FetchReport {
   activityItemsFetched: number;
   /** Physical-information snapshots stored (transactional items and /v3/users/physical-info), new ones only. */
   physicalSnapshotsStored: number;
+  /** Transactions found expired mid-walk (an item answered 404 and so did the transaction): the walk ended there. */
+  transactionsExpired: number;
+  /** Transactions not opened because the rate-limit budget could not walk them (see fetch-budget.ts). */
+  transactionsDeferred: number;
   errorsByCode: Record<string, number>;
 }
 
@@ -143,14 +148,19 @@ export interface FetchStage {
   fetchDailyDay(userId: string, kind: DailyKind, date: string): Promise<FetchReport>;
 }
 
-export { FetchTransactionIncompleteError } from './fetch-transactions.ts';
+export { FetchTransactionExpiredError, FetchTransactionIncompleteError } from './fetch-transactions.ts';
 
+/**
+ * An item of an open transaction answered 404 and so did the transaction itself: it expired
+ * at Polar. The walk ends at once (every other item would answer 404 too); the ledger keeps
+ * what was stored, and the next sweep's transaction offers the rest again.
+ */
 function emptyReport(): FetchReport {
   return {
     usersPolled: 0, transactionsCommitted: 0, transactionsLeftOpen: 0, exercisesFetched: 0, payloadsStored: 0,
     payloadsSkipped: 0, payloadsAbsent: 0, bytesStored: 0, eventsPublished: 0,
     listingUsersSwept: 0, exercisesSkipped: 0, exercisesFailed: 0,
-    dailyUsersSwept: 0, daysStored: 0, daysUnchanged: 0, activityItemsFetched: 0, physicalSnapshotsStored: 0, errorsByCode: {},
+    dailyUsersSwept: 0, daysStored: 0, daysUnchanged: 0, activityItemsFetched: 0, physicalSnapshotsStored: 0, transactionsExpired: 0, transactionsDeferred: 0, errorsByCode: {},
   };
 }
 
@@ -174,6 +184,8 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
   const exercises = createExerciseFetcher({ rawZone, ledger, bus, logger, payloads: options.payloads ?? ALL_PAYLOADS, now });
   const listing = createListingSweep({ client, exercises, logger, now, ...(options.windowAlertDays === undefined ? {} : { windowAlertDays: options.windowAlertDays }) });
   const daily = createDailySweep({ client, rawZone, ledger, bus, logger, kinds: options.daily ?? ['activity', 'sleep'], ...(options.dailySchedule ? { schedule: options.dailySchedule } : {}), now });
+  const budget = createTransactionBudget(client.rateLimitGate, exercises.payloads.length);
+  let temporariesSwept = false;
 
   const countError = (report: FetchReport, error: unknown) => {
     const code = codeOf(error);
@@ -181,20 +193,22 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
   };
 
   /** The transactional channel: the exercise URL as the transaction lists it. */
-  const transactionalSource = (token: string, exerciseUrl: string): ExerciseSource => ({
+  const transactionalSource = (token: string, exerciseUrl: string, guard: TransactionGuard): ExerciseSource => ({
     exerciseId: exerciseIdFromUrl(exerciseUrl),
-    summary: () => client.getExerciseSummary(exerciseUrl, token),
-    file: (kind) =>
-      kind === 'samples' ? client.getExerciseSamples(exerciseUrl, token)
-        : kind === 'zones' ? client.getExerciseHeartRateZones(exerciseUrl, token)
-          : client.getExerciseFile(exerciseUrl, kind, token),
+    summary: () => guard(() => client.getExerciseSummary(exerciseUrl, token)),
+    file: (kind, store) =>
+      guard(async () => {
+        if (kind !== 'samples' && kind !== 'zones') return client.getExerciseFile(exerciseUrl, kind, token, store);
+        const body = kind === 'samples' ? await client.getExerciseSamples(exerciseUrl, token) : await client.getExerciseHeartRateZones(exerciseUrl, token);
+        return body ? store(body) : null;
+      }),
     // No route endpoint in this channel: the GPX is the exercise's route here.
     notRequested: ['route'],
-    // An expired transaction also answers 404: a later offer must be allowed to fetch the file.
+    // A 404 of a file in a live transaction is absent for this offer only: a later one may have it.
     notFoundIsFinal: false,
   });
 
-  const walker = createTransactionWalker({ client, logger, maxRounds });
+  const walker = createTransactionWalker({ client, logger, maxRounds, budget, now });
   const activity = createActivityFetcher({ client, rawZone, ledger, bus, logger, now });
   const transactionalTypes = new Set(options.transactional ?? ['activity', 'physical']);
   const physicalInfo = options.physicalInfo ?? daily.kinds.length > 0;
@@ -202,7 +216,7 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
   /** The transactional exercise channel: each item is an exercise URL as the transaction lists it. */
   const exerciseChannel: TransactionChannel<FetchReport> = {
     type: 'exercise',
-    fetchItem: (userId, token, url, report) => exercises.fetchExercise(userId, transactionalSource(token, url), report),
+    fetchItem: (userId, token, url, report, guard) => exercises.fetchExercise(userId, transactionalSource(token, url, guard), report),
   };
   const channels: Record<TransactionType, TransactionChannel<FetchReport> | null> = {
     exercise: channel === 'transactional' ? exerciseChannel : null,
@@ -233,6 +247,12 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
 
   const runOnceInner = async (): Promise<FetchReport> => {
     const report = emptyReport();
+    if (!temporariesSwept) {
+      // Once per process, before anything is written: what a crashed writer left behind.
+      const removed = await rawZone.removeStaleTemporaries();
+      temporariesSwept = true;
+      if (removed.length > 0) logger.info('fetch.raw.temporaries_removed', { count: removed.length, first: removed[0] });
+    }
     await users.reload();
     if (channel === 'listing') await sweepListing(report);
     await walkTransactions(report);

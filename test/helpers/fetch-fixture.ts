@@ -18,6 +18,8 @@ import { startSimulator, type Simulator, type SimulatorOptions } from '../../src
 import { openLedger, type Ledger } from '../../src/state/ledger.ts';
 import { openUserRegistry, type UserRegistry } from '../../src/state/users.ts';
 import { createLogger, type Logger } from '../../src/telemetry/log.ts';
+import type { AccessLinkClientOptions } from '../../src/accesslink/client.ts';
+import type { VirtualClock } from '../../src/clock.ts';
 
 export interface FetchRig {
   sim: Simulator;
@@ -30,6 +32,10 @@ export interface FetchRig {
   logger: Logger;
   logLines: string[];
   stateDir: string;
+  /** The virtual clock the simulator and the client share, when the rig was given one. */
+  clock: VirtualClock | undefined;
+  /** Enrols a simulated account again (after its token was revoked), as an operator would with `users add`. */
+  reenrol(polarUserId: string): Promise<void>;
   /** Every FetchedEvent published so far, in order. */
   events(): Promise<FetchedEvent[]>;
   /** Strings that must never appear in a log line: every token and the client secret. */
@@ -44,8 +50,18 @@ export interface FetchRig {
  */
 export const RIG_TRANSACTION_TTL_MS = 4000;
 
-export async function startFetchRig(options: SimulatorOptions = {}, enrol = true): Promise<FetchRig> {
-  const sim = await startSimulator({ seed: 1, users: 3, exercisesPerUser: 3, transactionTtlMs: RIG_TRANSACTION_TTL_MS, durationRangeS: [120, 900], ...options });
+export interface RigOptions {
+  /** Shared by the simulator and the client: waits and lifetimes run on it, not on the wall clock. */
+  readonly clock?: VirtualClock;
+  /** Client options beyond the rig's (retry, caps, body idle timeout). */
+  readonly client?: Partial<AccessLinkClientOptions>;
+}
+
+export async function startFetchRig(options: SimulatorOptions = {}, enrol = true, rigOptions: RigOptions = {}): Promise<FetchRig> {
+  const clock = rigOptions.clock;
+  const sim = await startSimulator({
+    seed: 1, users: 3, exercisesPerUser: 3, transactionTtlMs: RIG_TRANSACTION_TTL_MS, durationRangeS: [120, 900], ...(clock ? { clock } : {}), ...options,
+  });
   const dir = await mkdtemp(join(tmpdir(), 'polar-lake-fetch-'));
   const stateDir = join(dir, 'state');
   const logLines: string[] = [];
@@ -56,25 +72,27 @@ export async function startFetchRig(options: SimulatorOptions = {}, enrol = true
     clientSecret: sim.clientSecret,
     retry: { retries: 3, initialRetryTimeMs: 1, maxRetryTimeMs: 20 },
     logger,
+    ...(clock ? { clock } : {}),
+    ...rigOptions.client,
   });
   const oauth = createOAuth({ authorizeUrl: sim.authorizeUrl, tokenUrl: sim.tokenUrl, clientId: sim.clientId, clientSecret: sim.clientSecret, logger });
   const users = await openUserRegistry({ stateDir, secretKey: randomBytes(32), logger });
   const tokensSeen: string[] = [];
-  if (enrol) {
-    for (const account of sim.accounts) {
-      const csrf = randomBytes(8).toString('hex');
-      const { code } = await sim.approve(account.login, csrf);
-      await enrolUser({ oauth, client, users, code, redirectUri: sim.redirectUri, memberId: `member-${account.polarUserId}` });
-      tokensSeen.push(users.accessToken(account.polarUserId));
-    }
-  }
+  const enrolAccount = async (account: { polarUserId: string; login: string }) => {
+    const csrf = randomBytes(8).toString('hex');
+    const { code } = await sim.approve(account.login, csrf);
+    await enrolUser({ oauth, client, users, code, redirectUri: sim.redirectUri, memberId: `member-${account.polarUserId}` });
+    tokensSeen.push(users.accessToken(account.polarUserId));
+  };
+  if (enrol) for (const account of sim.accounts) await enrolAccount(account);
   const bus = new EmbeddedBus({ logger });
   const events: FetchedEvent[] = [];
   const subscription = await bus.consume({ topics: [TOPICS.fetched], group: 'fetch-test' }, async (batch) => {
     for (const m of batch.messages) events.push(decodeEnvelope(m.value) as FetchedEvent);
   });
   return {
-    sim, client, oauth, users, rawZone: createRawZone(join(dir, 'lake')), ledger: await openLedger({ stateDir }), bus, logger, logLines, stateDir,
+    sim, client, oauth, users, rawZone: createRawZone(join(dir, 'lake')), ledger: await openLedger({ stateDir }), bus, logger, logLines, stateDir, clock,
+    reenrol: (polarUserId) => enrolAccount(sim.accounts.find((a) => a.polarUserId === polarUserId)!),
     async events() {
       await subscription.drained();
       return [...events];

@@ -48,8 +48,7 @@ describe('accesslink > client > requests', () => {
     expect(await client.registerUser(TOKEN, 'member-1')).toEqual({ status: 'already_registered' });
     const ex = `${base}/v3/users/1/exercise-transactions/2/exercises/3`;
     for (const kind of ['tcx', 'gpx', 'fit'] as const) {
-      const stream = await client.getExerciseFile(ex, kind, TOKEN);
-      stream!.resume();
+      await client.getExerciseFile(ex, kind, TOKEN, async (stream) => stream.resume());
     }
     expect(seen[0]).toMatchObject({ path: '/v3/notifications', authorization: basicFor('cid', 'csecret'), accept: 'application/json' });
     expect(seen[1]).toMatchObject({ method: 'POST', authorization: `Bearer ${TOKEN}`, body: '{"member-id":"member-1"}' });
@@ -77,7 +76,7 @@ describe('accesslink > client > requests', () => {
     });
     const client = createAccessLinkClient({ apiBaseUrl: base, clientId: 'c', clientSecret: 's', retry: FAST });
     await expect(client.listTransactionExercises('http://attacker.example/v3/users/1/exercise-transactions/2', TOKEN)).rejects.toBeInstanceOf(AccessLinkForeignUrlError);
-    await expect(client.getExerciseFile('https://127.0.0.1.evil/v3/x', 'tcx', TOKEN)).rejects.toBeInstanceOf(AccessLinkForeignUrlError);
+    await expect(client.getExerciseFile('https://127.0.0.1.evil/v3/x', 'tcx', TOKEN, async () => undefined)).rejects.toBeInstanceOf(AccessLinkForeignUrlError);
     expect(seen).toEqual([]);
     // A list pointing elsewhere is refused as a whole.
     await expect(client.listTransactionExercises(`${base}/v3/users/1/exercise-transactions/2`, TOKEN)).rejects.toBeInstanceOf(AccessLinkForeignUrlError);
@@ -91,14 +90,16 @@ describe('accesslink > client > requests', () => {
       finish = () => res.end('</TrainingCenterDatabase>');
     });
     const client = createAccessLinkClient({ apiBaseUrl: base, clientId: 'c', clientSecret: 's', retry: FAST });
-    const stream = await client.getExerciseFile(`${base}/v3/users/1/exercise-transactions/2/exercises/3`, 'tcx', TOKEN);
-    expect(finish).toBeTypeOf('function'); // the server has not ended the body yet
     const chunks: Buffer[] = [];
-    stream!.on('data', (c: Buffer) => chunks.push(c));
-    const ended = new Promise((r) => stream!.on('end', r));
-    finish!();
-    await ended;
-    expect(Buffer.concat(chunks).toString()).toBe('<TrainingCenterDatabase></TrainingCenterDatabase>');
+    const body = await client.getExerciseFile(`${base}/v3/users/1/exercise-transactions/2/exercises/3`, 'tcx', TOKEN, async (stream) => {
+      expect(finish).toBeTypeOf('function'); // the server has not ended the body yet
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      const ended = new Promise((r) => stream.on('end', r));
+      finish!();
+      await ended;
+      return Buffer.concat(chunks).toString();
+    });
+    expect(body).toBe('<TrainingCenterDatabase></TrainingCenterDatabase>');
   });
 
   it('retries a reset connection and a 5xx, never a 404', async () => {

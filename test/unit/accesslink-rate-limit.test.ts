@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createVirtualClock } from '../../src/clock.ts';
 import { createRateLimitGate, parseRateLimitHeaders, retryAfterMsFor429, waitForBudgetMs } from '../../src/accesslink/rate-limit.ts';
 
 const headers = (h: Record<string, string>) => new Headers(h);
@@ -36,22 +37,23 @@ describe('accesslink > rate limit > headers', () => {
 
 describe('accesslink > rate limit > gate', () => {
   it('holds requests until the reset once the short-term budget is spent', async () => {
-    const gate = createRateLimitGate();
-    gate.observe({ shortTerm: { used: 5, limit: 5, resetSecs: 0.15 }, longTerm: undefined });
-    const started = Date.now();
+    const clock = createVirtualClock();
+    const gate = createRateLimitGate({ clock });
+    gate.observe({ shortTerm: { used: 5, limit: 5, resetSecs: 150 }, longTerm: undefined });
+    const started = clock.now();
     await gate.wait();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    expect(clock.now() - started).toBe(150_000);
   });
 
   it('is open while budget remains, and a hold is never shortened', async () => {
-    let clock = 1_000;
-    const gate = createRateLimitGate({ now: () => clock });
+    const clock = createVirtualClock(1_000);
+    const gate = createRateLimitGate({ clock });
     gate.observe({ shortTerm: { used: 1, limit: 5, resetSecs: 900 }, longTerm: undefined });
     expect(gate.heldUntilMs).toBe(0);
     gate.holdFor(10_000);
     gate.holdFor(5_000);
     expect(gate.heldUntilMs).toBe(11_000);
-    clock = 11_001;
+    clock.advance(10_001);
     expect(gate.heldUntilMs).toBe(0);
   });
 });

@@ -12,6 +12,7 @@ const SOURCES = [
   'src/stages/fetch.ts',
   'src/stages/fetch-listing.ts',
   'src/stages/fetch-transactions.ts',
+  'src/stages/fetch-budget.ts',
 ];
 
 describe('fetch > errors > docs', () => {
@@ -19,7 +20,7 @@ describe('fetch > errors > docs', () => {
     const inCode = new Map<string, string>();
     for (const file of SOURCES) {
       const source = await readFile(file, 'utf8');
-      for (const m of source.matchAll(/readonly code = '(PL_[A-Z_]+)';\s*(?:\/\*\*[^]*?\*\/\s*)?readonly kind = '(\w+)'/g)) inCode.set(m[1]!, m[2]!);
+      for (const m of source.matchAll(/readonly code(?:: \w+)? = '(PL_[A-Z_]+)';\s*(?:override )?(?:\/\*\*[^]*?\*\/\s*)?(?:override )?readonly kind(?:: \w+)? = '(\w+)'/g)) inCode.set(m[1]!, m[2]!);
     }
     const doc = await readFile('docs/errors-fetch.md', 'utf8');
     const inDoc = new Map([...doc.matchAll(/^\| `(PL_[A-Z_]+)` \| (\w+) \|/gm)].map((m) => [m[1]!, m[2]!]));

@@ -7,7 +7,7 @@ import { createRateLimitGate } from '../../src/accesslink/rate-limit.ts';
 
 function rig(liveReserve = 0.3) {
   const clock = { t: 0, sleeps: [] as number[] };
-  const gate = createRateLimitGate({ now: () => clock.t, sleep: async (ms) => { clock.sleeps.push(ms); clock.t += ms; }, liveReserve });
+  const gate = createRateLimitGate({ clock: { now: () => clock.t, sleep: async (ms: number) => { clock.sleeps.push(ms); clock.t += ms; } }, liveReserve });
   // A fixed 15-minute window that starts with its first request, as AccessLink counts.
   const LIMIT = 100;
   const WINDOW_MS = 900_000;

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
+import { createVirtualClock } from '../../src/clock.ts';
 import { basicAuth, loginAndRegister } from '../helpers/simulator-client.ts';
 
 interface Received { event: string | undefined; signature: string | undefined; body: string }
@@ -94,5 +95,32 @@ describe('simulator > webhooks', () => {
     expect((await hooks(sim, 'POST', '', { events: ['EXERCISE'] })).status).toBe(400);
     expect((await fetch(`${sim.apiBaseUrl}/v3/webhooks`)).status).toBe(401);
     expect(sim.webhookDeliveries.map((d) => [d.event, d.status])).toEqual([['PING', 503]]);
+  });
+});
+
+describe('simulator > webhooks > retries on the simulator clock', () => {
+  it('an event the receiver refuses is sent again after 1 minute of simulated time, not before, and not after a 200', async () => {
+    let answer = 200;
+    const { url, received } = await startReceiver(() => answer);
+    const clock = createVirtualClock();
+    sim = await startSimulator({ seed: 3, durationRangeS: [60, 60], exercisesPerUser: 1, clock });
+    expect((await hooks(sim, 'POST', '', { events: ['EXERCISE'], url })).status).toBe(201);
+    answer = 503;
+    await loginAndRegister(sim, 0);
+    await sim.flushWebhooks();
+    const exercise = () => received.filter((r) => r.event === 'EXERCISE');
+    expect(exercise()).toHaveLength(1);
+
+    clock.advance(59_000);
+    await sim.deliverDueWebhooks();
+    expect(exercise()).toHaveLength(1);
+    clock.advance(1_000);
+    answer = 200;
+    await sim.deliverDueWebhooks();
+    expect(exercise()).toHaveLength(2);
+    expect(exercise()[1]!.body).toBe(exercise()[0]!.body); // the same event, signed the same
+    clock.advance(86_400_000);
+    await sim.deliverDueWebhooks();
+    expect(exercise()).toHaveLength(2);
   });
 });

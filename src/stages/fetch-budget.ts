@@ -1,0 +1,65 @@
+/**
+ * Whether the rate-limit budget can walk a transaction before it expires.
+ *
+ * Polar does not document how long an uncommitted transaction lives (third parties report
+ * about 10 minutes), and rate-limit windows are 15 minutes and 24 hours. A walk that runs
+ * out of budget half-way waits for the window to reset, and its transaction expires behind
+ * it: every item after that answers 404. So a transaction is opened only when the budget
+ * left in both windows covers its worst case (the list, up to 50 items × the payloads
+ * fetched per item, the commit), minus what walks already open have reserved; otherwise the
+ * user's transaction is deferred to a later sweep, logged at info with the window and its
+ * reset. A window smaller than the worst case (a tiny client) asks for half a window: no
+ * budget can then promise a whole walk, and the 404 rule below takes over.
+ *
+ * Expiry can still happen (other traffic, 429s, a slow disk): then the first 404 of an item
+ * ends the walk at once (fetch.ts), the ledger keeps every payload already stored, and the
+ * next sweep's transaction offers the rest again. Nothing is stranded.
+ */
+import type { RateLimitGate, RateLimitWindowName } from '../accesslink/rate-limit.ts';
+
+/** Polar caps a transaction at 50 items. */
+export const MAX_ITEMS_PER_TRANSACTION = 50;
+
+export interface Deferral {
+  readonly window: RateLimitWindowName;
+  readonly remaining: number;
+  readonly needed: number;
+  readonly resetInMs: number;
+}
+
+export interface TransactionBudget {
+  /** Requests a transaction's walk may cost at most. */
+  readonly costPerTransaction: number;
+  /** Reserves a walk's budget, or says which window is too short. */
+  tryReserve(): { readonly release: () => void } | Deferral;
+}
+
+const neededOf = (cost: number, limit: number) => (limit >= cost ? cost : Math.ceil(limit / 2));
+
+export function createTransactionBudget(gate: RateLimitGate, payloadsPerItem: number): TransactionBudget {
+  const cost = 2 + MAX_ITEMS_PER_TRANSACTION * Math.max(1, payloadsPerItem);
+  let reserved = 0;
+  return {
+    costPerTransaction: cost,
+    tryReserve() {
+      const left = gate.remaining();
+      if (left) {
+        const short = { window: 'short_term' as const, remaining: left.shortTerm - reserved, needed: neededOf(cost, left.shortLimit), resetInMs: left.shortResetMs };
+        if (short.remaining < short.needed) return short;
+        if (left.longTerm !== undefined && left.longLimit !== undefined) {
+          const long = { window: 'long_term' as const, remaining: left.longTerm - reserved, needed: neededOf(cost, left.longLimit), resetInMs: left.longResetMs ?? 0 };
+          if (long.remaining < long.needed) return long;
+        }
+      }
+      reserved += cost;
+      let released = false;
+      return {
+        release: () => {
+          if (released) return;
+          released = true;
+          reserved -= cost;
+        },
+      };
+    },
+  };
+}
