@@ -9,6 +9,8 @@ import { createAccessLinkClient, type AccessLinkClient } from './accesslink/clie
 import { createOAuth, type OAuth } from './accesslink/oauth.ts';
 import { createBus } from './bus/index.ts';
 import { namespacedBus } from './bus/namespace.ts';
+import { withBoundedRedelivery } from './bus/redelivery.ts';
+import { TOPICS } from './bus/bus.ts';
 import type { Bus, Subscription } from './bus/bus.ts';
 import type { AccessLinkSettings } from './config.ts';
 import { createRawZone, type RawZone } from './lake/raw-zone.ts';
@@ -39,6 +41,8 @@ export interface AppOptions {
   readonly topicPrefix?: string;
   /** Test hook passed to the sink: runs between rename and acknowledgement. */
   readonly sinkBeforeAck?: () => void | Promise<void>;
+  /** Waits between redeliveries of a failing message (tests inject one that does not wait). */
+  readonly redeliverySleep?: (ms: number) => Promise<void>;
 }
 
 export interface App {
@@ -75,7 +79,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     partitions: pipeline.bus.partitions,
     logger: logger.child({ component: 'bus' }),
   });
-  const bus = namespacedBus(sharedBus, options.topicPrefix ?? '');
+  // Every consuming stage gets bounded redelivery: a message that keeps failing is dead-lettered, its partition moves on.
+  const bus = withBoundedRedelivery(namespacedBus(sharedBus, options.topicPrefix ?? ''), {
+    options: pipeline.bus.redelivery,
+    deadLetterTopic: TOPICS.deadletter,
+    logger: logger.child({ component: 'bus' }),
+    ...(options.redeliverySleep ? { sleep: options.redeliverySleep } : {}),
+  });
   const rawZone = createRawZone(options.lakeDir);
   const users = await openUserRegistry({ stateDir: options.stateDir, logger });
   const ledger = await openLedger({ stateDir: options.stateDir });

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
+import type { RedeliveryOptions } from '../bus/redelivery.ts';
 import { ConfigError } from '../errors.ts';
 import type { TokenizerName } from '../parse/xml/tokenizer.ts';
 
@@ -44,7 +45,7 @@ export interface Pipeline {
     readonly compression: 'zstd' | 'snappy' | 'gzip' | 'uncompressed';
     readonly compact_target_file_bytes: number;
   };
-  readonly bus: { readonly partitions: number };
+  readonly bus: { readonly partitions: number; readonly redelivery: RedeliveryOptions };
 }
 
 export class PipelineError extends ConfigError {
