@@ -77,6 +77,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     kafkaBrokers: options.kafkaBrokers ?? [],
     embeddedDir: join(options.stateDir, 'bus'),
     partitions: pipeline.bus.partitions,
+    sessionTimeoutMs: pipeline.bus.session_timeout_ms,
     logger: logger.child({ component: 'bus' }),
   });
   // Every consuming stage gets bounded redelivery: a message that keeps failing is dead-lettered, its partition moves on.

@@ -25,6 +25,7 @@ import { withPartitionLock } from './lock.ts';
 import { MANIFEST_NAME, readManifest, writeManifest, type BatchEntry, type ManifestFile } from './manifest.ts';
 import { fsyncPath, writeParquet, type ParquetWriteOptions, type RowSegment } from './parquet-writer.ts';
 import { partitionDir } from './partition.ts';
+import { listPartitions } from './views.ts';
 
 /** Name prefix of promoted staged files (src/lake/staging.ts). */
 export const STAGED_PREFIX = 'stage-';
@@ -52,13 +53,32 @@ function entryKey(sourceId: string, e: BatchEntry): string {
 }
 
 /** Deletes Parquet files the manifest does not list: leftovers of a crash before a commit. */
-export function removeOrphans(dir: string, live: ReadonlySet<string>): void {
+export function removeOrphans(dir: string, live: ReadonlySet<string>): number {
+  let removed = 0;
   for (const name of readdirSync(dir)) {
     // `stage-*` files are a staged source being promoted (src/lake/staging.ts): its staging record owns them.
     if ((name.endsWith('.parquet') && !live.has(name) && !name.startsWith(STAGED_PREFIX)) || (name.endsWith('.tmp') && name !== `${MANIFEST_NAME}.tmp`)) {
       unlinkSync(join(dir, name));
+      removed++;
     }
   }
+  return removed;
+}
+
+/**
+ * Removes what crashes left in the partition folders of `tables` (files no manifest lists,
+ * temporaries), each under its partition lock so a commit in flight is never touched. The sink
+ * runs it at start: without it, a folder no later commit touches would keep an orphan that a
+ * glob reader (schemas/views.sql) counts. Returns the files removed.
+ */
+export async function sweepPartitions(lakeRoot: string, tables: readonly string[]): Promise<number> {
+  let removed = 0;
+  for (const table of tables) {
+    for (const p of listPartitions(lakeRoot, table)) {
+      removed += await withPartitionLock(p.dir, async () => removeOrphans(p.dir, new Set(readManifest(p.dir, table, p.partition).files.map((f) => f.name))));
+    }
+  }
+  return removed;
 }
 
 /**

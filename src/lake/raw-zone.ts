@@ -22,6 +22,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { PolarLakeError } from '../errors.ts';
 import type { DailyKind, PayloadKind } from '../records/envelope.ts';
 import { fsyncDir } from '../state/atomic-file.ts';
+import { crashPoint } from '../crash-points.ts';
 
 export interface StoredObject {
   readonly key: string;
@@ -248,6 +249,7 @@ export function createRawZone(rootDir: string): RawZone {
         } finally {
           await handle.close();
         }
+        crashPoint('raw.write');
         await rename(tmpPath, finalPath);
         await fsyncDir(dir);
         return { key, bytes, storedBytes: written.bytes, sha256 };

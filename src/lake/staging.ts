@@ -24,6 +24,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { crashPoint } from '../crash-points.ts';
 import { PolarLakeError } from '../errors.ts';
 import { withPartitionLock } from './lock.ts';
 import { readManifest, writeManifest, type BatchEntry, type ManifestFile } from './manifest.ts';
@@ -181,6 +182,7 @@ export async function stageSource(
   }
   const next: StagingRecord = { ...record, batches, partitions };
   if (changed) writeStaging(lakeRoot, next);
+  crashPoint('sink.stage');
   return next;
 }
 
@@ -259,6 +261,7 @@ export async function promoteSource(conn: DuckDBConnection, lakeRoot: string, sc
       }
       fsyncPath(dir);
       fsyncPath(stagingDir(lakeRoot, schema.name));
+      crashPoint('sink.promote');
       writeManifest(dir, { ...manifest, generation: manifest.generation + 1, files });
       for (const name of replaced) unlinkSync(join(dir, name));
       return rows;

@@ -45,7 +45,7 @@ export interface Pipeline {
     readonly compression: 'zstd' | 'snappy' | 'gzip' | 'uncompressed';
     readonly compact_target_file_bytes: number;
   };
-  readonly bus: { readonly partitions: number; readonly redelivery: RedeliveryOptions };
+  readonly bus: { readonly partitions: number; readonly session_timeout_ms: number; readonly redelivery: RedeliveryOptions };
 }
 
 export class PipelineError extends ConfigError {

@@ -16,6 +16,7 @@ import { encodeEnvelope, type FetchedEvent, type PayloadKind } from '../records/
 import type { Ledger, LedgerEntry } from '../state/ledger.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { FetchReport } from './fetch.ts';
+import { crashPoint } from '../crash-points.ts';
 
 export const ALL_PAYLOADS: readonly PayloadKind[] = ['summary', 'tcx', 'gpx', 'fit'];
 
@@ -113,6 +114,7 @@ export function createExerciseFetcher(options: ExerciseFetcherOptions): Exercise
       return { outcome: { kind: 'absent' }, utcOffsetMin: offset };
     }
     const stored = await rawZone.put(rawKey, body);
+    crashPoint('fetch.stored');
     counts.payloadsStored++;
     counts.bytesStored += stored.bytes;
     logger.debug('fetch.payload.stored', { user_id: userId, exercise_id: exerciseId, payload: kind, bytes: stored.bytes });
@@ -175,6 +177,7 @@ export function createExerciseFetcher(options: ExerciseFetcherOptions): Exercise
       }
       if (messages.length > 0) {
         await bus.publish(TOPICS.fetched, messages);
+        crashPoint('fetch.published');
         counts.eventsPublished += messages.length;
         await ledger.record(published);
       }

@@ -36,6 +36,7 @@ import type { Ledger } from '../state/ledger.ts';
 import type { UserRegistry } from '../state/users.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { silentLogger } from '../telemetry/log.ts';
+import { crashPoint } from '../crash-points.ts';
 
 export { ALL_PAYLOADS };
 
@@ -201,6 +202,7 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
         return;
       }
       try {
+        crashPoint('fetch.commit');
         await client.commitExerciseTransaction(transaction.resourceUri, token);
       } catch (error) {
         // The commit may still have happened at Polar; the ledger makes a re-offer harmless.

@@ -34,6 +34,7 @@ import { normaliseDailyActivity } from '../parse/daily-activity.ts';
 import { normaliseSleep } from '../parse/sleep.ts';
 import { parseFile, type ParseOptions } from '../parse/index.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { crashPoint } from '../crash-points.ts';
 
 export const PARSE_GROUP = 'polar-lake-parse';
 /** Summary JSON is small (a few KB); anything far larger is not a summary. */
@@ -152,6 +153,7 @@ class SourcePublisher {
     if (!env) return;
     this.pending.delete(table);
     await this.bus.publish(TOPIC_OF[table], [{ key: env.user_id, value: encodeEnvelope({ ...env, last }) }]);
+    crashPoint('parse.publish');
     this.counters.rows[table] += env.rows.length;
   }
 }

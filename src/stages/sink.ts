@@ -21,12 +21,13 @@ import { decodeRecordVectors, encodeEnvelope, type DeadLetter } from '../records
 import type { TableName } from '../records/rows.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { openLakeDuckDB, type LakeDuckDB } from '../lake/duckdb.ts';
-import { commitPartition, type PartitionBatch } from '../lake/partition-writer.ts';
+import { commitPartition, sweepPartitions, type PartitionBatch } from '../lake/partition-writer.ts';
 import type { BatchEntry } from '../lake/manifest.ts';
 import { discardStaging, promoteSource, readStaging, SinkSourceIncompleteError, stageSource } from '../lake/staging.ts';
 import { localDateField, localEpochDay, partitionOfDay } from '../lake/partition.ts';
 import { fieldColumns, loadTableSchema, TABLE_NAMES, type ColumnSpec, type TableSchema } from '../lake/schema.ts';
 import type { ParquetCompression } from '../lake/parquet-writer.ts';
+import { crashPoint } from '../crash-points.ts';
 
 /** Sink knobs; `pipelines/*.yaml` `sink:` maps onto them (snake_case keys). */
 export interface SinkOptions {
@@ -314,6 +315,7 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
   async function commitBuffer(table: TableName, buf: TableBuffer): Promise<void> {
     try {
       await commitTable(table, buf);
+      crashPoint('sink.ack');
       if (opts.beforeAck) await opts.beforeAck();
       for (const w of buf.waiters) w.resolve();
     } catch (error) {
@@ -513,6 +515,8 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
 
   return {
     async start() {
+      const swept = await sweepPartitions(deps.lakeRoot, TABLE_NAMES);
+      if (swept > 0) log.info('sink.orphans.removed', { files: swept });
       subscription = await deps.bus.consume({ topics: Object.keys(SINK_TOPICS), group: opts.group ?? 'polar-lake-sink' }, onBatch);
       return subscription;
     },
