@@ -28,5 +28,5 @@ const r = await runCrashSuite({
 console.log(JSON.stringify(r));
 const ok = r.pendingAtSimulator === 0 && r.exercisesInLake === r.exercisesCommitted && r.exercisesCommitted === r.exercisesUploaded && r.samplesInLake === r.samplesExpected &&
   r.distinctSampleKeys === r.samplesInLake && r.lapsDoubled === 0 && r.dailyDoubled === 0 && r.unreadableFiles.length === 0 && r.missingLiveFiles.length === 0 &&
-  r.temporaries.length === 0 && r.stagedLeft === 0 && r.compactionKillsMidMerge === (r.killsByPoint['compact.merge'] ?? 0);
+  r.temporaries.length === 0 && r.rawTemporaries.length === 0 && r.stagedLeft === 0 && r.compactionKillsMidMerge === (r.killsByPoint['compact.merge'] ?? 0);
 process.exit(ok ? 0 : 1);

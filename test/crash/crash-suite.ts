@@ -59,7 +59,10 @@ export interface CrashSuiteResult {
   readonly parquetFilesRead: number;
   readonly unreadableFiles: readonly string[];
   readonly missingLiveFiles: readonly string[];
+  /** Temporaries in the lake's tables (`.tmp`, staged files, unlisted Parquet files). */
   readonly temporaries: readonly string[];
+  /** Temporaries in the raw zone (`*.tmp-*` of a killed writer; removed by the raw zone's start-up sweep). */
+  readonly rawTemporaries: readonly string[];
   readonly stagedLeft: number;
   readonly pendingAtSimulator: number;
   readonly seconds: number;
@@ -239,7 +242,8 @@ export async function runCrashSuite(options: CrashSuiteOptions): Promise<CrashSu
       exercisesUploaded: uploaded,
       exercisesCommitted: committed.length,
       exercisesInLake: facts.exercises,
-      samplesExpected: committed.reduce((s, e) => s + e.trackpoints, 0),
+      // An exercise with neither TCX nor GPX (indoor, no file) has no samples.
+      samplesExpected: committed.filter((e) => e.hasTcx || e.hasGpx || e.hasFit).reduce((s, e) => s + e.trackpoints, 0),
       samplesInLake: facts.samples,
       distinctSampleKeys: facts.distinctSampleKeys,
       lapsDoubled,
@@ -248,7 +252,8 @@ export async function runCrashSuite(options: CrashSuiteOptions): Promise<CrashSu
       parquetFilesRead: read,
       unreadableFiles: unreadable,
       missingLiveFiles: missing,
-      temporaries: temporaries(lake),
+      temporaries: temporaries(lake).filter((f) => !f.startsWith('raw/')),
+      rawTemporaries: temporaries(lake).filter((f) => f.startsWith('raw/')),
       stagedLeft: TABLE_NAMES.reduce((n, t) => n + stagedSources(lake, t), 0),
       pendingAtSimulator: sim.pendingExercises().length,
       seconds: Math.round((Date.now() - started) / 1000),

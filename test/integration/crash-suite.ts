@@ -30,6 +30,7 @@ export function crashSuiteTest(bus: CrashSuiteOptions['bus'], kafkaBrokers?: str
     expect(r.unreadableFiles).toEqual([]);
     expect(r.missingLiveFiles).toEqual([]);
     expect(r.temporaries).toEqual([]);
+    expect(r.rawTemporaries).toEqual([]);
     expect(r.stagedLeft).toBe(0);
   }, 900_000);
 }
