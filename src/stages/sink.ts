@@ -1,10 +1,13 @@
 /**
- * The sink stage: record topics → partitioned Parquet, exactly once in effect.
+ * The sink stage: record topics → partitioned Parquet, exactly once in effect, all or nothing
+ * per source.
  *
- * It buffers rows per (table, partition) and acknowledges a bus batch only once every row it
- * carried is in a committed file (tmp + fsync + rename + manifest commit, see
- * src/lake/partition-writer.ts). A crash anywhere before the ack redelivers the batch, and
- * the commit recognises what it already holds, so nothing is lost or doubled.
+ * It buffers rows per table (split by partition) and acknowledges a bus batch only once every
+ * row it carried is durable: in a committed file (tmp + fsync + rename + manifest commit, see
+ * src/lake/partition-writer.ts), or staged for a source whose last batch has not come yet
+ * (src/lake/staging.ts: promoted when it comes, discarded on an abort marker). A crash anywhere
+ * before the ack redelivers the batch, and the commit recognises what it already holds, so
+ * nothing is lost or doubled.
  *
  * Buffers roll on `flush_rows` / `flush_bytes`. Since rows are acknowledged only when
  * durable and a bus hands out the next batch only after the ack (the embedded bus, kafkajs
