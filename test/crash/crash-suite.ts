@@ -69,11 +69,11 @@ export interface CrashSuiteResult {
 }
 
 /** The command a kill at this point runs under: compaction and replay have their own. */
-function commandFor(point: CrashPointName, rng: () => number): string[] {
+function commandFor(point: CrashPointName, rng: () => number, bus: CrashSuiteOptions['bus']): string[] {
   if (point === 'compact.merge') return ['compact'];
   if (point === 'replay.publish') return ['replay'];
-  // Parse and sink points are also hit while a replay re-parses the raw zone.
-  if ((point === 'parse.publish' || point === 'sink.stage') && rng() < 0.3) return ['replay'];
+  // Embedded, a replay also re-parses and sinks in its process (with Kafka it only publishes).
+  if (bus === 'embedded' && (point === 'parse.publish' || point === 'sink.stage') && rng() < 0.3) return ['replay'];
   return ['run', '--once'];
 }
 
@@ -165,11 +165,14 @@ export async function runCrashSuite(options: CrashSuiteOptions): Promise<CrashSu
     let notReached = 0;
     let midMerge = 0;
     let uploaded = sim.accounts.length * 2;
-    // Every point first (in order), then seeded draws.
-    for (let attempt = 0; kills < options.kills && attempt < options.kills * 4; attempt++) {
-      const point = attempt < CRASH_POINTS.length ? (CRASH_POINTS[attempt] as CrashPointName) : (CRASH_POINTS[intBetween(rng, 0, CRASH_POINTS.length - 1)] as CrashPointName);
-      const n = intBetween(rng, 1, MAX_OCCURRENCE[point]);
-      const args = commandFor(point, rng);
+    // Every point first, in order, until it has a kill (the last tries at its first occurrence); then seeded draws.
+    const firsts = CRASH_POINTS.flatMap((p) => [p, p, p, p]);
+    for (let attempt = 0; kills < options.kills && attempt < options.kills * 4 + firsts.length; attempt++) {
+      const covering = firsts.length > 0;
+      const point = covering ? (firsts.shift() as CrashPointName) : (CRASH_POINTS[intBetween(rng, 0, CRASH_POINTS.length - 1)] as CrashPointName);
+      if (covering && killsByPoint[point]) continue;
+      const n = covering && firsts[0] !== point ? 1 : intBetween(rng, 1, MAX_OCCURRENCE[point]);
+      const args = commandFor(point, rng, options.bus);
       // Exercises keep arriving: a new upload before most fetch runs.
       if (args[0] === 'run' && rng() < 0.7) {
         const account = sim.accounts[intBetween(rng, 0, sim.accounts.length - 1)]!;
