@@ -8,6 +8,8 @@ const valid: { name: string; yaml: string; check: Record<string, unknown> }[] = 
   { name: 'minimal file gets every default', yaml: 'version: 1\nname: p', check: { 'sink.compression': 'zstd', 'parse.batch_rows': 512, 'fetch.max_rounds_per_user': 10, 'bus.partitions': 3 } },
   { name: 'explicit values win', yaml: 'version: 1\nname: p\nsink:\n  flush_rows: 10\n  idle_flush_secs: 0.5', check: { 'sink.flush_rows': 10, 'sink.idle_flush_secs': 0.5 } },
   { name: 'empty section is filled', yaml: 'version: 1\nname: p\nparse:', check: { 'parse.tokenizer': 'fast' } },
+  { name: 'bounded redelivery defaults', yaml: 'version: 1\nname: p', check: { 'bus.redelivery.max_attempts': 5, 'bus.redelivery.backoff_ms': 200, 'bus.redelivery.max_backoff_ms': 10000, 'bus.session_timeout_ms': 30000 } },
+  { name: 'bounded redelivery set, rest defaulted', yaml: 'version: 1\nname: p\nbus:\n  redelivery:\n    max_attempts: 2', check: { 'bus.redelivery.max_attempts': 2, 'bus.redelivery.backoff_ms': 200 } },
 ];
 
 const invalid: { name: string; yaml: string; message: RegExp }[] = [
@@ -22,6 +24,8 @@ const invalid: { name: string; yaml: string; message: RegExp }[] = [
   { name: 'invalid YAML with position', yaml: 'version: 1\nname: [p', message: /p\.yaml: line \d+, column \d+: not valid YAML/ },
   { name: 'duplicate key', yaml: 'version: 1\nname: p\nname: q', message: /not valid YAML/ },
   { name: 'not a mapping', yaml: '- 1', message: /expected a mapping/ },
+  { name: 'redelivery needs one attempt', yaml: 'version: 1\nname: p\nbus:\n  redelivery:\n    max_attempts: 0', message: /\/bus\/redelivery\/max_attempts: must be >= 1/ },
+  { name: 'redelivery unknown key', yaml: 'version: 1\nname: p\nbus:\n  redelivery:\n    attempts: 3', message: /\/bus\/redelivery: unknown field "attempts" \(allowed: max_attempts, backoff_ms, max_backoff_ms\)/ },
 ];
 
 const get = (o: unknown, path: string) => path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown>)[k], o);
