@@ -187,7 +187,7 @@ export async function stageSource(
 }
 
 /** Row offset of the first row the batches do not cover, or -1 when they tile rows 0..end. */
-function firstGap(batches: readonly BatchEntry[]): number {
+export function firstGap(batches: readonly BatchEntry[]): number {
   const sorted = [...batches].sort((a, b) => a[0] - b[0]);
   let end = 0;
   for (const [offset, count] of sorted) {

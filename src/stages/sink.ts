@@ -26,7 +26,7 @@ import type { Logger } from '../telemetry/log.ts';
 import { openLakeDuckDB, type LakeDuckDB } from '../lake/duckdb.ts';
 import { commitPartition, sweepPartitions, type PartitionBatch } from '../lake/partition-writer.ts';
 import type { BatchEntry } from '../lake/manifest.ts';
-import { discardStaging, promoteSource, readStaging, SinkSourceIncompleteError, stageSource } from '../lake/staging.ts';
+import { discardStaging, firstGap, promoteSource, readStaging, SinkSourceIncompleteError, stageSource } from '../lake/staging.ts';
 import { localDateField, localEpochDay, partitionOfDay } from '../lake/partition.ts';
 import { fieldColumns, loadTableSchema, TABLE_NAMES, type ColumnSpec, type TableSchema } from '../lake/schema.ts';
 import type { ParquetCompression } from '../lake/parquet-writer.ts';
@@ -362,7 +362,18 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
       if (sf.refs.length === 0) continue;
       const complete = sf.refs.some((r) => r.last);
       const byPartition = rowsOf.get(sourceId) ?? new Map<string, PartitionBatch[]>();
-      if (complete && sf.refs[0]?.entry[0] === 0 && readStaging(deps.lakeRoot, table, sourceId) === undefined) {
+      // The whole source in this flush (from row 0 to its last batch): its batches must tile it.
+      const whole = complete && sf.refs[0]?.entry[0] === 0;
+      const gap = whole ? firstGap(sf.refs.map((r) => r.entry)) : -1;
+      const staged = readStaging(deps.lakeRoot, table, sourceId) !== undefined;
+      if (gap >= 0 && !staged) {
+        // A batch of the source was lost (a message dead-lettered as invalid): none of it lands.
+        const error = new SinkSourceIncompleteError(table, sourceId, gap);
+        await deadLetter(sf.refs[0]?.userId ?? 'unknown', sourceId, error);
+        log.warn('sink.source.incomplete', { table, source_id: sourceId, error: error.message });
+        continue;
+      }
+      if (whole && !staged) {
         for (const [partition, pbs] of byPartition) {
           let list = direct.get(partition);
           if (!list) direct.set(partition, (list = []));

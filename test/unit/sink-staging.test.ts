@@ -118,3 +118,37 @@ describe('sink > staging', () => {
     expect(stagingLeft(lake)).toEqual([]);
   });
 });
+
+describe('sink > all or nothing > a source in one flush', () => {
+  it('sink > a source whose middle message is not a record batch lands none of its rows (PL_SINK_SOURCE_INCOMPLETE), the next source lands', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'polar-lake-staging-'));
+    const bus = new EmbeddedBus({ logger: silentLogger, retryBackoffMs: 5, maxRetryBackoffMs: 20 });
+    try {
+      const lake = join(dir, 'lake');
+      const list = envelopesFor({ ...SPEC, start_ms: Date.UTC(2026, 4, 3, 8, 0), samples: 900 }, 300).filter((e) => e.table === 'samples');
+      const next = envelopesFor({ ...SPEC, exercise_id: 'e2', start_ms: Date.UTC(2026, 4, 4, 8, 0), samples: 400 }, 300).filter((e) => e.table === 'samples');
+      const value = (e: RecordBatchEnvelope) => ({ key: e.user_id, value: encodeEnvelope(e) });
+      // One delivery: the whole first source is in one flush, its second batch garbled on the way.
+      await bus.publish(TOPICS.samples, [value(list[0]!), { key: 'u1', value: Buffer.from('not a batch') }, value(list[2]!), ...next.map(value)]);
+      const sink = createSinkStage({ bus, lakeRoot: lake, logger: silentLogger, options: { max_ack_delay_ms: 5 } });
+      const sub = await sink.start();
+      await sub.drained();
+      await sink.close();
+      const db = await openLakeViews(lake);
+      try {
+        const rows = (await db.conn.runAndReadAll('SELECT exercise_id, count(*)::INTEGER FROM samples GROUP BY ALL')).getRows();
+        expect(rows).toEqual([['e2', 400]]);
+      } finally {
+        db.close();
+      }
+      const codes: unknown[] = [];
+      const dlq = await bus.consume({ topics: [TOPICS.deadletter], group: 'dlq' }, async (b) => void codes.push(...b.messages.map((m) => (decodeEnvelope(m.value) as DeadLetter).error['code'])));
+      await dlq.drained();
+      await dlq.stop();
+      expect(codes.sort()).toEqual(['PL_SINK_MESSAGE_INVALID', 'PL_SINK_SOURCE_INCOMPLETE']);
+    } finally {
+      await bus.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
