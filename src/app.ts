@@ -9,6 +9,7 @@ import { createAccessLinkClient, type AccessLinkClient } from './accesslink/clie
 import { createOAuth, type OAuth } from './accesslink/oauth.ts';
 import { createBus } from './bus/index.ts';
 import { namespacedBus } from './bus/namespace.ts';
+import { withBoundedRedelivery } from './bus/redelivery.ts';
 import { TOPICS, type Bus, type Subscription } from './bus/bus.ts';
 import type { AccessLinkSettings } from './config.ts';
 import { ensureLake } from './lake/lake-root.ts';
@@ -47,6 +48,8 @@ export interface AppOptions {
   readonly sinkBeforeAck?: () => void | Promise<void>;
   /** Clock of the telemetry (status page history, unfetched ages). @default Date.now */
   readonly now?: () => number;
+  /** Waits between redeliveries of a failing message (tests inject one that does not wait). */
+  readonly redeliverySleep?: (ms: number) => Promise<void>;
 }
 
 export interface App {
@@ -88,10 +91,18 @@ export async function createApp(options: AppOptions): Promise<App> {
     kafkaBrokers: options.kafkaBrokers ?? [],
     embeddedDir: join(options.stateDir, 'bus'),
     partitions: pipeline.bus.partitions,
+    sessionTimeoutMs: pipeline.bus.session_timeout_ms,
     logger: logger.child({ component: 'bus' }),
   });
   const observer = createPipelineObserver({ logger, ...(options.now ? { now: options.now } : {}) });
-  const bus = observedBus(namespacedBus(sharedBus, options.topicPrefix ?? ''), observer.onPublished);
+  // Every consuming stage gets bounded redelivery: a message that keeps failing is dead-lettered, its partition moves on.
+  const redelivering = withBoundedRedelivery(namespacedBus(sharedBus, options.topicPrefix ?? ''), {
+    options: pipeline.bus.redelivery,
+    deadLetterTopic: TOPICS.deadletter,
+    logger: logger.child({ component: 'bus' }),
+    ...(options.redeliverySleep ? { sleep: options.redeliverySleep } : {}),
+  });
+  const bus = observedBus(redelivering, observer.onPublished);
   ensureLake(options.lakeDir);
   const rawZone = createRawZone(options.lakeDir);
   const users = await openUserRegistry({ stateDir: options.stateDir, logger });

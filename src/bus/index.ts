@@ -20,6 +20,8 @@ export interface CreateBusOptions {
   readonly partitions?: number;
   /** Kafka client id. @default 'polar-lake' */
   readonly clientId?: string;
+  /** Kafka consumer session timeout. @default 30000 */
+  readonly sessionTimeoutMs?: number;
   readonly logger: Logger;
 }
 
@@ -31,6 +33,7 @@ export async function createBus(options: CreateBusOptions): Promise<Bus> {
       logger: options.logger,
       ...(options.partitions !== undefined ? { partitions: options.partitions } : {}),
       ...(options.clientId !== undefined ? { clientId: options.clientId } : {}),
+      ...(options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
     });
   }
   return new EmbeddedBus({

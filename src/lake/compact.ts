@@ -15,11 +15,13 @@ import { renameSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { withPartitionLock } from './lock.ts';
+import { removeOrphans } from './partition-writer.ts';
 import { readManifest, writeManifest, type BatchEntry, type ManifestFile } from './manifest.ts';
 import { fsyncPath, type ParquetCompression } from './parquet-writer.ts';
 import { loadTableSchema, quoteIdent, quoteLiteral, TABLE_NAMES } from './schema.ts';
 import { listPartitions } from './views.ts';
 import type { TableName } from '../records/rows.ts';
+import { crashPoint } from '../crash-points.ts';
 
 export interface CompactOptions {
   /** Size a merged file aims for. @default 268435456 */
@@ -63,6 +65,8 @@ export async function compactPartition(
   const schema = loadTableSchema(table);
   return withPartitionLock(dir, async () => {
     const manifest = readManifest(dir, table, partition);
+    // A merge killed before its commit left a .tmp (or an unlisted file): not part of the lake.
+    removeOrphans(dir, new Set(manifest.files.map((f) => f.name)));
     // Small = under half the target, or written under an older schema version.
     const small = manifest.files.filter((f) => f.bytes < target / 2 || f.schema_version !== schema.version);
     if (small.length < 2 && !small.some((f) => f.schema_version !== schema.version)) return undefined;
@@ -94,6 +98,7 @@ export async function compactPartition(
           `(FORMAT parquet, COMPRESSION ${options.compression ?? 'zstd'}, ROW_GROUP_SIZE ${options.rowGroupRows ?? 500_000})`,
       );
       fsyncPath(`${path}.tmp`);
+      crashPoint('compact.merge');
       renameSync(`${path}.tmp`, path);
       const sources: Record<string, BatchEntry[]> = {};
       for (const f of group) for (const [s, entries] of Object.entries(f.sources)) (sources[s] ??= []).push(...entries);

@@ -24,6 +24,7 @@ import { PolarLakeError } from '../errors.ts';
 import { diskCauseOf, type DiskCauseCode } from './disk-cause.ts';
 import { valueAt, type ColumnVector } from '../records/arrow-codec.ts';
 import { quoteIdent, quoteLiteral, type ColumnSpec, type TableSchema } from './schema.ts';
+import { crashPoint } from '../crash-points.ts';
 
 export type ParquetCompression = 'zstd' | 'snappy' | 'gzip' | 'uncompressed';
 
@@ -379,6 +380,7 @@ export async function writeParquet(
         `TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION ${options.compression ?? 'zstd'}, ROW_GROUP_SIZE ${options.rowGroupRows ?? 500_000})`,
     );
     fsyncPath(tmp);
+    crashPoint('parquet.write');
     renameSync(tmp, path);
     fsyncPath(dirname(path));
     return { path, rows: count, bytes: statSync(path).size };

@@ -25,6 +25,10 @@ import { withPartitionLock } from './lock.ts';
 import { MANIFEST_NAME, readManifest, writeManifest, type BatchEntry, type ManifestFile } from './manifest.ts';
 import { fsyncPath, writeParquet, type ParquetWriteOptions, type RowSegment } from './parquet-writer.ts';
 import { partitionDir } from './partition.ts';
+import { listPartitions } from './views.ts';
+
+/** Name prefix of promoted staged files (src/lake/staging.ts). */
+export const STAGED_PREFIX = 'stage-';
 import { quoteIdent, quoteLiteral, type TableSchema } from './schema.ts';
 
 /** The rows of one source batch that fall in one partition. */
@@ -51,12 +55,32 @@ function entryKey(sourceId: string, e: BatchEntry): string {
 }
 
 /** Deletes Parquet files the manifest does not list: leftovers of a crash before a commit. */
-function removeOrphans(dir: string, live: ReadonlySet<string>): void {
+export function removeOrphans(dir: string, live: ReadonlySet<string>): number {
+  let removed = 0;
   for (const name of readdirSync(dir)) {
-    if ((name.endsWith('.parquet') && !live.has(name)) || (name.endsWith('.tmp') && name !== `${MANIFEST_NAME}.tmp`)) {
+    // `stage-*` files are a staged source being promoted (src/lake/staging.ts): its staging record owns them.
+    if ((name.endsWith('.parquet') && !live.has(name) && !name.startsWith(STAGED_PREFIX)) || (name.endsWith('.tmp') && name !== `${MANIFEST_NAME}.tmp`)) {
       unlinkSync(join(dir, name));
+      removed++;
     }
   }
+  return removed;
+}
+
+/**
+ * Removes what crashes left in the partition folders of `tables` (files no manifest lists,
+ * temporaries), each under its partition lock so a commit in flight is never touched. The sink
+ * runs it at start: without it, a folder no later commit touches would keep an orphan that a
+ * glob reader (schemas/views.sql) counts. Returns the files removed.
+ */
+export async function sweepPartitions(lakeRoot: string, tables: readonly string[]): Promise<number> {
+  let removed = 0;
+  for (const table of tables) {
+    for (const p of listPartitions(lakeRoot, table)) {
+      removed += await withPartitionLock(p.dir, async () => removeOrphans(p.dir, new Set(readManifest(p.dir, table, p.partition).files.map((f) => f.name))));
+    }
+  }
+  return removed;
 }
 
 /**
@@ -76,6 +100,36 @@ export function latestParse(batches: readonly PartitionBatch[]): PartitionBatch[
     out.push(b);
   }
   return out;
+}
+
+/**
+ * Writes `f` again without the rows `where` excludes, as a new file (tmp + fsync + rename) that
+ * holds `sources`; null when no row is left. The caller commits the manifest and deletes `f`.
+ */
+export async function rewriteFile(
+  conn: DuckDBConnection,
+  dir: string,
+  schema: TableSchema,
+  f: ManifestFile,
+  where: string,
+  sources: Record<string, BatchEntry[]>,
+  writeOptions: ParquetWriteOptions,
+): Promise<ManifestFile | null> {
+  const name = `part-${createHash('sha1').update(`${f.name}|${where}`).digest('hex').slice(0, 24)}.parquet`;
+  const out = join(dir, name);
+  await conn.run(
+    `COPY (SELECT * FROM read_parquet(${quoteLiteral(join(dir, f.name))}) WHERE ${where} ORDER BY ${schema.sort_by.map(quoteIdent).join(', ')}, "source_id", "source_row") ` +
+      `TO ${quoteLiteral(`${out}.tmp`)} (FORMAT parquet, COMPRESSION ${writeOptions.compression ?? 'zstd'}, ROW_GROUP_SIZE ${writeOptions.rowGroupRows ?? 500_000})`,
+  );
+  const reader = await conn.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${quoteLiteral(`${out}.tmp`)})`);
+  const rows = Number(reader.getRows()[0]?.[0] ?? 0);
+  if (rows === 0) {
+    unlinkSync(`${out}.tmp`);
+    return null;
+  }
+  fsyncPath(`${out}.tmp`);
+  renameSync(`${out}.tmp`, out);
+  return { name, rows, bytes: statSync(out).size, schema_version: schema.version, sources };
 }
 
 export async function commitPartition(
@@ -127,21 +181,8 @@ export async function commitPartition(
         if (left.length > 0) sources[s] = left;
       }
       const where = hits.map(([s, from]) => `NOT ("source_id" = ${quoteLiteral(s)} AND "source_row" >= ${from})`).join(' AND ');
-      const name = `part-${createHash('sha1').update(`${f.name}|${where}`).digest('hex').slice(0, 24)}.parquet`;
-      const out = join(dir, name);
-      await conn.run(
-        `COPY (SELECT * FROM read_parquet(${quoteLiteral(join(dir, f.name))}) WHERE ${where} ORDER BY ${schema.sort_by.map(quoteIdent).join(', ')}, "source_id", "source_row") ` +
-          `TO ${quoteLiteral(`${out}.tmp`)} (FORMAT parquet, COMPRESSION ${writeOptions.compression ?? 'zstd'}, ROW_GROUP_SIZE ${writeOptions.rowGroupRows ?? 500_000})`,
-      );
-      const reader = await conn.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${quoteLiteral(`${out}.tmp`)})`);
-      const rows = Number(reader.getRows()[0]?.[0] ?? 0);
-      if (rows === 0) {
-        unlinkSync(`${out}.tmp`);
-        continue;
-      }
-      fsyncPath(`${out}.tmp`);
-      renameSync(`${out}.tmp`, out);
-      files.push({ name, rows, bytes: statSync(out).size, schema_version: schema.version, sources });
+      const rewritten = await rewriteFile(conn, dir, schema, f, where, sources, writeOptions);
+      if (rewritten) files.push(rewritten);
     }
 
     let file: string | null = null;

@@ -23,6 +23,7 @@ import { PolarLakeError, type ErrorKind } from '../errors.ts';
 import { diskCauseOf, type DiskCauseCode } from './disk-cause.ts';
 import { ACTIVITY_PART_KINDS, DAILY_KINDS, isActivityPartKind, isDailyKind, type DailyKind, type DatedKind, type PayloadKind } from '../records/envelope.ts';
 import { fsyncDir } from '../state/atomic-file.ts';
+import { crashPoint } from '../crash-points.ts';
 
 export interface StoredObject {
   readonly key: string;
@@ -317,6 +318,7 @@ export function createRawZone(rootDir: string): RawZone {
         } finally {
           await handle.close();
         }
+        crashPoint('raw.write');
         await rename(tmpPath, finalPath);
         await fsyncDir(dir);
         return { key, bytes, storedBytes: written.bytes, sha256 };

@@ -11,6 +11,7 @@ import cron from 'node-cron';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
+import type { RedeliveryOptions } from '../bus/redelivery.ts';
 import { ConfigError } from '../errors.ts';
 import type { TokenizerName } from '../parse/xml/tokenizer.ts';
 import type { DailyKind } from '../records/envelope.ts';
@@ -57,7 +58,7 @@ export interface Pipeline {
     readonly compression: 'zstd' | 'snappy' | 'gzip' | 'uncompressed';
     readonly compact_target_file_bytes: number;
   };
-  readonly bus: { readonly partitions: number };
+  readonly bus: { readonly partitions: number; readonly session_timeout_ms: number; readonly redelivery: RedeliveryOptions };
 }
 
 export class PipelineError extends ConfigError {

@@ -110,6 +110,8 @@ export interface RecordBatchEnvelope<T extends TableName = TableName> {
   readonly row_offset: number;
   /** True on the source's final batch for this table. */
   readonly last: boolean;
+  /** An abort marker (no rows): the parse of this source failed, the sink discards what it staged of it. */
+  readonly aborted?: boolean;
   readonly rows: readonly TableRows[T][];
 }
 
@@ -120,6 +122,8 @@ export interface DeadLetter {
   readonly stage: string;
   readonly error: Record<string, unknown>;
   readonly at_utc: string;
+  /** Parse: rows per table published before the failure and withdrawn (all or nothing per file). */
+  readonly discarded_rows?: Readonly<Record<string, number>>;
 }
 
 export type Envelope = FetchedEvent | RecordBatchEnvelope | DeadLetter;

@@ -16,6 +16,7 @@ import { encodeEnvelope, type ExerciseDetailKind, type FetchedEvent, type Payloa
 import type { Ledger, LedgerEntry } from '../state/ledger.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { FetchReport } from './fetch.ts';
+import { crashPoint } from '../crash-points.ts';
 
 export const ALL_PAYLOADS: readonly PayloadKind[] = ['summary', 'tcx', 'gpx', 'fit', 'samples', 'zones', 'route'];
 
@@ -131,6 +132,7 @@ export function createExerciseFetcher(options: ExerciseFetcherOptions): Exercise
       await absent(userId, exerciseId, kind);
       return { outcome: { kind: 'absent' }, utcOffsetMin: offset };
     }
+    crashPoint('fetch.stored');
     counts.payloadsStored++;
     counts.bytesStored += stored.bytes;
     logger.debug('fetch.payload.stored', { user_id: userId, exercise_id: exerciseId, payload: kind, bytes: stored.bytes });
@@ -195,6 +197,7 @@ export function createExerciseFetcher(options: ExerciseFetcherOptions): Exercise
       }
       if (messages.length > 0) {
         await bus.publish(TOPICS.fetched, messages);
+        crashPoint('fetch.published');
         counts.eventsPublished += messages.length;
         await ledger.record(published);
       }

@@ -13,6 +13,7 @@
  */
 import type { AccessLinkClient, TransactionType } from '../accesslink/client.ts';
 import { AccessLinkConsentRequiredError, AccessLinkNotFoundError, AccessLinkUnauthorizedError } from '../accesslink/errors.ts';
+import { crashPoint } from '../crash-points.ts';
 import type { TransactionBudget } from './fetch-budget.ts';
 import { PolarLakeError } from '../errors.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -149,6 +150,7 @@ export function createTransactionWalker(options: TransactionWalkerOptions): Tran
       return false;
     }
     try {
+      crashPoint('fetch.commit');
       await client.commitTransaction(transaction.resourceUri, token);
     } catch (error) {
       // The commit may still have happened at Polar; the ledger makes a re-offer harmless.

@@ -12,9 +12,11 @@
  *   `source_id`, `row_offset`, `last`), so re-parsing or replaying overwrites in the lake.
  * - Bad input never stops the flow: a terminal error (malformed file, invalid summary) goes
  *   to `polar.deadletter` with its code and position and the batch is acknowledged; the raw
- *   object stays in the raw zone for a replay after a parser fix. Rows parsed before the
- *   damage in a truncated file are kept (they are real points; the dead letter says where
- *   the file broke). Transient errors (bus, disk) throw, so the batch is redelivered.
+ *   object stays in the raw zone for a replay after a parser fix. All or nothing per file:
+ *   rows already published before the damage are withdrawn by an abort marker on every
+ *   record topic (the sink discards the source's staged rows, src/lake/staging.ts); the dead
+ *   letter says where the file broke and how many rows were discarded. Transient errors
+ *   (bus, disk) throw, so the batch is redelivered.
  */
 import type { Readable } from 'node:stream';
 import { PolarLakeError, errorMessage } from '../errors.ts';
@@ -46,6 +48,7 @@ import type { Logger } from '../telemetry/log.ts';
 import { parseImported, readRoute, type ImportFormat } from '../parse/imported.ts';
 import { SOURCE_PRECEDENCE, type IdentityRegistry, type Verdict } from '../jobs/exercise-identity.ts';
 import { readImportedIdentity } from '../import/job.ts';
+import { crashPoint } from '../crash-points.ts';
 
 export const PARSE_GROUP = 'polar-lake-parse';
 /** Summary JSON is small (a few KB); anything far larger is not a summary. */
@@ -166,11 +169,32 @@ class SourcePublisher {
     for (const table of [...this.pending.keys()]) await this.flushPending(table, true);
   }
 
+  /**
+   * The parse failed part-way: drops the held-back batches and tells the sink, on every record
+   * topic (also tables this attempt never reached: an earlier attempt that crashed may have),
+   * to discard what this source staged. Nothing of the source becomes visible. Returns the
+   * rows dropped per table.
+   */
+  async abort(): Promise<Partial<Record<TableName, number>>> {
+    this.pending.clear();
+    const dropped: Partial<Record<TableName, number>> = {};
+    for (const [table, rows] of this.offsets) dropped[table] = rows;
+    for (const table of Object.keys(TOPIC_OF) as TableName[]) {
+      const marker: RecordBatchEnvelope = {
+        type: 'records', table, schema_version: SCHEMA_VERSION, user_id: this.event.user_id,
+        source_id: sourceIdFor(this.event.raw_key), row_offset: this.offsets.get(table) ?? 0, last: false, aborted: true, rows: [],
+      };
+      await this.bus.publish(TOPIC_OF[table], [{ key: marker.user_id, value: encodeEnvelope(marker) }]);
+    }
+    return dropped;
+  }
+
   private async flushPending(table: TableName, last: boolean): Promise<void> {
     const env = this.pending.get(table);
     if (!env) return;
     this.pending.delete(table);
     await this.bus.publish(TOPIC_OF[table], [{ key: env.user_id, value: encodeEnvelope({ ...env, last }) }]);
+    crashPoint('parse.publish');
     this.counters.rows[table] += env.rows.length;
   }
 }
@@ -194,7 +218,7 @@ export function createParseStage(deps: ParseStageDeps) {
   const counters: ParseCounters = { sources: 0, rows: Object.fromEntries(TABLE_NAMES.map((t) => [t, 0])) as Record<TableName, number>, deadLettered: 0, merged: 0 };
   const detailBatchRows = deps.options?.batchRows ?? 4096;
 
-  async function deadLetter(event: { user_id: string; raw_key: string }, error: unknown): Promise<void> {
+  async function deadLetter(event: { user_id: string; raw_key: string }, error: unknown, discardedRows?: Partial<Record<TableName, number>>): Promise<void> {
     const letter: DeadLetter = {
       type: 'deadletter',
       user_id: event.user_id,
@@ -202,6 +226,7 @@ export function createParseStage(deps: ParseStageDeps) {
       stage: 'parse',
       error: error instanceof PolarLakeError ? error.toJSON() : { message: errorMessage(error) },
       at_utc: new Date().toISOString(),
+      ...(discardedRows ? { discarded_rows: discardedRows } : {}),
     };
     await bus.publish(TOPICS.deadletter, [{ key: event.user_id || 'unknown', value: encodeEnvelope(letter) }]);
     counters.deadLettered++;
@@ -398,9 +423,18 @@ export function createParseStage(deps: ParseStageDeps) {
       }
     } catch (caught) {
       const error = isMissingFile(caught) ? new RawObjectMissingError(event.raw_key, { cause: caught }) : caught;
-      if (!(error instanceof PolarLakeError) || error.kind !== 'terminal') throw error; // redelivered
-      await out?.finish(); // keep the rows before the damage, marked complete for the sink
-      await deadLetter(event, error);
+      if (error instanceof PolarLakeError && error.kind === 'transient') throw error; // redelivered; the retry republishes the same batches
+      if (error instanceof ExerciseDetailError && out) {
+        // Salvage, not rejection: one unreadable part (a series, the zones, the route) of an
+        // exercise's detail was skipped and the rest stands; the dead letter names the part.
+        await out.finish();
+        await deadLetter(event, error);
+        return;
+      }
+      // All or nothing per file: the rows before the damage are discarded with the source.
+      const discarded = (await out?.abort()) ?? {};
+      if (!(error instanceof PolarLakeError) || error.kind !== 'terminal') throw error; // bounded redelivery (src/bus/redelivery.ts)
+      await deadLetter(event, error, discarded);
       return;
     }
     await out?.finish();

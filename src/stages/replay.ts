@@ -8,6 +8,7 @@ import { TOPICS, type Bus } from '../bus/bus.ts';
 import { parseRawKey, type RawZone } from '../lake/raw-zone.ts';
 import { encodeEnvelope, type FetchedEvent, type PayloadKind } from '../records/envelope.ts';
 import { SAMPLE_FEED_ORDER, utcOffsetOf } from './fetch-exercise.ts';
+import { crashPoint } from '../crash-points.ts';
 
 export interface ReplayFilter {
   /** Only these payloads (e.g. the summaries, to rebuild `exercises`). @default all */
@@ -59,6 +60,7 @@ export async function replayRawZone(rawZone: RawZone, bus: Bus, filter: ReplayFi
         fetched_at_utc: at, utc_offset_min: offset, feeds_samples: payload === feeder,
       }));
     await bus.publish(TOPICS.fetched, events.map((e) => ({ key: userId, value: encodeEnvelope(e) })));
+    crashPoint('replay.publish');
     published += events.length;
   }
   return published;

@@ -1,10 +1,13 @@
 /**
- * The sink stage: record topics → partitioned Parquet, exactly once in effect.
+ * The sink stage: record topics → partitioned Parquet, exactly once in effect, all or nothing
+ * per source.
  *
- * It buffers rows per (table, partition) and acknowledges a bus batch only once every row it
- * carried is in a committed file (tmp + fsync + rename + manifest commit, see
- * src/lake/partition-writer.ts). A crash anywhere before the ack redelivers the batch, and
- * the commit recognises what it already holds, so nothing is lost or doubled.
+ * It buffers rows per table (split by partition) and acknowledges a bus batch only once every
+ * row it carried is durable: in a committed file (tmp + fsync + rename + manifest commit, see
+ * src/lake/partition-writer.ts), or staged for a source whose last batch has not come yet
+ * (src/lake/staging.ts: promoted when it comes, discarded on an abort marker). A crash anywhere
+ * before the ack redelivers the batch, and the commit recognises what it already holds, so
+ * nothing is lost or doubled.
  *
  * Buffers roll on `flush_rows` / `flush_bytes`. Since rows are acknowledged only when
  * durable and a bus hands out the next batch only after the ack (the embedded bus, kafkajs
@@ -22,10 +25,13 @@ import type { TableName } from '../records/rows.ts';
 import { DATE_BASED_TABLES, dateBasedTopic } from '../records/rows-date-based.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { openLakeDuckDB, type LakeDuckDB } from '../lake/duckdb.ts';
-import { commitPartition, type PartitionBatch } from '../lake/partition-writer.ts';
+import { commitPartition, sweepPartitions, type PartitionBatch } from '../lake/partition-writer.ts';
+import type { BatchEntry } from '../lake/manifest.ts';
+import { discardStaging, firstGap, promoteSource, readStaging, SinkSourceIncompleteError, stageSource } from '../lake/staging.ts';
 import { localDateField, localEpochDay, partitionOfDay } from '../lake/partition.ts';
 import { fieldColumns, loadTableSchema, TABLE_NAMES, type ColumnSpec, type TableSchema } from '../lake/schema.ts';
 import type { ParquetCompression } from '../lake/parquet-writer.ts';
+import { crashPoint } from '../crash-points.ts';
 
 /** Sink knobs; `pipelines/*.yaml` `sink:` maps onto them (snake_case keys). */
 export interface SinkOptions {
@@ -177,6 +183,8 @@ interface ColumnarBatch {
   readonly source_id: string;
   readonly row_offset: number;
   readonly last: boolean;
+  /** An abort marker: the parser failed part-way, nothing of this parse may become visible. */
+  readonly aborted: boolean;
   readonly count: number;
   readonly columns: Record<string, ColumnVector | undefined>;
 }
@@ -193,6 +201,7 @@ export function decodeColumnar(value: Buffer, table: TableName): ColumnarBatch {
     source_id: head['source_id'],
     row_offset: head['row_offset'] as number,
     last: head['last'] === true,
+    aborted: head['aborted'] === true,
     count,
     columns,
   };
@@ -215,13 +224,57 @@ function pick(columns: Readonly<Record<string, ColumnVector | undefined>>, indic
   return out;
 }
 
-interface Buffer_ {
-  batches: PartitionBatch[];
+/** One batch of a source as the table buffer saw it (also batches with no row, and abort markers). */
+interface SourceRef {
+  readonly sourceId: string;
+  readonly userId: string;
+  readonly entry: BatchEntry;
+  readonly last: boolean;
+  readonly aborted: boolean;
+}
+
+/**
+ * What a table holds between flushes. A table is flushed as a whole (all its partitions in one
+ * step), so a source's rows in every partition are staged or promoted together.
+ */
+interface TableBuffer {
+  readonly partitions: Map<string, PartitionBatch[]>;
+  readonly refs: SourceRef[];
   rows: number;
   bytes: number;
   lastAppendMs: number;
   /** Resolvers of the bus batches waiting on this buffer. */
-  waiters: { resolve: () => void; reject: (e: unknown) => void }[];
+  readonly waiters: { resolve: () => void; reject: (e: unknown) => void }[];
+}
+
+/** A source's batches in one flush, after newer parses superseded older ones. */
+interface SourceFlush {
+  /** An abort marker or a new parse came: what was staged before goes. */
+  discardStaged: boolean;
+  refs: SourceRef[];
+}
+
+const refKey = (sourceId: string, e: BatchEntry): string => `${sourceId}:${e[0]}:${e[1]}:${e[2]}`;
+
+/**
+ * Reads a table buffer's refs in bus order into one SourceFlush per source. An abort drops the
+ * refs before it; a batch at or below an offset already seen starts a new parse, which
+ * supersedes the earlier batches from that offset on (as `latestParse` does per partition).
+ */
+function sourceFlushes(refs: readonly SourceRef[]): Map<string, SourceFlush> {
+  const out = new Map<string, SourceFlush>();
+  for (const ref of refs) {
+    let sf = out.get(ref.sourceId);
+    if (!sf) out.set(ref.sourceId, (sf = { discardStaged: false, refs: [] }));
+    if (ref.aborted) {
+      sf.discardStaged = true;
+      sf.refs = [];
+      continue;
+    }
+    sf.refs = sf.refs.filter((r) => r.entry[0] < ref.entry[0]);
+    sf.refs.push(ref);
+  }
+  return out;
 }
 
 export function createSinkStage(deps: SinkStageDeps): SinkStage {
@@ -236,7 +289,7 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
   const writeOptions = { rowGroupRows: opts.row_group_rows ?? 500_000, compression: opts.compression ?? 'zstd', sort: false } as const;
   const log = deps.logger.child({ stage: 'sink' });
   const schemas = new Map<TableName, TableSchema>(TABLE_NAMES.map((t) => [t, loadTableSchema(t)]));
-  const buffers = new Map<string, Buffer_>(); // key: `${table}\u0000${partition}`
+  const buffers = new Map<TableName, TableBuffer>();
   let db: LakeDuckDB | undefined;
   let chain: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
@@ -250,37 +303,111 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
       timer = undefined;
       void flushDue();
     }, ackDelayMs);
-
   }
 
   /** Serialises flushes: one DuckDB connection, and partition order stays deterministic. */
-  function enqueue(keys: readonly string[]): Promise<void> {
+  function enqueue(tables: readonly TableName[]): Promise<void> {
     // Detach now: rows that arrive while these commit start a new buffer (and a new file).
-    const items: [string, Buffer_][] = [];
-    for (const key of keys) {
-      const buf = buffers.get(key);
+    const items: [TableName, TableBuffer][] = [];
+    for (const table of tables) {
+      const buf = buffers.get(table);
       if (!buf) continue;
-      buffers.delete(key);
-      items.push([key, buf]);
+      buffers.delete(table);
+      items.push([table, buf]);
     }
     const run = chain.then(async () => {
-      for (const [key, buf] of items) await commitBuffer(key, buf);
+      for (const [table, buf] of items) await commitBuffer(table, buf);
     });
     chain = run.catch(() => undefined);
     return run;
   }
 
-  async function commitBuffer(key: string, buf: Buffer_): Promise<void> {
-    const [table, partition] = key.split('\u0000') as [TableName, string];
+  async function commitBuffer(table: TableName, buf: TableBuffer): Promise<void> {
     try {
-      const started = performance.now();
-      const result = await commitPartition((await duck()).conn, deps.lakeRoot, schemas.get(table) as TableSchema, partition, buf.batches, writeOptions);
-      log.debug('sink.partition.committed', { table, partition, rows_written: result.written, rows_skipped: result.skipped, file: result.file });
-      deps.onCommitted?.({ table, rows: result.written, bytes: result.bytes, seconds: (performance.now() - started) / 1000 });
+      await commitTable(table, buf);
+      crashPoint('sink.ack');
       if (opts.beforeAck) await opts.beforeAck();
       for (const w of buf.waiters) w.resolve();
     } catch (error) {
       for (const w of buf.waiters) w.reject(error);
+    }
+  }
+
+  /**
+   * All or nothing per source (src/lake/staging.ts): a source whose every batch is in this
+   * flush, starting at row 0 and ending with its `last` batch, is committed directly (its rows
+   * in each partition in that partition's one manifest commit); any other source is staged,
+   * and promoted when its `last` batch comes. An abort marker discards what was staged.
+   */
+  async function commitTable(table: TableName, buf: TableBuffer): Promise<void> {
+    const schema = schemas.get(table) as TableSchema;
+    const conn = (await duck()).conn;
+    const flushes = sourceFlushes(buf.refs);
+    const live = new Set<string>();
+    for (const [sourceId, sf] of flushes) for (const r of sf.refs) live.add(refKey(sourceId, r.entry));
+    // Per partition: the rows of the surviving refs, each batch once.
+    const rowsOf = new Map<string, Map<string, PartitionBatch[]>>(); // source → partition → batches
+    for (const [partition, pbs] of buf.partitions) {
+      const seen = new Set<string>();
+      for (const pb of pbs) {
+        const key = refKey(pb.sourceId, [pb.rowOffset, pb.batchRows, pb.hash]);
+        if (!live.has(key) || seen.has(key)) continue;
+        seen.add(key);
+        let bySource = rowsOf.get(pb.sourceId);
+        if (!bySource) rowsOf.set(pb.sourceId, (bySource = new Map()));
+        let list = bySource.get(partition);
+        if (!list) bySource.set(partition, (list = []));
+        list.push(pb);
+      }
+    }
+    const direct = new Map<string, PartitionBatch[]>();
+    for (const [sourceId, sf] of flushes) {
+      if (sf.discardStaged) {
+        const rows = discardStaging(deps.lakeRoot, table, sourceId);
+        log.info('sink.source.discarded', { table, source_id: sourceId, staged_rows: rows });
+      }
+      if (sf.refs.length === 0) continue;
+      const complete = sf.refs.some((r) => r.last);
+      const byPartition = rowsOf.get(sourceId) ?? new Map<string, PartitionBatch[]>();
+      // The whole source in this flush (from row 0 to its last batch): its batches must tile it.
+      const whole = complete && sf.refs[0]?.entry[0] === 0;
+      const gap = whole ? firstGap(sf.refs.map((r) => r.entry)) : -1;
+      const staged = readStaging(deps.lakeRoot, table, sourceId) !== undefined;
+      if (gap >= 0 && !staged) {
+        // A batch of the source was lost (a message dead-lettered as invalid): none of it lands.
+        const error = new SinkSourceIncompleteError(table, sourceId, gap);
+        await deadLetter(sf.refs[0]?.userId ?? 'unknown', sourceId, error);
+        log.warn('sink.source.incomplete', { table, source_id: sourceId, error: error.message });
+        continue;
+      }
+      if (whole && !staged) {
+        for (const [partition, pbs] of byPartition) {
+          let list = direct.get(partition);
+          if (!list) direct.set(partition, (list = []));
+          list.push(...pbs);
+        }
+        continue;
+      }
+      const record = await stageSource(conn, deps.lakeRoot, schema, sourceId, sf.refs.map((r) => r.entry), byPartition, writeOptions);
+      if (!complete) continue;
+      try {
+        const started = performance.now();
+        const rows = await promoteSource(conn, deps.lakeRoot, schema, record, writeOptions);
+        log.debug('sink.source.promoted', { table, source_id: sourceId, rows });
+        // Staged files were counted neither as rows nor bytes when written: their rows count now.
+        deps.onCommitted?.({ table, rows, bytes: 0, seconds: (performance.now() - started) / 1000 });
+      } catch (error) {
+        if (!(error instanceof SinkSourceIncompleteError)) throw error;
+        discardStaging(deps.lakeRoot, table, sourceId);
+        await deadLetter(sf.refs[0]?.userId ?? 'unknown', sourceId, error);
+        log.warn('sink.source.incomplete', { table, source_id: sourceId, error: error.message });
+      }
+    }
+    for (const [partition, pbs] of [...direct].sort(([a], [b]) => a.localeCompare(b))) {
+      const started = performance.now();
+      const result = await commitPartition(conn, deps.lakeRoot, schema, partition, pbs, writeOptions);
+      log.debug('sink.partition.committed', { table, partition, rows_written: result.written, rows_skipped: result.skipped, file: result.file });
+      deps.onCommitted?.({ table, rows: result.written, bytes: result.bytes, seconds: (performance.now() - started) / 1000 });
     }
   }
 
@@ -295,13 +422,26 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
     await deps.bus.publish(TOPICS.deadletter, [{ key: userId, value: encodeEnvelope(letter) }]);
   }
 
+  function bufferOf(table: TableName): TableBuffer {
+    let buf = buffers.get(table);
+    if (!buf) buffers.set(table, (buf = { partitions: new Map(), refs: [], rows: 0, bytes: 0, lastAppendMs: 0, waiters: [] }));
+    return buf;
+  }
+
   /** Splits one message's rows by partition, dead-lettering rows that do not fit the schema. */
-  async function accept(message: BusMessage, table: TableName, touched: Set<string>): Promise<void> {
+  async function accept(message: BusMessage, table: TableName): Promise<void> {
     let batch: ColumnarBatch;
     try {
       batch = decodeColumnar(message.value, table);
     } catch (cause) {
       await deadLetter(message.key, 'unknown', new SinkMessageInvalidError(`not a ${table} record batch: ${errorMessage(cause)}`, message.topic, message.offset, { cause }));
+      return;
+    }
+    const hash = createHash('sha1').update(message.value).digest('hex').slice(0, 16);
+    if (batch.aborted) {
+      const buf = bufferOf(table);
+      buf.refs.push({ sourceId: batch.source_id, userId: batch.user_id, entry: [batch.row_offset, 0, 'abort'], last: false, aborted: true });
+      buf.lastAppendMs = Date.now();
       return;
     }
     const schema = schemas.get(table) as TableSchema;
@@ -350,8 +490,9 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
       rowPartition[i] = lastPartition;
       partitionRows[lastPartition] = (partitionRows[lastPartition] ?? 0) + 1;
     }
-    const hash = createHash('sha1').update(message.value).digest('hex').slice(0, 16);
     const bytesPerRow = message.value.length / Math.max(1, count);
+    const buf = bufferOf(table);
+    buf.refs.push({ sourceId: batch.source_id, userId: batch.user_id, entry: [batch.row_offset, count, hash], last: batch.last, aborted: false });
     for (let p = 0; p < partitions.length; p++) {
       const partition = partitions[p] as string;
       const rows = partitionRows[p] as number;
@@ -365,46 +506,43 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
         const sourceRows = indices.map((i) => batch.row_offset + i);
         pb = { sourceId: batch.source_id, rowOffset: batch.row_offset, batchRows: count, last: batch.last, hash, count: rows, columns: pick(columns, indices), sourceRows };
       }
-      const key = `${table}\u0000${partition}`;
-      let buf = buffers.get(key);
-      if (!buf) buffers.set(key, (buf = { batches: [], rows: 0, bytes: 0, lastAppendMs: 0, waiters: [] }));
-      buf.batches.push(pb);
+      let list = buf.partitions.get(partition);
+      if (!list) buf.partitions.set(partition, (list = []));
+      list.push(pb);
       buf.rows += pb.count;
       buf.bytes += pb.count * bytesPerRow;
-      buf.lastAppendMs = Date.now();
-      touched.add(key);
     }
+    buf.lastAppendMs = Date.now();
   }
 
   async function onBatch(batch: Batch): Promise<void> {
     const table = SINK_TOPICS[batch.topic];
     if (!table) throw new SinkMessageInvalidError(`the sink does not consume ${batch.topic}`, batch.topic, batch.messages[0]?.offset ?? '');
-    const touched = new Set<string>();
     const waits: Promise<void>[] = [];
-    const waitFor = (key: string) => {
-      const buf = buffers.get(key) as Buffer_;
-      waits.push(new Promise<void>((resolve, reject) => buf.waiters.push({ resolve, reject })));
-    };
+    const waitFor = (buf: TableBuffer) => waits.push(new Promise<void>((resolve, reject) => buf.waiters.push({ resolve, reject })));
+    let touched = false;
     for (const message of batch.messages) {
-      await accept(message, table, touched);
+      await accept(message, table);
+      touched = true;
       // Roll a full buffer right away, even in the middle of a bus batch.
-      for (const key of touched) {
-        const buf = buffers.get(key) as Buffer_;
-        if (buf.rows >= flushRows || buf.bytes >= flushBytes) {
-          waitFor(key);
-          void enqueue([key]);
-          touched.delete(key);
-        }
+      const buf = buffers.get(table);
+      if (buf && (buf.rows >= flushRows || buf.bytes >= flushBytes)) {
+        waitFor(buf);
+        void enqueue([table]);
+        touched = false;
       }
     }
-    for (const key of touched) waitFor(key);
+    const buf = buffers.get(table);
+    if (touched && buf) waitFor(buf);
     schedule();
-    // Resolving acknowledges the batch: only once all its rows are committed.
+    // Resolving acknowledges the batch: only once all its rows are committed or staged.
     await Promise.all(waits);
   }
 
   return {
     async start() {
+      const swept = await sweepPartitions(deps.lakeRoot, TABLE_NAMES);
+      if (swept > 0) log.info('sink.orphans.removed', { files: swept });
       subscription = await deps.bus.consume({ topics: Object.keys(SINK_TOPICS), group: opts.group ?? 'polar-lake-sink' }, onBatch);
       return subscription;
     },

@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Batch, Bus, BusMessage, OutgoingMessage, Subscription } from '../../src/bus/bus.ts';
+import { withBoundedRedelivery } from '../../src/bus/redelivery.ts';
+import { silentLogger } from '../../src/telemetry/log.ts';
 
 export interface BusFactoryOptions {
   /** Partitions for topics the bus creates. */
@@ -260,6 +262,80 @@ export function busContract(name: string, makeBus: MakeBus): void {
       const bus = await makeBus();
       await bus.close();
       await expect(bus.publish(uniqueName(), [message('u', 'x')])).rejects.toMatchObject({ code: 'PL_BUS_CLOSED' });
+    });
+
+    // issue 7: "redelivers forever a message whose handling throws an error that is not a PolarLakeError".
+    it(`bus > ${name} > issue-7 redelivered forever: a message that always throws a TypeError is tried max_attempts times with back-off, dead-lettered with its code, and the partition moves on`, async () => {
+      const inner = await openBus();
+      const topic = uniqueName();
+      const deadLetterTopic = uniqueName('dlq');
+      const waits: number[] = [];
+      const bus = withBoundedRedelivery(inner, {
+        options: { max_attempts: 4, backoff_ms: 100, max_backoff_ms: 250 },
+        deadLetterTopic,
+        logger: silentLogger,
+        sleep: async (ms) => void waits.push(ms),
+      });
+      await bus.publish(topic, [message('user-1', 'ok-1'), message('user-1', 'poison'), message('user-1', 'ok-2')]);
+      const deliveries = new Map<string, number>();
+      const handled: string[] = [];
+      const sub = await bus.consume({ topics: [topic], group: uniqueName('group') }, async (batch) => {
+        for (const m of batch.messages) {
+          deliveries.set(text(m), (deliveries.get(text(m)) ?? 0) + 1);
+          if (text(m) === 'poison') (null as unknown as { boom(): void }).boom(); // a parser bug
+        }
+        handled.push(...batch.messages.map(text));
+      });
+      cleanup.push(() => sub.stop());
+      await sub.drained();
+      expect(deliveries.get('poison')).toBe(4);
+      expect(handled).toContain('ok-2'); // the partition moved on
+      // The failed batch of three is split at once (ok-1 and ok-2 never wait); then back-off doubles, capped.
+      expect(waits).toEqual([200, 250]);
+      const letters: BusMessage[] = [];
+      const dlq = await collect(inner, deadLetterTopic, uniqueName('group'), letters);
+      await dlq.drained();
+      expect(letters).toHaveLength(1);
+      const letter = JSON.parse(text(letters[0]!)) as { user_id: string; error: Record<string, unknown> };
+      expect(letter.user_id).toBe('user-1');
+      expect(letter.error).toMatchObject({ code: 'PL_BUS_REDELIVERY_EXHAUSTED', cause_code: 'PL_UNEXPECTED', cause_name: 'TypeError', attempts: 4, topic, offset: '1' });
+    });
+
+    it(`bus > ${name} > bounded redelivery: a lone failing message waits backoff_ms, doubled, capped at max_backoff_ms; one that recovers is not dead-lettered`, async () => {
+      const inner = await openBus();
+      const topic = uniqueName();
+      const waits: number[] = [];
+      const bus = withBoundedRedelivery(inner, { options: { max_attempts: 5, backoff_ms: 100, max_backoff_ms: 250 }, deadLetterTopic: uniqueName('dlq'), logger: silentLogger, sleep: async (ms) => void waits.push(ms) });
+      await bus.publish(topic, [message('user-1', 'flaky')]);
+      let deliveries = 0;
+      const sub = await bus.consume({ topics: [topic], group: uniqueName('group') }, async () => {
+        if (++deliveries < 4) throw new Error('not yet');
+      });
+      cleanup.push(() => sub.stop());
+      await sub.drained();
+      expect(deliveries).toBe(4);
+      expect(waits).toEqual([100, 200, 250]);
+    });
+
+    it(`bus > ${name} > bounded redelivery does not count a disk or broker outage: the message waits, nothing is dead-lettered`, async () => {
+      const inner = await openBus();
+      const topic = uniqueName();
+      const deadLetterTopic = uniqueName('dlq');
+      const bus = withBoundedRedelivery(inner, { options: { max_attempts: 2, backoff_ms: 0, max_backoff_ms: 0 }, deadLetterTopic, logger: silentLogger, sleep: async () => undefined });
+      await bus.publish(topic, [message('user-1', 'needs-disk')]);
+      let deliveries = 0;
+      const sub = await bus.consume({ topics: [topic], group: uniqueName('group') }, async () => {
+        deliveries++;
+        if (deliveries <= 3) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      });
+      cleanup.push(() => sub.stop());
+      await sub.drained();
+      expect(deliveries).toBe(4);
+      const letters: BusMessage[] = [];
+      await inner.publish(deadLetterTopic, [message('marker', 'end')]);
+      const dlq = await collect(inner, deadLetterTopic, uniqueName('group'), letters);
+      await dlq.drained();
+      expect(letters.map(text)).toEqual(['end']);
     });
   });
 }

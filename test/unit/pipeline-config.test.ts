@@ -10,6 +10,8 @@ const valid: { name: string; yaml: string; check: Record<string, unknown> }[] = 
   { name: 'empty section is filled', yaml: 'version: 1\nname: p\nparse:', check: { 'parse.tokenizer': 'fast' } },
   { name: 'every date-based type is on by default', yaml: 'version: 1\nname: p', check: { 'fetch.daily': ['activity', 'sleep', 'nightly_recharge', 'continuous_heart_rate', 'cardio_load', 'sleepwise_alertness', 'sleepwise_circadian_bedtime', 'body_temperature', 'skin_temperature', 'skin_contacts', 'ecg', 'spo2'] } },
   { name: 'data_types per type', yaml: 'version: 1\nname: p\nfetch:\n  data_types:\n    ecg: { enabled: false }\n    activity: { every: 15m, lookback_days: 365 }', check: { 'fetch.data_types.ecg.enabled': false, 'fetch.data_types.activity.lookback_days': 365 } },
+  { name: 'bounded redelivery defaults', yaml: 'version: 1\nname: p', check: { 'bus.redelivery.max_attempts': 5, 'bus.redelivery.backoff_ms': 200, 'bus.redelivery.max_backoff_ms': 10000, 'bus.session_timeout_ms': 30000 } },
+  { name: 'bounded redelivery set, rest defaulted', yaml: 'version: 1\nname: p\nbus:\n  redelivery:\n    max_attempts: 2', check: { 'bus.redelivery.max_attempts': 2, 'bus.redelivery.backoff_ms': 200 } },
 ];
 
 const invalid: { name: string; yaml: string; message: RegExp }[] = [
@@ -31,6 +33,8 @@ const invalid: { name: string; yaml: string; message: RegExp }[] = [
   { name: 'lookback beyond the type\'s API window', yaml: 'version: 1\nname: p\nfetch:\n  data_types:\n    continuous_heart_rate: { lookback_days: 29 }', message: /p\.yaml: \/fetch\/data_types\/continuous_heart_rate\/lookback_days: 29 days is beyond the API's window for continuous_heart_rate \(28 days\)/ },
   { name: 'lookback beyond 365', yaml: 'version: 1\nname: p\nfetch:\n  data_types:\n    activity: { lookback_days: 400 }', message: /\/fetch\/data_types\/activity\/lookback_days: must be <= 365/ },
   { name: 'unknown data_type field', yaml: 'version: 1\nname: p\nfetch:\n  data_types:\n    sleep: { enable: true }', message: /unknown field "enable" \(allowed: enabled, every, lookback_days\)/ },
+  { name: 'redelivery needs one attempt', yaml: 'version: 1\nname: p\nbus:\n  redelivery:\n    max_attempts: 0', message: /\/bus\/redelivery\/max_attempts: must be >= 1/ },
+  { name: 'redelivery unknown key', yaml: 'version: 1\nname: p\nbus:\n  redelivery:\n    attempts: 3', message: /\/bus\/redelivery: unknown field "attempts" \(allowed: max_attempts, backoff_ms, max_backoff_ms\)/ },
 ];
 
 const get = (o: unknown, path: string) => path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown>)[k], o);
