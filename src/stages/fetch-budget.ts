@@ -8,8 +8,8 @@
  * left in both windows covers its worst case (the list, up to 50 items × the payloads
  * fetched per item, the commit), minus what walks already open have reserved; otherwise the
  * user's transaction is deferred to a later sweep, logged at info with the window and its
- * reset. A window smaller than the worst case (a tiny client) asks for half a window: no
- * budget can then promise a whole walk, and the 404 rule below takes over.
+ * reset. No walk asks for more than a tenth of a window (MAX_WINDOW_SHARE): a small client's
+ * window cannot promise whole worst-case walks anyway, and the 404 rule below takes over.
  *
  * Expiry can still happen (other traffic, 429s, a slow disk): then the first 404 of an item
  * ends the walk at once (fetch.ts), the ledger keeps every payload already stored, and the
@@ -34,7 +34,14 @@ export interface TransactionBudget {
   tryReserve(): { readonly release: () => void } | Deferral;
 }
 
-const neededOf = (cost: number, limit: number) => (limit >= cost ? cost : Math.ceil(limit / 2));
+/**
+ * What a walk must find free in a window: its worst case, but never more than a tenth of the
+ * window. The expiry probe already keeps an expired walk from stranding anything, so holding a
+ * whole worst case back for each open walk would only starve a small client's other users
+ * (a client with two users has 540 requests per 15 minutes; one 50-exercise walk costs ~900).
+ */
+export const MAX_WINDOW_SHARE = 0.1;
+const neededOf = (cost: number, limit: number) => Math.min(cost, Math.max(1, Math.ceil(limit * MAX_WINDOW_SHARE)));
 
 export function createTransactionBudget(gate: RateLimitGate, payloadsPerItem: number): TransactionBudget {
   const cost = 2 + MAX_ITEMS_PER_TRANSACTION * Math.max(1, payloadsPerItem);
@@ -51,13 +58,15 @@ export function createTransactionBudget(gate: RateLimitGate, payloadsPerItem: nu
           if (long.remaining < long.needed) return long;
         }
       }
-      reserved += cost;
+      // What this walk holds back from the others: its share of the short window.
+      const hold = left ? neededOf(cost, left.shortLimit) : cost;
+      reserved += hold;
       let released = false;
       return {
         release: () => {
           if (released) return;
           released = true;
-          reserved -= cost;
+          reserved -= hold;
         },
       };
     },

@@ -184,7 +184,10 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
   const exercises = createExerciseFetcher({ rawZone, ledger, bus, logger, payloads: options.payloads ?? ALL_PAYLOADS, now });
   const listing = createListingSweep({ client, exercises, logger, now, ...(options.windowAlertDays === undefined ? {} : { windowAlertDays: options.windowAlertDays }) });
   const daily = createDailySweep({ client, rawZone, ledger, bus, logger, kinds: options.daily ?? ['activity', 'sleep'], ...(options.dailySchedule ? { schedule: options.dailySchedule } : {}), now });
-  const budget = createTransactionBudget(client.rateLimitGate, exercises.payloads.length);
+  // Requests one exercise of a transaction may cost: one per payload, but the sample series are
+  // a list plus one request per sample type (at most 12 types), and there is no route endpoint.
+  const requestsPerExercise = exercises.payloads.reduce((n, kind) => n + (kind === 'samples' ? 13 : kind === 'route' ? 0 : 1), 0);
+  const budget = createTransactionBudget(client.rateLimitGate, requestsPerExercise);
   let temporariesSwept = false;
 
   const countError = (report: FetchReport, error: unknown) => {

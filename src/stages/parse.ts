@@ -243,7 +243,8 @@ export function createParseStage(deps: ParseStageDeps) {
     }
   }
 
-  async function parseSummary(event: FetchedEvent): Promise<SourcePublisher | null> {
+  /** `adopt` receives the publisher as soon as it exists, so rows already added survive a bad detail part. */
+  async function parseSummary(event: FetchedEvent, adopt: (out: SourcePublisher | null) => void): Promise<void> {
     const json = await readJson(event, MAX_DETAIL_BYTES);
     const { row, unknownKeys } = normaliseExerciseSummary(json, { userId: event.user_id, file: event.raw_key });
     if (unknownKeys.length > 0) logger.debug('parse.summary.keys_discarded', { raw_key: event.raw_key, keys: unknownKeys });
@@ -252,13 +253,13 @@ export function createParseStage(deps: ParseStageDeps) {
       durationS: row.duration_s, sport: row.sport, rowsKey: event.raw_key, samplesKey: null,
     });
     const out = publisherFor(event, verdict);
-    if (!out) return null;
+    adopt(out);
+    if (!out) return;
     await out.add('exercises', [stampSources(row, verdict)]);
     // The listing channel's summary carries the series, zones and route inline.
     const o = json as Record<string, unknown>;
     const ctx = { userId: event.user_id, exerciseId: row.exercise_id, file: event.raw_key, startUtcUs: row.start_time_utc_us, utcOffsetMin: row.utc_offset_min };
     await publishDetail(out, ctx, { samples: o['samples'], zones: o['heart_rate_zones'] ?? o['heart-rate-zones'], route: o['route'] });
-    return out;
   }
 
   /** Null for a merged member (nothing to publish); else a publisher under the cluster's source ids. */
@@ -411,7 +412,7 @@ export function createParseStage(deps: ParseStageDeps) {
     counters.sources++;
     let out: SourcePublisher | null = new SourcePublisher(bus, event, counters);
     try {
-      if (event.payload === 'summary') out = await parseSummary(event);
+      if (event.payload === 'summary') await parseSummary(event, (p) => (out = p));
       else if (daily) await parseDaily(event, out);
       else if (detail) await parseDetailPayload(event, out);
       else if (part) await parseActivityPart(event, out);

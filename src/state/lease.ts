@@ -3,10 +3,11 @@
  * a volume (where every process may be PID 1, so a PID says nothing): proper-lockfile creates a
  * lock directory atomically and the holder refreshes its mtime; a lock not refreshed for
  * `staleMs` belongs to a dead or frozen holder and may be taken over. The holder is told when its
- * lease was lost (it stalled past `staleMs` and someone took over) and must stop at once.
+ * lease was lost (it stalled past `staleMs` and someone took over) and must stop at once. On
+ * the holder's own host a dead PID frees the lease at once (see tryLease).
  */
 import { hostname } from 'node:os';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 
 export interface LeaseOwner {
@@ -50,6 +51,22 @@ export async function tryLease(folder: string, options: LeaseOptions): Promise<{
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
     const heldBy = await readFile(`${options.lockPath}.owner.json`, 'utf8').then((t) => JSON.parse(t) as LeaseOwner).catch(() => null);
+    // A holder on this same host whose process is gone (a SIGKILL) cannot refresh its lease:
+    // take it over now rather than after `staleMs`. On another host (another container) a PID
+    // says nothing, and only staleness counts.
+    if (heldBy && heldBy.host === hostname() && heldBy.pid !== process.pid && !alive(heldBy.pid)) {
+      await rm(options.lockPath, { recursive: true, force: true });
+      return tryLease(folder, options);
+    }
     return { heldBy };
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -74,7 +74,7 @@ describe.skipIf(whyNot !== null)('disk suite', () => {
     }
     sim = await startSimulator({ seed: 11, users: 2, exercisesPerUser: 2, durationRangeS: [300, 900] });
     app = await createApp({
-      lakeDir, stateDir: join(dir, 'state'), pipeline: pipelineFromObject({ version: 1, name: 'disk', fetch: { daily: [] }, sink: { idle_flush_secs: 0.2 } }, 'disk'),
+      lakeDir, stateDir: join(dir, 'state'), pipeline: pipelineFromObject({ version: 1, name: 'disk', fetch: { daily: [], payloads: ['summary', 'tcx', 'gpx', 'fit'] }, sink: { idle_flush_secs: 0.2 } }, 'disk'),
       logger: createLogger({ level: 'info', write: (l) => lines.push(l) }), accesslink: accessLinkSettings(sim),
     });
     await enrolAll(app, sim);
@@ -108,7 +108,7 @@ describe.skipIf(whyNot !== null)('disk suite', () => {
 
     free();
     const recovered = await app.runOnce();
-    expect(recovered.transactionsCommitted).toBe(2);
+    expect(recovered.transactionsCommitted, JSON.stringify(recovered)).toBe(2);
     expect(sim.pendingExercises()).toEqual([]);
     await expectLakeComplete();
   });

@@ -125,7 +125,7 @@ describe('fetch > issue 7 > an open transaction expired behind a rate-limit wait
   it('a transaction is not opened when the remaining budget cannot walk it; it is opened after the reset', async () => {
     rig = await start({ exercisesPerUser: 2 });
     const user = rig.sim.accounts[0]!.polarUserId;
-    // The notifications answer says 950 of 1000 requests of the window are used, reset in 300 s.
+    // The notifications answer says 950 of 1000 requests of the window are used, reset in 300 s: a walk needs a tenth of the window (100).
     rig.sim.injectFault({
       method: 'GET', path: /^\/v3\/notifications$/, status: 200,
       headers: { 'Content-Type': 'application/json', 'RateLimit-Usage': '950, 1000', 'RateLimit-Limit': '1000, 50000', 'RateLimit-Reset': '300, 80000' },
@@ -135,7 +135,7 @@ describe('fetch > issue 7 > an open transaction expired behind a rate-limit wait
     expect(first.transactionsDeferred).toBe(1);
     expect(rig.sim.requestLog.filter((r) => r.method === 'POST' && /exercise-transactions$/.test(r.path))).toEqual([]);
     expect(infoLines(rig, 'fetch.transaction.deferred')).toEqual([
-      expect.objectContaining({ user_id: user, reason: 'rate_limit_budget', window: 'short_term', remaining: 50, needed: 202, wait_ms: 300_000 }),
+      expect.objectContaining({ user_id: user, reason: 'rate_limit_budget', window: 'short_term', remaining: 50, needed: 100, wait_ms: 300_000 }),
     ]);
     rig.clock!.advance(300_000);
     const second = await stageFor(rig).runOnce();

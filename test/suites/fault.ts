@@ -82,7 +82,7 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultSu
   );
   try {
     const { sim } = rig;
-    const stage = createFetchStage({ client: rig.client, users: rig.users, rawZone: rig.rawZone, ledger: rig.ledger, bus: rig.bus, logger: rig.logger, daily: [] });
+    const stage = createFetchStage({ client: rig.client, users: rig.users, rawZone: rig.rawZone, ledger: rig.ledger, bus: rig.bus, logger: rig.logger, daily: [], payloads: ['summary', 'tcx', 'gpx', 'fit'] });
     const uploads = mulberry32(options.seed ^ 0x5eed);
     const totals = { transactionsCommitted: 0, transactionsLeftOpen: 0, transactionsExpired: 0, transactionsDeferred: 0, errorsByCode: {} as Record<string, number> };
     let sweeps = 0;

@@ -1,5 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lockStateFolder } from '../../src/state/state-lock.ts';
@@ -35,6 +36,14 @@ describe('state > one owner per folder', () => {
     const past = new Date(Date.now() - 60_000);
     utimesSync(join(dir, 'owner.lock'), past, past);
     const lease = await lockStateFolder(dir, { purpose: 'run', logger: quiet, onLost: fail, staleMs: 10_000 });
+    await lease.release();
+  });
+
+  it('state > a lease whose holder on this host is dead (SIGKILL) is taken over at once, fresh as it is', async () => {
+    mkdirSync(join(dir, 'owner.lock'));
+    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
+    writeFileSync(join(dir, 'owner.lock.owner.json'), JSON.stringify({ host: hostname(), pid: deadPid, purpose: 'run', since_utc: '2026-01-01T00:00:00Z' }));
+    const lease = await lockStateFolder(dir, { purpose: 'run', logger: quiet, onLost: fail, staleMs: 60_000 });
     await lease.release();
   });
 
