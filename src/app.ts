@@ -20,6 +20,7 @@ import { replayRawZone, type ReplayFilter } from './stages/replay.ts';
 import { createSinkStage, type SinkStage } from './stages/sink.ts';
 import { ConfigError } from './errors.ts';
 import { openLedger, type Ledger } from './state/ledger.ts';
+import { openIdentityRegistry, type IdentityRegistry } from './jobs/exercise-identity.ts';
 import { lockExerciseChannel } from './state/channel-lock.ts';
 import { openUserRegistry, type UserRegistry } from './state/users.ts';
 import type { Logger } from './telemetry/log.ts';
@@ -52,6 +53,8 @@ export interface App {
   readonly rawZone: RawZone;
   readonly users: UserRegistry;
   readonly ledger: Ledger;
+  /** One exercise, once: which arrivals of a workout are the same (src/jobs/exercise-identity.ts). */
+  readonly identities: IdentityRegistry;
   readonly client: AccessLinkClient | null;
   readonly oauth: OAuth | null;
   readonly fetch: FetchStage | null;
@@ -92,6 +95,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const rawZone = createRawZone(options.lakeDir);
   const users = await openUserRegistry({ stateDir: options.stateDir, logger });
   const ledger = await openLedger({ stateDir: options.stateDir });
+  const identities = await openIdentityRegistry({ stateDir: options.stateDir });
   const al = options.accesslink ?? null;
   const rateLimitGate = al ? createRateLimitGate() : null;
   const client = al && rateLimitGate
@@ -115,6 +119,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     rawZone,
     logger: logger.child({ stage: 'parse' }),
     group: `${prefix}-parse`,
+    identities,
     options: {
       tokenizer: pipeline.parse.tokenizer,
       batchRows: pipeline.parse.batch_rows,
@@ -166,7 +171,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   }
 
   return {
-    bus, rawZone, users, ledger, client, oauth, fetch, parse, sink, lakeDir: options.lakeDir, stateDir: options.stateDir, observer, rateLimitGate,
+    bus, rawZone, users, ledger, identities, client, oauth, fetch, parse, sink, lakeDir: options.lakeDir, stateDir: options.stateDir, observer, rateLimitGate,
     consumers: () => consumers,
     startConsumers,
     drain,

@@ -77,7 +77,7 @@ export class RawZoneCorruptGzipError extends PolarLakeError {
   }
 }
 
-export const PAYLOAD_EXTENSIONS: Readonly<Record<PayloadKind, string>> = { summary: 'json', tcx: 'tcx', gpx: 'gpx', fit: 'fit', activity: 'json', sleep: 'json' };
+export const PAYLOAD_EXTENSIONS: Readonly<Record<PayloadKind, string>> = { summary: 'json', tcx: 'tcx', gpx: 'gpx', fit: 'fit', activity: 'json', sleep: 'json', hrm: 'hrm', ppt: 'xml', flow: 'json' };
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Safe path segments: no `..`, no empty segment, no backslash, nothing hidden. */
@@ -116,7 +116,7 @@ export type ParsedRawKey =
   | { readonly area: 'exercises'; readonly userId: string; readonly exerciseId: string; readonly payload: PayloadKind }
   | { readonly area: 'daily'; readonly userId: string; readonly date: string; readonly payload: DailyKind };
 
-const EXERCISE_KEY = /^raw\/exercises\/user_id=([A-Za-z0-9_-]{1,64})\/exercise_id=([A-Za-z0-9_-]{1,64})\/(summary|tcx|gpx|fit)\.[a-z]+\.gz$/;
+const EXERCISE_KEY = /^raw\/exercises\/user_id=([A-Za-z0-9_-]{1,64})\/exercise_id=([A-Za-z0-9_-]{1,64})\/(summary|tcx|gpx|fit|hrm|ppt|flow)\.[a-z]+\.gz$/;
 const DAILY_KEY = /^raw\/daily\/(activity|sleep)\/user_id=([A-Za-z0-9_-]{1,64})\/date=(\d{4}-\d{2}-\d{2})\/[a-z]+\.json\.gz$/;
 
 /** The inverse of rawKeyFor / rawDailyKeyFor; null for a key of neither shape. */

@@ -24,6 +24,9 @@ export const PARSE_ERROR_CODES = {
   PL_PARSE_TIME_ORDER: 'A sample instant goes backwards within an activity (out of order).',
   PL_PARSE_FIT_INVALID: 'The FIT decoder reports an error (bad header, CRC, truncated or unknown local message).',
   PL_PARSE_FIT_TOO_LARGE: 'A FIT payload is bigger than limits.maxFitBytes (FIT is decoded from one buffer).',
+  PL_PARSE_HRM_INVALID: 'A Polar HRM file lacks a section or [Params] value it needs (Version, SMode, Date, StartTime, Interval) or a lap time is not H:MM:SS.t.',
+  PL_PARSE_PPT_INVALID: 'A Polar ProTrainer XML file is not polar-exercise-data, or an exercise lacks its time or holds a sample list that is not numbers.',
+  PL_PARSE_FLOW_INVALID: 'A Polar Flow export training-session JSON is not JSON, is too large, or lacks its start time or exercises.',
 } as const;
 
 export type ParseErrorCode = keyof typeof PARSE_ERROR_CODES;

@@ -107,6 +107,8 @@ export function normaliseExerciseSummary(json: unknown, ctx: { userId: string; f
     cardio_load: num(tlp['cardio_load']),
     muscle_load: num(tlp['muscle_load']),
     perceived_load: num(tlp['perceived_load']),
+    source: 'accesslink',
+    other_sources: null,
   };
   const unknownKeys = Object.keys(o).filter((k) => !KNOWN_KEYS.has(k));
   return { row, unknownKeys };

@@ -2,7 +2,7 @@
 import type { LapRow, SampleRow } from '../records/rows.ts';
 import { ParseFault } from './errors.ts';
 
-export type SourceFormat = 'tcx' | 'gpx' | 'fit';
+export type SourceFormat = 'tcx' | 'gpx' | 'fit' | 'hrm' | 'ppt' | 'flow';
 
 /** What the parse stage knows about the file before reading it. */
 export interface ParseContext {

@@ -16,7 +16,10 @@ import { columnsToRows, decodeRecordBatch, decodeVectors, encodeRecordBatch, isA
 import type { TableName, TableRows } from './rows.ts';
 
 /** Exercise payloads (summary JSON, files) and daily payloads (one JSON per user and local date). */
-export type PayloadKind = 'summary' | 'tcx' | 'gpx' | 'fit' | DailyKind;
+export type PayloadKind = 'summary' | 'tcx' | 'gpx' | 'fit' | DailyKind | ImportedKind;
+
+/** Formats only `polar-lake import` brings: Polar HRM, Polar ProTrainer XML, a Polar Flow export training session. */
+export type ImportedKind = 'hrm' | 'ppt' | 'flow';
 
 /** Date-based payloads: daily activity (`/v3/users/activities`) and sleep (`/v3/users/sleep`). */
 export type DailyKind = 'activity' | 'sleep';

@@ -89,6 +89,10 @@ export interface ExerciseRow {
   cardio_load: number | null;
   muscle_load: number | null;
   perceived_load: number | null;
+  /** The winning source of the workout (accesslink, flow, fit, tcx, hrm, ppt, gpx); see src/jobs/exercise-identity.ts. */
+  source: string | null;
+  /** The other sources merged into this row, `source:exercise_id` comma-separated, best first. */
+  other_sources: string | null;
 }
 
 /**

@@ -19,8 +19,11 @@ import type { FetchReport } from './fetch.ts';
 
 export const ALL_PAYLOADS: readonly PayloadKind[] = ['summary', 'tcx', 'gpx', 'fit'];
 
-/** Which payload feeds the samples and laps tables: FIT, else TCX, else GPX (see FetchedEvent). */
-export const SAMPLE_FEED_ORDER: readonly PayloadKind[] = ['fit', 'tcx', 'gpx'];
+/**
+ * Which payload feeds the samples and laps tables: FIT, else TCX, else GPX (see FetchedEvent).
+ * Imported exercises only: a Flow export session, an HRM (its paired GPX adds positions) or a PPT XML first.
+ */
+export const SAMPLE_FEED_ORDER: readonly PayloadKind[] = ['flow', 'hrm', 'ppt', 'fit', 'tcx', 'gpx'];
 
 /** The counters of FetchReport this module moves. */
 export type ExerciseCounts = Pick<FetchReport, 'exercisesFetched' | 'payloadsStored' | 'payloadsSkipped' | 'payloadsAbsent' | 'bytesStored' | 'eventsPublished'>;

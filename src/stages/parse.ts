@@ -26,12 +26,16 @@ import {
   type FetchedEvent,
   type RecordBatchEnvelope,
 } from '../records/envelope.ts';
-import type { TableName, TableRows } from '../records/rows.ts';
+import type { ExerciseRow, TableName, TableRows } from '../records/rows.ts';
 import { normaliseExerciseSummary } from '../parse/exercise-summary.ts';
 import { normaliseDailyActivity } from '../parse/daily-activity.ts';
 import { normaliseSleep } from '../parse/sleep.ts';
+import { isFlowActivityDay, isFlowSleepNight, normaliseFlowActivityDay, normaliseFlowSleepNight } from '../parse/flow-daily.ts';
 import { parseFile, type ParseOptions } from '../parse/index.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { parseImported, readRoute, type ImportFormat } from '../parse/imported.ts';
+import { SOURCE_PRECEDENCE, type IdentityRegistry, type Verdict } from '../jobs/exercise-identity.ts';
+import { readImportedIdentity } from '../import/job.ts';
 
 export const PARSE_GROUP = 'polar-lake-parse';
 /** Summary JSON is small (a few KB); anything far larger is not a summary. */
@@ -52,12 +56,20 @@ export interface ParseStageDeps {
   readonly options?: ParseOptions;
   /** Consumer group. @default 'polar-lake-parse' */
   readonly group?: string;
+  /**
+   * One exercise, once (src/jobs/exercise-identity.ts): summaries register here, a merged
+   * member publishes nothing and a winner publishes under its cluster's source ids.
+   * Without it every exercise publishes as itself.
+   */
+  readonly identities?: IdentityRegistry;
 }
 
 export interface ParseCounters {
   sources: number;
   rows: Record<TableName, number>;
   deadLettered: number;
+  /** Exercise payloads not published: a better source of the same workout is in the lake. */
+  merged: number;
 }
 
 const TOPIC_OF: Record<TableName, string> = {
@@ -102,6 +114,8 @@ class SourcePublisher {
     private readonly bus: Bus,
     private readonly event: FetchedEvent,
     private readonly counters: ParseCounters,
+    /** A cluster winner's rows go under its first member's source ids (see exercise-identity.ts). */
+    private readonly sourceKeyOf: (table: TableName) => string = () => event.raw_key,
   ) {}
 
   async add<T extends TableName>(table: T, rows: readonly TableRows[T][]): Promise<void> {
@@ -114,7 +128,7 @@ class SourcePublisher {
       table,
       schema_version: SCHEMA_VERSION,
       user_id: this.event.user_id,
-      source_id: sourceIdFor(this.event.raw_key),
+      source_id: sourceIdFor(this.sourceKeyOf(table)),
       row_offset: rowOffset,
       last: false,
       rows,
@@ -150,7 +164,7 @@ async function readSmall(stream: Readable, file: string): Promise<Buffer> {
 
 export function createParseStage(deps: ParseStageDeps) {
   const { bus, rawZone, logger } = deps;
-  const counters: ParseCounters = { sources: 0, rows: { samples: 0, laps: 0, exercises: 0, daily_activity: 0, sleep: 0 }, deadLettered: 0 };
+  const counters: ParseCounters = { sources: 0, rows: { samples: 0, laps: 0, exercises: 0, daily_activity: 0, sleep: 0 }, deadLettered: 0, merged: 0 };
 
   async function deadLetter(event: { user_id: string; raw_key: string }, error: unknown): Promise<void> {
     const letter: DeadLetter = {
@@ -176,19 +190,69 @@ export function createParseStage(deps: ParseStageDeps) {
     }
   }
 
-  async function parseSummary(event: FetchedEvent, out: SourcePublisher): Promise<void> {
+  async function parseSummary(event: FetchedEvent): Promise<SourcePublisher | null> {
     const json = await readJson(event);
     const { row, unknownKeys } = normaliseExerciseSummary(json, { userId: event.user_id, file: event.raw_key });
     if (unknownKeys.length > 0) logger.debug('parse.summary.keys_discarded', { raw_key: event.raw_key, keys: unknownKeys });
-    await out.add('exercises', [row]);
+    const verdict = await deps.identities?.resolve({
+      userId: event.user_id, exerciseId: event.exercise_id, source: 'accesslink', startUtcUs: row.start_time_utc_us, offsetKnown: row.utc_offset_min !== null,
+      durationS: row.duration_s, sport: row.sport, rowsKey: event.raw_key, samplesKey: null,
+    });
+    const out = publisherFor(event, verdict);
+    if (out) await out.add('exercises', [stampSources(row, verdict)]);
+    return out;
+  }
+
+  /** Null for a merged member (nothing to publish); else a publisher under the cluster's source ids. */
+  function publisherFor(event: FetchedEvent, verdict: Verdict | undefined): SourcePublisher | null {
+    if (!verdict) return new SourcePublisher(bus, event, counters);
+    if (verdict.role === 'merged') {
+      counters.merged++;
+      logger.debug('parse.exercise.merged', { raw_key: event.raw_key, winner: verdict.winner.exerciseId, winner_source: verdict.winner.source });
+      return null;
+    }
+    const identities = deps.identities as IdentityRegistry;
+    const rows = identities.rowsKeyFor(verdict, 'rows') ?? event.raw_key;
+    const samples = identities.rowsKeyFor(verdict, 'samples') ?? event.raw_key;
+    return new SourcePublisher(bus, event, counters, (table) => (table === 'exercises' ? rows : samples));
+  }
+
+  /** The verdict for a file payload: its exercise's summary (or import) registered it. */
+  async function fileVerdict(event: FetchedEvent): Promise<Verdict | undefined> {
+    const identities = deps.identities;
+    if (!identities) return undefined;
+    const known = await identities.get(event.user_id, event.exercise_id);
+    if (known || !isImported(event)) return known;
+    // A registry rebuilt by a replay: the import left the identity beside the files.
+    const member = await readImportedIdentity(rawZone, event.user_id, event.exercise_id);
+    return member ? identities.resolve(member) : undefined;
+  }
+
+  /** HRM, PPT XML, Flow export, and TCX / GPX / FIT that came by `polar-lake import` (content-addressed `imp-` ids). */
+  async function parseImportedPayload(event: FetchedEvent, out: SourcePublisher, verdict: Verdict | undefined): Promise<void> {
+    const ctx = { userId: event.user_id, exerciseId: event.exercise_id, file: event.raw_key, utcOffsetMin: event.utc_offset_min };
+    let route;
+    if (event.payload === 'hrm') {
+      const gpxKey = event.raw_key.replace(/\/hrm\.hrm\.gz$/, '/gpx.gpx.gz');
+      try {
+        route = await readRoute(rawZone.openStored(gpxKey), { ...ctx, file: gpxKey }, deps.options);
+      } catch (error) {
+        if (!isMissingFile(error)) throw error; // no paired GPX: the HRM alone
+      }
+    }
+    for await (const output of parseImported(event.payload as ImportFormat, rawZone.openStored(event.raw_key), ctx, { ...deps.options, ...(route ? { route } : {}) })) {
+      if (output.table === 'exercises') await out.add('exercises', output.rows.map((r) => stampSources(r, verdict, event.payload)));
+      else await out.add(output.table, output.rows as never);
+    }
   }
 
   /** One day (activity) or night (sleep): one row, so one batch with `last: true`. */
   async function parseDaily(event: FetchedEvent, out: SourcePublisher): Promise<void> {
     const json = await readJson(event);
     const ctx = { userId: event.user_id, file: event.raw_key, date: event.date ?? null };
-    if (event.payload === 'activity') await out.add('daily_activity', [normaliseDailyActivity(json, ctx).row]);
-    else await out.add('sleep', [normaliseSleep(json, ctx).row]);
+    // A day or night from a Polar Flow export (`polar-lake import`) has its own shape.
+    if (event.payload === 'activity') await out.add('daily_activity', [isFlowActivityDay(json) ? normaliseFlowActivityDay(json, ctx) : normaliseDailyActivity(json, ctx).row]);
+    else await out.add('sleep', [isFlowSleepNight(json) ? normaliseFlowSleepNight(json, ctx) : normaliseSleep(json, ctx).row]);
   }
 
   async function parsePayload(event: FetchedEvent, out: SourcePublisher): Promise<void> {
@@ -212,19 +276,24 @@ export function createParseStage(deps: ParseStageDeps) {
     const daily = isDailyKind(event.payload);
     if (event.payload !== 'summary' && !daily && !event.feeds_samples) return; // kept in the raw zone only
     counters.sources++;
-    const out = new SourcePublisher(bus, event, counters);
+    let out: SourcePublisher | null = new SourcePublisher(bus, event, counters);
     try {
-      if (event.payload === 'summary') await parseSummary(event, out);
+      if (event.payload === 'summary') out = await parseSummary(event);
       else if (daily) await parseDaily(event, out);
-      else await parsePayload(event, out);
+      else {
+        const verdict = await fileVerdict(event);
+        out = publisherFor(event, verdict);
+        if (out && isImported(event)) await parseImportedPayload(event, out, verdict);
+        else if (out) await parsePayload(event, out);
+      }
     } catch (caught) {
       const error = isMissingFile(caught) ? new RawObjectMissingError(event.raw_key, { cause: caught }) : caught;
       if (!(error instanceof PolarLakeError) || error.kind !== 'terminal') throw error; // redelivered
-      await out.finish(); // keep the rows before the damage, marked complete for the sink
+      await out?.finish(); // keep the rows before the damage, marked complete for the sink
       await deadLetter(event, error);
       return;
     }
-    await out.finish();
+    await out?.finish();
   }
 
   return {
@@ -239,3 +308,21 @@ export function createParseStage(deps: ParseStageDeps) {
 }
 
 export type ParseStage = ReturnType<typeof createParseStage>;
+
+/**
+ * The row names its source, and the other sources of the same workout (best first), so a
+ * reader sees what was merged into it. Without a registry the row's own source stands alone.
+ */
+function stampSources(row: ExerciseRow, verdict: Verdict | undefined, payload?: string): ExerciseRow {
+  if (!verdict) return { ...row, source: row.source ?? payload ?? null };
+  const others = [...verdict.cluster.members]
+    .filter((m) => m !== verdict.member)
+    .sort((a, b) => SOURCE_PRECEDENCE.indexOf(a.source) - SOURCE_PRECEDENCE.indexOf(b.source))
+    .map((m) => `${m.source}:${m.exerciseId}`);
+  return { ...row, source: verdict.member.source, other_sources: others.length > 0 ? others.join(',') : null };
+}
+
+/** Payloads only an import brings, or a file an import stored (its exercise id is content-addressed, `imp-...`). */
+function isImported(event: FetchedEvent): boolean {
+  return event.payload === 'hrm' || event.payload === 'ppt' || event.payload === 'flow' || event.exercise_id.startsWith('imp-');
+}

@@ -42,7 +42,7 @@ export function exerciseRow(w: WorkoutSpec): ExerciseRow {
     start_time_utc_us: w.start_ms * 1000, utc_offset_min: w.utc_offset_min, duration_s: w.samples, calories_kcal: w.samples / 6,
     distance_m: w.samples * 2.8, heart_rate_avg_bpm: 140, heart_rate_max_bpm: 175, training_load: w.samples / 40, sport: w.sport ?? 'RUNNING',
     detailed_sport_info: w.sport ?? 'RUNNING', device: 'Polar Vantage V3', device_id: 'ABC', has_route: true, running_index: 50,
-    fat_percentage: 40, carbohydrate_percentage: 55, protein_percentage: 5, cardio_load: 80, muscle_load: null, perceived_load: null,
+    fat_percentage: 40, carbohydrate_percentage: 55, protein_percentage: 5, cardio_load: 80, muscle_load: null, perceived_load: null, source: 'accesslink', other_sources: null,
   };
 }
 

@@ -22,6 +22,7 @@ const exercise: Required<ExerciseRow> = {
   duration_s: 1, calories_kcal: 1, distance_m: 1, heart_rate_avg_bpm: 1, heart_rate_max_bpm: 1, training_load: 1,
   sport: 'RUNNING', detailed_sport_info: 'RUNNING', device: 'd', device_id: 'i', has_route: true, running_index: 1,
   fat_percentage: 1, carbohydrate_percentage: 1, protein_percentage: 1, cardio_load: 1, muscle_load: 1, perceived_load: 1,
+  source: 'accesslink', other_sources: 'tcx:imp-1',
 };
 const dailyActivity: Required<DailyActivityRow> = {
   user_id: 'u', date_start_utc_us: 1, utc_offset_min: null, start_time_utc_us: 1, end_time_utc_us: 1, active_duration_s: 1,

@@ -18,6 +18,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'status', summary: 'users, last fetches, throughput and lag, budget, dead letters and lake size, from a running process or the folders', load: () => import('./status.ts') },
   { name: 'users', summary: 'enrol, list and remove Polar users (tokens are encrypted at rest and never shown)', load: () => import('./users.ts') },
   { name: 'webhook', summary: "manage the client's AccessLink webhook (signing key stored encrypted, never shown)", load: () => import('./webhook.ts') },
+  { name: 'import', summary: 'import a folder or zip of workout files (Flow export, HRM, PPT XML, TCX/GPX/FIT) for one user; idempotent', load: () => import('./import.ts') },
   { name: 'replay', summary: 're-parse every raw object into the lake (idempotent: replaces, never doubles)', load: () => import('./replay.ts') },
   { name: 'parse', summary: 'parse one TCX / GPX / FIT file (gzip or not) and print what it holds, or every record with --jsonl', load: () => import('./parse.ts') },
   { name: 'query', summary: 'run SQL over the lake views (samples, laps, exercises)', load: () => import('./query.ts') },

@@ -4,10 +4,11 @@ import { ConfigError } from '../../errors.ts';
 import type { PayloadKind } from '../../records/envelope.ts';
 import { commandContext } from '../context.ts';
 
+// Imported exercises (`polar-lake import`) have no summary: their file gives the exercise row too.
 const TABLE_PAYLOADS: Record<string, PayloadKind[]> = {
-  exercises: ['summary'],
-  samples: ['fit', 'tcx', 'gpx'],
-  laps: ['fit', 'tcx', 'gpx'],
+  exercises: ['summary', 'flow', 'hrm', 'ppt', 'fit', 'tcx', 'gpx'],
+  samples: ['fit', 'tcx', 'gpx', 'flow', 'hrm', 'ppt'],
+  laps: ['fit', 'tcx', 'gpx', 'flow', 'hrm', 'ppt'],
 };
 
 /**
