@@ -198,6 +198,8 @@ export async function runReplay(options: ReplayJobOptions): Promise<ReplayReport
           worker.on('exit', (code) => {
             if (code !== 0) reject(new Error(`a replay parse worker exited with code ${code}`));
           });
+          // Two items per worker: the next is queued there while this thread is busy committing.
+          give(worker);
           give(worker);
         }
       });
