@@ -35,7 +35,7 @@ const toMain: Bus = {
     for (const m of messages) {
       if (topic === TOPICS.deadletter) {
         const letter = JSON.parse(m.value.toString('utf8')) as { raw_key: string; error: { code?: string; message?: string } };
-        current.deadLetters.set(letter.raw_key, { code: letter.error.code ?? 'PL_UNKNOWN', reason: letter.error.message ?? 'unknown' });
+        current.deadLetters.set(letter.raw_key, { code: letter.error.code ?? 'none', reason: letter.error.message ?? 'unknown' });
         continue;
       }
       const value = ownBuffer(m.value);
