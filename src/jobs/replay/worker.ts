@@ -35,7 +35,10 @@ const toMain: Bus = {
     for (const m of messages) {
       if (topic === TOPICS.deadletter) {
         const letter = JSON.parse(m.value.toString('utf8')) as { raw_key: string; error: { code?: string; message?: string } };
-        current.deadLetters.set(letter.raw_key, { code: letter.error.code ?? 'none', reason: letter.error.message ?? 'unknown' });
+        const message = letter.error.message ?? 'unknown';
+        // The summary lists the raw key beside the reason: not twice.
+        const reason = message.startsWith(`${letter.raw_key}:`) ? message.slice(letter.raw_key.length + 1).trim() : message;
+        current.deadLetters.set(letter.raw_key, { code: letter.error.code ?? 'none', reason });
         continue;
       }
       const value = ownBuffer(m.value);
