@@ -20,6 +20,8 @@ describe('replay journal', () => {
     appendFileSync(journal.path, '{"done":["raw/c"'); // a crash in the middle of a line
     const again = await openReplayJournal(dir, {});
     expect(['raw/a', 'raw/b', 'raw/c'].map((k) => again.has(k))).toEqual([true, true, false]);
+    await again.markDone(['raw/d']); // the torn line does not swallow the next checkpoint
+    expect((await openReplayJournal(dir, {})).has('raw/d')).toBe(true);
   });
 
   it('is one journal per filter (order of users does not matter); --restart and remove() forget it', async () => {

@@ -10,7 +10,7 @@
  * nothing left to retry removes its journal, so the next replay (after a parser fix) redoes all.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ReplayFilter } from '../../stages/replay.ts';
 import { ReplayJournalError } from './errors.ts';
@@ -41,6 +41,8 @@ export async function openReplayJournal(stateDir: string, filter: ReplayFilter, 
     await mkdir(join(stateDir, 'replay'), { recursive: true });
     if (options.restart) await rm(path, { force: true });
     const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error)));
+    // A line torn by a crash is closed, so the next checkpoint starts a line of its own.
+    if (text !== '' && !text.endsWith('\n')) await appendFile(path, '\n');
     for (const line of text.split('\n')) {
       if (!line) continue;
       try {
