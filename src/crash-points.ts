@@ -19,7 +19,7 @@ export const CRASH_POINTS = [
   'sink.promote', // a staged source renamed into a partition, its manifest not yet committed
   'sink.ack', // a flush committed (renamed, manifest written), the bus batch not yet acknowledged
   'compact.merge', // a merged file written as .tmp (the merge began), not yet renamed or committed
-  'replay.publish', // replay published some fetched events, not all
+  'replay.publish', // replay committed and journaled some raw objects, not all (or announced some events, not all)
 ] as const;
 
 export type CrashPointName = (typeof CRASH_POINTS)[number];

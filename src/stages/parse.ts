@@ -405,6 +405,10 @@ export function createParseStage(deps: ParseStageDeps) {
       await deadLetter({ user_id: message.key, raw_key: `${message.topic}/${message.partition}/${message.offset}` }, error);
       return;
     }
+    await handleEvent(event);
+  }
+
+  async function handleEvent(event: FetchedEvent): Promise<void> {
     const daily = isDailyKind(event.payload);
     const detail = event.payload === 'samples' || event.payload === 'zones';
     const part = isActivityPartKind(event.payload) || event.payload === 'physical';
@@ -443,6 +447,8 @@ export function createParseStage(deps: ParseStageDeps) {
 
   return {
     counters,
+    /** Parses one raw object as if its event came off polar.fetched (the replay job's workers call this). */
+    parseEvent: handleEvent,
     /** Subscribes to polar.fetched; resolves with the subscription. */
     start(): Promise<Subscription> {
       return bus.consume({ topics: [TOPICS.fetched], group: deps.group ?? PARSE_GROUP }, async (batch) => {

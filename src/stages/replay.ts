@@ -13,26 +13,42 @@ import { crashPoint } from '../crash-points.ts';
 export interface ReplayFilter {
   /** Only these payloads (e.g. the summaries, to rebuild `exercises`). @default all */
   readonly payloads?: readonly PayloadKind[];
+  /** Only these users. @default all */
+  readonly users?: readonly string[];
+  /** Only raw objects dated on or after this local date (`YYYY-MM-DD`): the exercise's start, or the day. */
+  readonly since?: string;
+  /** Only raw objects dated on or before this local date (`YYYY-MM-DD`). */
+  readonly until?: string;
 }
 
-/** Publishes the events; resolves with how many. */
-export async function replayRawZone(rawZone: RawZone, bus: Bus, filter: ReplayFilter = {}): Promise<number> {
+/** The events of one exercise (announced together: the samples feeder is chosen among them) or one day. */
+export interface ReplayItem {
+  readonly userId: string;
+  /** The local date the item is about; null when no summary tells it (a date filter then leaves it out). */
+  readonly date: string | null;
+  readonly events: readonly FetchedEvent[];
+}
+
+/** Which events a replay announces, one item per exercise or day, filtered. */
+export async function* planReplay(rawZone: RawZone, filter: ReplayFilter = {}): AsyncGenerator<ReplayItem> {
   const wanted = (p: PayloadKind) => !filter.payloads || filter.payloads.includes(p);
+  const userWanted = (u: string) => !filter.users || filter.users.includes(u);
+  const dated = filter.since !== undefined || filter.until !== undefined;
+  const inRange = (date: string | null) =>
+    !dated || (date !== null && (filter.since === undefined || date >= filter.since) && (filter.until === undefined || date <= filter.until));
   const at = new Date().toISOString();
   // An exercise's payloads are announced together, so the samples feeder follows fetch's rule.
   const exercises = new Map<string, { userId: string; exerciseId: string; keys: Map<PayloadKind, string> }>();
-  let published = 0;
   for await (const key of rawZone.list('raw/')) {
     const parsed = parseRawKey(key);
-    if (!parsed) continue;
+    if (!parsed || !userWanted(parsed.userId)) continue;
     if (parsed.area === 'daily') {
-      if (!wanted(parsed.payload)) continue;
+      if (!wanted(parsed.payload) || !inRange(parsed.date)) continue;
       const event: FetchedEvent = {
         type: 'fetched', user_id: parsed.userId, exercise_id: parsed.date, date: parsed.date, payload: parsed.payload,
         raw_key: key, bytes: 0, sha256: '', fetched_at_utc: at, utc_offset_min: null, feeds_samples: false,
       };
-      await bus.publish(TOPICS.fetched, [{ key: parsed.userId, value: encodeEnvelope(event) }]);
-      published++;
+      yield { userId: parsed.userId, date: parsed.date, events: [event] };
       continue;
     }
     if (parsed.area === 'physical') {
@@ -41,8 +57,7 @@ export async function replayRawZone(rawZone: RawZone, bus: Bus, filter: ReplayFi
         type: 'fetched', user_id: parsed.userId, exercise_id: parsed.snapshot, payload: 'physical',
         raw_key: key, bytes: 0, sha256: '', fetched_at_utc: at, utc_offset_min: null, feeds_samples: false,
       };
-      await bus.publish(TOPICS.fetched, [{ key: parsed.userId, value: encodeEnvelope(event) }]);
-      published++;
+      yield { userId: parsed.userId, date: null, events: [event] };
       continue;
     }
     const id = `${parsed.userId}/${parsed.exerciseId}`;
@@ -52,28 +67,44 @@ export async function replayRawZone(rawZone: RawZone, bus: Bus, filter: ReplayFi
   }
   for (const { userId, exerciseId, keys } of exercises.values()) {
     const feeder = SAMPLE_FEED_ORDER.find((p) => keys.has(p));
-    const offset = await summaryOffset(rawZone, keys.get('summary'));
+    const { offset, date } = await summaryFacts(rawZone, keys.get('summary'));
+    if (!inRange(date)) continue;
     const events: FetchedEvent[] = [...keys]
       .filter(([payload]) => wanted(payload))
       .map(([payload, rawKey]) => ({
         type: 'fetched', user_id: userId, exercise_id: exerciseId, payload, raw_key: rawKey, bytes: 0, sha256: '',
         fetched_at_utc: at, utc_offset_min: offset, feeds_samples: payload === feeder,
       }));
-    await bus.publish(TOPICS.fetched, events.map((e) => ({ key: userId, value: encodeEnvelope(e) })));
+    if (events.length > 0) yield { userId, date, events };
+  }
+}
+
+/** Announces one item's events on polar.fetched. */
+export async function announce(bus: Bus, item: ReplayItem): Promise<void> {
+  await bus.publish(TOPICS.fetched, item.events.map((e) => ({ key: item.userId, value: encodeEnvelope(e) })));
+}
+
+/** Publishes the events; resolves with how many. */
+export async function replayRawZone(rawZone: RawZone, bus: Bus, filter: ReplayFilter = {}): Promise<number> {
+  let published = 0;
+  for await (const item of planReplay(rawZone, filter)) {
+    await announce(bus, item);
     crashPoint('replay.publish');
-    published += events.length;
+    published += item.events.length;
   }
   return published;
 }
 
-/** The summary's local offset, so file parsers can give local times where a file has none. */
-async function summaryOffset(rawZone: RawZone, key: string | undefined): Promise<number | null> {
-  if (!key) return null;
+/** The summary's local offset (file parsers give local times from it where a file has none) and local start date. */
+async function summaryFacts(rawZone: RawZone, key: string | undefined): Promise<{ offset: number | null; date: string | null }> {
+  if (!key) return { offset: null, date: null };
   try {
     const chunks: Buffer[] = [];
     for await (const chunk of rawZone.open(key)) chunks.push(chunk as Buffer);
-    return utcOffsetOf(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
+    const summary = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+    const start = summary['start-time'] ?? summary['start_time'];
+    return { offset: utcOffsetOf(summary), date: typeof start === 'string' && /^\d{4}-\d{2}-\d{2}/.test(start) ? start.slice(0, 10) : null };
   } catch {
-    return null; // a broken summary is dead-lettered by the parse stage; the files still parse
+    return { offset: null, date: null }; // a broken summary is dead-lettered by the parse stage; the files still parse
   }
 }

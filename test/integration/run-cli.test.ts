@@ -43,8 +43,8 @@ describe('cli > run --once and replay', () => {
 
   it('replay re-parses every raw object and changes nothing', async () => {
     const before = await lakeFacts(env['POLAR_LAKE_DIR']!);
-    const { stdout } = await run(process.execPath, ['bin/polar-lake.mjs', 'replay'], { env });
-    expect((JSON.parse(stdout) as { replayed_raw_objects: number }).replayed_raw_objects).toBeGreaterThan(4);
+    const { stdout } = await run(process.execPath, ['bin/polar-lake.mjs', 'replay', '--json'], { env });
+    expect((JSON.parse(stdout) as { stored: number }).stored).toBeGreaterThan(4);
     expect(await lakeFacts(env['POLAR_LAKE_DIR']!)).toEqual(before);
   });
 
