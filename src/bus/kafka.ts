@@ -87,6 +87,15 @@ function kafkaLogCreator(logger: Logger, now: () => number = Date.now) {
     };
 }
 
+/** Every topic of a creation request existed already (a race with another process creating them). */
+function alreadyExists(error: unknown): boolean {
+  const e = error as { type?: unknown; errors?: unknown[]; cause?: unknown } | undefined;
+  if (!e) return false;
+  if (e.type === 'TOPIC_ALREADY_EXISTS') return true;
+  if (Array.isArray(e.errors) && e.errors.length > 0) return e.errors.every(alreadyExists);
+  return e.cause !== undefined && alreadyExists(e.cause);
+}
+
 /** The broker says it has no such topic or partition: it came back without the data it had. */
 function isUnknownTopic(error: unknown): boolean {
   for (let e = error as { type?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 6; e = e.cause as typeof e, depth++) {
@@ -257,20 +266,28 @@ export class KafkaBus implements Bus {
   }
 
   private async createTopics(topics: readonly Topic[]): Promise<void> {
-    let created: Topic[];
-    try {
-      // Which of them the broker lacks: a topic created here that this bus had used before
-      // means the broker lost it (see onTopicCreated).
-      const existing = new Set(await this.admin.listTopics());
-      created = topics.filter((t) => !existing.has(t));
-      if (created.length === 0) return;
-      // Creating an existing topic is a no-op; partition counts are left alone.
-      await this.admin.createTopics({
-        waitForLeaders: true,
-        topics: created.map((topic) => ({ topic, numPartitions: this.options.partitions ?? 3, replicationFactor: this.replicationFactor ?? 1 })),
-      });
-    } catch (error) {
-      throw new BusUnavailableError('could not create the topic', topics.join(','), { cause: error });
+    let created: Topic[] = [];
+    // A few tries: a sibling process creating the same topics at the same moment makes the
+    // broker answer "already exists" or, while leaders are elected, "does not host this
+    // topic-partition"; both settle within moments.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Which of them the broker lacks: a topic created here that this bus had used before
+        // means the broker lost it (see onTopicCreated).
+        const existing = new Set(await this.admin.listTopics());
+        const missing = topics.filter((t) => !existing.has(t));
+        if (missing.length === 0) break;
+        await this.admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({ topic, numPartitions: this.options.partitions ?? 3, replicationFactor: this.replicationFactor ?? 1 })),
+        });
+        created = missing;
+        break;
+      } catch (error) {
+        if (alreadyExists(error)) break;
+        if (attempt >= 5) throw new BusUnavailableError('could not create the topic', topics.join(','), { cause: error });
+        await sleep(200 * attempt);
+      }
     }
     for (const topic of created) {
       this.logger.info('bus.kafka.topic_created', { topic });
@@ -422,7 +439,7 @@ class KafkaSubscription implements Subscription {
     for (const topic of this.options.topics) {
       const committed = await this.admin.fetchOffsets({ groupId: this.options.group, topics: [topic] });
       const known = new Set(committed.flatMap((t) => t.partitions.filter((p) => p.offset !== '-1').map((p) => p.partition)));
-      for (const p of await this.admin.fetchTopicOffsets(topic)) {
+      for (const p of await this.topicOffsets(topic)) {
         if (!known.has(p.partition)) pins.push({ topic, partition: p.partition, offset: p.high });
       }
     }
@@ -439,12 +456,24 @@ class KafkaSubscription implements Subscription {
     return this.stopping;
   }
 
+  /** The topic's offsets; a leader election under way (just after creation, a broker restart) is waited out briefly. */
+  private async topicOffsets(topic: string): Promise<Awaited<ReturnType<Admin['fetchTopicOffsets']>>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.admin.fetchTopicOffsets(topic);
+      } catch (error) {
+        if (attempt >= 5 || this.stopped) throw error;
+        await sleep(200 * attempt);
+      }
+    }
+  }
+
   async drained(): Promise<void> {
     const { topics, group } = this.options;
     // "Everything published so far": the high watermarks now, not whatever arrives later.
     const targets = new Map<string, bigint>();
     for (const topic of topics) {
-      for (const p of await this.admin.fetchTopicOffsets(topic)) targets.set(`${topic}:${p.partition}`, BigInt(p.high));
+      for (const p of await this.topicOffsets(topic)) targets.set(`${topic}:${p.partition}`, BigInt(p.high));
     }
     for (;;) {
       if (this.stopped) throw new BusClosedError(`subscription of group "${group}" stopped before it drained`);
@@ -470,7 +499,7 @@ class KafkaSubscription implements Subscription {
     const committed = await this.admin.fetchOffsets({ groupId: group, topics: [...topics] });
     const lags: PartitionLag[] = [];
     for (const topic of topics) {
-      for (const p of await this.admin.fetchTopicOffsets(topic)) {
+      for (const p of await this.topicOffsets(topic)) {
         const offset = committed.find((t) => t.topic === topic)?.partitions.find((c) => c.partition === p.partition)?.offset;
         // -1: nothing committed yet, so everything still in the log is behind.
         const next = offset === undefined || offset === '-1' ? BigInt(p.low) : BigInt(offset);

@@ -59,7 +59,7 @@ describe('pipeline > distributed > two workers per stage', () => {
         return groups[0]?.state === 'Stable' ? groups[0].members.length : 0;
       };
       const groups = [`${prefix}polar-lake-workers-parse`, `${prefix}polar-lake-workers-sink`];
-      for (let i = 0; i < 600 && (await Promise.all(groups.map(assigned))).some((n) => n < 2); i++) await new Promise((r) => setTimeout(r, 200));
+      for (let i = 0; i < 1200 && (await Promise.all(groups.map(assigned))).some((n) => n < 2); i++) await new Promise((r) => setTimeout(r, 200));
       expect(await Promise.all(groups.map(assigned))).toEqual([2, 2]);
 
       const fetching = run(process.execPath, ['bin/polar-lake.mjs', 'run', '--once', '--stage', 'fetch'], { env });
