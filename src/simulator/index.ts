@@ -55,8 +55,9 @@ export interface SimulatorOptions {
   /**
    * Rate limits reported in RateLimit-* headers and enforced with 429.
    * @default Polar's formula: 500 + 20 × registered users per 15 minutes, 5000 + 100 × users per 24 hours.
+   * A limit left out keeps the formula; shorter windows play Polar's budget on a faster clock (bench/e2e.ts).
    */
-  rateLimit?: { shortTermLimit: number; longTermLimit: number; shortTermWindowMs?: number };
+  rateLimit?: { shortTermLimit?: number; longTermLimit?: number; shortTermWindowMs?: number; longTermWindowMs?: number };
   /** Exercise durations in seconds are drawn from this range. @default [1200, 3600] */
   durationRangeS?: [number, number];
   /**
@@ -191,6 +192,7 @@ function validate(options: SimulatorOptions): void {
     int('rateLimit.shortTermLimit', options.rateLimit.shortTermLimit, 0, 2 ** 31);
     int('rateLimit.longTermLimit', options.rateLimit.longTermLimit, 0, 2 ** 31);
     int('rateLimit.shortTermWindowMs', options.rateLimit.shortTermWindowMs, 1, 2 ** 31);
+    int('rateLimit.longTermWindowMs', options.rateLimit.longTermWindowMs, 1, 2 ** 31);
   }
 }
 
@@ -230,6 +232,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       longTermLimit: () => rl?.longTermLimit ?? 5000 + 100 * state.registeredCount(),
       ...(rl?.shortTermWindowMs !== undefined ? { shortTermWindowMs: rl.shortTermWindowMs } : {}),
       now: () => clock.now(),
+      ...(rl?.longTermWindowMs !== undefined ? { longTermWindowMs: rl.longTermWindowMs } : {}),
     }),
     faults: [],
     requestLog: [],

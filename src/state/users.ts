@@ -127,8 +127,11 @@ export async function openUserRegistry(options: UserRegistryOptions): Promise<Us
   const logger = (options.logger ?? silentLogger).child({ component: 'users' });
   const now = options.now ?? (() => new Date());
   let users = new Map<string, StoredUser>();
-  // Serialises read-modify-write cycles inside this process.
+  // Serialises read-modify-write cycles inside this process. Changes queued while a write is
+  // under way are applied together in the next one (group commit): enrolling thousands of users
+  // concurrently writes the file a few times, not once per user.
   let chain: Promise<unknown> = Promise.resolve();
+  let queued: { change: (map: Map<string, StoredUser>) => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
 
   const readDisk = async (): Promise<Map<string, StoredUser>> => {
     let text: string;
@@ -152,18 +155,36 @@ export async function openUserRegistry(options: UserRegistryOptions): Promise<Us
     }
   };
 
-  const mutate = <T>(fn: (map: Map<string, StoredUser>) => T): Promise<T> => {
-    const run = chain.then(async () => {
+  const writeQueued = async (): Promise<void> => {
+    const batch = queued;
+    queued = [];
+    if (batch.length === 0) return;
+    try {
       const map = await readDisk();
-      const result = fn(map);
-      const body: StoredFile = { version: 1, users: [...map.values()].sort((a, b) => a.polar_user_id.localeCompare(b.polar_user_id)) };
-      await writeFileAtomic(file, JSON.stringify(body, null, 2) + '\n', 0o600);
-      users = map;
-      return result;
-    });
-    chain = run.catch(() => undefined);
-    return run;
+      // A change that throws has not touched the map (each checks before it writes).
+      const outcomes = batch.map(({ change }) => {
+        try {
+          return { ok: true as const, value: change(map) };
+        } catch (error) {
+          return { ok: false as const, error };
+        }
+      });
+      if (outcomes.some((o) => o.ok)) {
+        const body: StoredFile = { version: 1, users: [...map.values()].sort((a, b) => a.polar_user_id.localeCompare(b.polar_user_id)) };
+        await writeFileAtomic(file, JSON.stringify(body, null, 2) + '\n', 0o600);
+        users = map;
+      }
+      outcomes.forEach((o, i) => (o.ok ? batch[i]!.resolve(o.value) : batch[i]!.reject(o.error)));
+    } catch (error) {
+      for (const b of batch) b.reject(error);
+    }
   };
+
+  const mutate = <T>(fn: (map: Map<string, StoredUser>) => T): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      queued.push({ change: fn, resolve: resolve as (v: unknown) => void, reject });
+      chain = chain.then(writeQueued);
+    });
 
   const view = (u: StoredUser): RegisteredUser => ({
     polarUserId: u.polar_user_id,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccessLinkConsentRequiredError, AccessLinkServerError, AccessLinkUnauthorizedError } from '../../src/accesslink/errors.ts';
 import { SecretDecryptError, loadSecretKey } from '../../src/state/secret-box.ts';
-import { UserTokenUnavailableError, openUserRegistry } from '../../src/state/users.ts';
+import { UnknownUserError, UserTokenUnavailableError, openUserRegistry } from '../../src/state/users.ts';
 
 let stateDir: string;
 beforeEach(async () => {
@@ -29,6 +29,22 @@ describe('state > users', () => {
     expect(JSON.stringify(user)).not.toContain(TOKEN);
     expect(JSON.stringify(users.list())).not.toContain(TOKEN);
     expect((await stat(users.file)).mode & 0o777).toBe(0o600);
+  });
+
+  it('concurrent changes are written together: every one lands, and one that fails fails alone', async () => {
+    const key = randomBytes(32);
+    const users = await openUserRegistry({ stateDir, secretKey: key });
+    const ids = Array.from({ length: 200 }, (_, i) => String(1000 + i));
+    const upserts = ids.map((id) => users.upsert({ polarUserId: id, memberId: `m-${id}`, accessToken: `${TOKEN}${id}`, expiresInS: null }));
+    const unknown = users.setStatus('999', 'needs_reauth');
+    const more = users.setStatus('1000', 'needs_consent', 'revoked');
+    await expect(unknown).rejects.toBeInstanceOf(UnknownUserError);
+    expect((await Promise.all(upserts)).map((u) => u.polarUserId)).toEqual(ids);
+    expect((await more).status).toBe('needs_consent');
+    const reopened = await openUserRegistry({ stateDir, secretKey: key });
+    expect(reopened.list().map((u) => u.polarUserId).sort()).toEqual(ids);
+    expect(reopened.get('1000')?.status).toBe('needs_consent');
+    expect(reopened.accessToken('1199')).toBe(`${TOKEN}1199`);
   });
 
   it('creates secret.key with mode 0600 when no env key is given, and reuses it', async () => {

@@ -1,0 +1,45 @@
+/**
+ * What bench/e2e.ts reads from the stage processes it runs: their peak RSS from /proc and
+ * their counters from the Prometheus text their telemetry server serves.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+/** Peak resident set (VmHWM) of a live Linux process in MB; null once it has exited (or off Linux). */
+export function peakRssMb(pid: number): number | null {
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The sum of a metric's samples whose labels include every pair of `match`, from Prometheus
+ * text; null when no sample matches (a series that is absent is not 0).
+ */
+export function metricSum(text: string, name: string, match: Readonly<Record<string, string>> = {}): number | null {
+  let sum: number | null = null;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const labels = new Map([...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!]));
+    if (Object.entries(match).every(([k, v]) => labels.get(k) === v)) sum = (sum ?? 0) + Number(m[3]);
+  }
+  return sum;
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
