@@ -201,6 +201,7 @@ export class KafkaBus implements Bus {
     this.assertOpen();
     if (options.topics.length === 0) throw new BusUsageError('consume needs at least one topic');
     await this.ensureTopics(options.topics);
+    await this.awaitLeaders(options.topics);
     const subscription = new KafkaSubscription(
       this.kafka,
       this.admin,
@@ -263,6 +264,24 @@ export class KafkaBus implements Bus {
       });
     }
     return Promise.all(topics.map((t) => this.topicsReady.get(t))).then(() => undefined);
+  }
+
+  /**
+   * Waits until every partition of these topics has a leader. A sibling process may have just
+   * created them: a consumer subscribing before the leaders are elected fails to start ("does not
+   * host this topic-partition"), so stages started together on a fresh broker would not all come up.
+   */
+  private async awaitLeaders(topics: readonly Topic[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { topics: meta } = await this.admin.fetchTopicMetadata({ topics: [...topics] });
+        if (meta.length === topics.length && meta.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.partitionErrorCode === 0 && p.leader >= 0))) return;
+      } catch (error) {
+        if (attempt >= 10) throw new BusUnavailableError('topic leaders not elected', topics.join(','), { cause: error });
+      }
+      if (attempt >= 10) throw new BusUnavailableError('topic leaders not elected', topics.join(','));
+      await sleep(200 * attempt);
+    }
   }
 
   private async createTopics(topics: readonly Topic[]): Promise<void> {

@@ -54,7 +54,7 @@ describe('pipeline > distributed > one process per stage over Kafka', () => {
     expect((JSON.parse(stdout) as { fetch: { exercisesFetched: number } }).fetch.exercisesFetched).toBe(6);
 
     const expected = sim.committedExercises().reduce((s, e) => s + e.trackpoints, 0);
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 180_000;
     let facts = { samples: -1, exercises: -1, distinctSampleKeys: -1 };
     while (Date.now() < deadline) {
       facts = await lakeFacts(env['POLAR_LAKE_DIR']!).catch(() => facts);
@@ -68,5 +68,5 @@ describe('pipeline > distributed > one process per stage over Kafka', () => {
     for (const w of workers) w.kill('SIGTERM');
     expect(await Promise.all(workers.map(exited))).toEqual([0, 0]);
     expect((await lakeFacts(env['POLAR_LAKE_DIR']!)).samples).toBe(expected);
-  }, 120_000);
+  }, 300_000);
 });
