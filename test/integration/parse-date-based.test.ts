@@ -2,26 +2,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TOPICS, type Bus } from '../../src/bus/bus.ts';
+import { TOPICS } from '../../src/bus/bus.ts';
 import { EmbeddedBus } from '../../src/bus/embedded.ts';
 import { createRawZone, rawDailyKeyFor } from '../../src/lake/raw-zone.ts';
-import { decodeEnvelope, encodeEnvelope, type DailyKind, type DeadLetter, type FetchedEvent, type RecordBatchEnvelope } from '../../src/records/envelope.ts';
+import { encodeEnvelope, type DailyKind, type DeadLetter, type FetchedEvent, type RecordBatchEnvelope } from '../../src/records/envelope.ts';
 import { dateBasedTopic } from '../../src/records/rows-date-based.ts';
 import { createParseStage } from '../../src/stages/parse.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
+import { collect } from '../helpers/bus-collect.ts';
 
 const event = (kind: DailyKind, date: string): FetchedEvent => ({
   type: 'fetched', user_id: '7', exercise_id: date, payload: kind, date, raw_key: rawDailyKeyFor('7', kind, date), bytes: 0, sha256: '',
   fetched_at_utc: '2026-01-01T00:00:00Z', utc_offset_min: null, feeds_samples: false,
 });
-
-async function collect(bus: Bus, topic: string): Promise<unknown[]> {
-  const out: unknown[] = [];
-  const sub = await bus.consume({ topics: [topic], group: `reader-${topic}` }, async (b) => void out.push(...b.messages.map((m) => decodeEnvelope(m.value))));
-  await sub.drained();
-  await sub.stop();
-  return out;
-}
 
 describe('stages > parse > date-based', () => {
   let dir: string;

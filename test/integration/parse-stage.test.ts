@@ -2,25 +2,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TOPICS, type Bus } from '../../src/bus/bus.ts';
+import { TOPICS } from '../../src/bus/bus.ts';
 import { EmbeddedBus } from '../../src/bus/embedded.ts';
 import { createRawZone, rawKeyFor } from '../../src/lake/raw-zone.ts';
-import { decodeEnvelope, encodeEnvelope, type DeadLetter, type FetchedEvent, type RecordBatchEnvelope } from '../../src/records/envelope.ts';
+import { encodeEnvelope, type DeadLetter, type FetchedEvent, type RecordBatchEnvelope } from '../../src/records/envelope.ts';
 import { createParseStage } from '../../src/stages/parse.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
+import { collect } from '../helpers/bus-collect.ts';
 
 const event = (key: string, payload: FetchedEvent['payload'], feeds = true): FetchedEvent => ({
   type: 'fetched', user_id: '7', exercise_id: 'e1', payload, raw_key: key, bytes: 0, sha256: '',
   fetched_at_utc: '2026-01-01T00:00:00Z', utc_offset_min: 60, feeds_samples: feeds,
 });
-
-async function collect(bus: Bus, topic: string): Promise<unknown[]> {
-  const out: unknown[] = [];
-  const sub = await bus.consume({ topics: [topic], group: `reader-${topic}` }, async (b) => void out.push(...b.messages.map((m) => decodeEnvelope(m.value))));
-  await sub.drained();
-  await sub.stop();
-  return out;
-}
 
 describe('stages > parse', () => {
   let dir: string;
