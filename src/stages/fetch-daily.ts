@@ -30,6 +30,8 @@ import { DailyPayloadError } from '../parse/json-payload.ts';
 import { DAILY_KINDS, encodeEnvelope, type DailyKind, type FetchedEvent } from '../records/envelope.ts';
 import type { Ledger, LedgerEntry } from '../state/ledger.ts';
 import type { Logger } from '../telemetry/log.ts';
+import type { Deferral } from './fetch-budget.ts';
+import type { DailyBudget } from './fetch-daily-budget.ts';
 
 /** How often a type is read and how far back. */
 export interface DailySchedule {
@@ -49,6 +51,8 @@ export interface DailySweepOptions {
   readonly kinds?: readonly DailyKind[];
   /** Per-type schedule; a type without one is read on every run over its default lookback. */
   readonly schedule?: Readonly<Partial<Record<DailyKind, Partial<DailySchedule>>>>;
+  /** Asked before each user's sweep; a user it cannot cover is deferred (./fetch-daily-budget.ts). @default none: every due user is swept */
+  readonly budget?: DailyBudget;
   readonly now: () => Date;
 }
 
@@ -115,8 +119,14 @@ function fetchedEvent(entry: LedgerEntry, date: string, at: string): FetchedEven
 
 export interface DailySweep {
   readonly kinds: readonly DailyKind[];
-  /** Sweeps one user's due types. Throws on request errors (the caller decides about the user). */
-  sweepUser(userId: string, token: string, counts: DailySweepCounts, onItemError: (error: unknown) => void): Promise<void>;
+  /**
+   * Sweeps one user's due types, unless the budget cannot cover them (plus `extraCost`
+   * requests the caller makes for the user after it): then nothing is requested, the types
+   * stay due and the deferral is returned. Throws on request errors (the caller decides about the user).
+   */
+  sweepUser(userId: string, token: string, counts: DailySweepCounts, onItemError: (error: unknown) => void, extraCost?: number): Promise<Deferral | null>;
+  /** The users in sweep order: never swept first, then the longest since their oldest type was read (so deferred users go first next time). */
+  stalestFirst(userIds: readonly string[]): string[];
   /** Fetches one date of one type (a webhook's date): its per-date call, stored and published as the sweep does. */
   fetchDay(userId: string, token: string, kind: DailyKind, date: string, counts: DailySweepCounts, onItemError: (error: unknown) => void): Promise<void>;
 }
@@ -189,12 +199,14 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
     return !cursor || nowMs - Date.parse(cursor.atUtc) >= everyMs;
   };
 
+  const planFor = (kind: DailyKind, now: Date) =>
+    planRequests(dateBasedEndpoint(kind), now.toISOString().slice(0, 10), options.schedule?.[kind]?.lookbackDays ?? defaultLookbackDays(kind));
+
   const sweepKind = async (userId: string, token: string, kind: DailyKind, counts: DailySweepCounts, onItemError: (error: unknown) => void) => {
     const now = options.now();
     if (!isDue(userId, kind, now.getTime())) return;
     const endpoint = dateBasedEndpoint(kind);
-    const lookback = options.schedule?.[kind]?.lookbackDays ?? defaultLookbackDays(kind);
-    const { requests, minDate } = planRequests(endpoint, now.toISOString().slice(0, 10), lookback);
+    const { requests, minDate } = planFor(kind, now);
     const items: unknown[] = [];
     for (const r of requests) {
       const json = await client.getDateBased(r.path, r.query, token, endpoint.list.noData);
@@ -207,8 +219,26 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
 
   return {
     kinds,
-    async sweepUser(userId, token, counts, onItemError) {
-      for (const kind of kinds) await sweepKind(userId, token, kind, counts, onItemError);
+    async sweepUser(userId, token, counts, onItemError, extraCost = 0) {
+      const now = options.now();
+      const due = kinds.filter((k) => isDue(userId, k, now.getTime()));
+      const cost = due.reduce((n, k) => n + planFor(k, now).requests.length, extraCost);
+      const reservation = options.budget && cost > 0 ? options.budget.tryReserve(cost) : { release() {} };
+      if (!('release' in reservation)) return reservation;
+      try {
+        for (const kind of due) await sweepKind(userId, token, kind, counts, onItemError);
+      } finally {
+        reservation.release();
+      }
+      return null;
+    },
+    stalestFirst(userIds) {
+      const lastRead = (userId: string) => Math.min(...kinds.map((k) => {
+        const cursor = ledger.get(userId, SWEEP_CURSOR_ID, k);
+        return cursor ? Date.parse(cursor.atUtc) : -Infinity;
+      }));
+      // Stable: users swept at the same instant keep the registry's order.
+      return userIds.map((id, i) => ({ id, i, at: lastRead(id) })).sort((a, b) => a.at - b.at || a.i - b.i).map((u) => u.id);
     },
     async fetchDay(userId, token, kind, date, counts, onItemError) {
       const endpoint = dateBasedEndpoint(kind);

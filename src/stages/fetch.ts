@@ -36,7 +36,8 @@ import cron from 'node-cron';
 import type { Bus } from '../bus/bus.ts';
 import { PolarLakeError } from '../errors.ts';
 import type { AccessLinkClient } from '../accesslink/client.ts';
-import { createTransactionBudget } from './fetch-budget.ts';
+import { createTransactionBudget, type Deferral } from './fetch-budget.ts';
+import { createDailyBudget } from './fetch-daily-budget.ts';
 import { validateRawId, type RawZone } from '../lake/raw-zone.ts';
 import type { DailyKind, PayloadKind } from '../records/envelope.ts';
 import { createDailySweep, type DailySchedule } from './fetch-daily.ts';
@@ -123,6 +124,8 @@ export interface FetchReport {
   transactionsExpired: number;
   /** Transactions not opened because the rate-limit budget could not walk them (see fetch-budget.ts). */
   transactionsDeferred: number;
+  /** Users whose due date-based types (and physical-info read) the rate-limit budget could not cover this run (see fetch-daily-budget.ts). */
+  dailyUsersDeferred: number;
   errorsByCode: Record<string, number>;
 }
 
@@ -160,7 +163,7 @@ function emptyReport(): FetchReport {
     usersPolled: 0, transactionsCommitted: 0, transactionsLeftOpen: 0, exercisesFetched: 0, payloadsStored: 0,
     payloadsSkipped: 0, payloadsAbsent: 0, bytesStored: 0, eventsPublished: 0,
     listingUsersSwept: 0, exercisesSkipped: 0, exercisesFailed: 0,
-    dailyUsersSwept: 0, daysStored: 0, daysUnchanged: 0, activityItemsFetched: 0, physicalSnapshotsStored: 0, transactionsExpired: 0, transactionsDeferred: 0, errorsByCode: {},
+    dailyUsersSwept: 0, daysStored: 0, daysUnchanged: 0, activityItemsFetched: 0, physicalSnapshotsStored: 0, transactionsExpired: 0, transactionsDeferred: 0, dailyUsersDeferred: 0, errorsByCode: {},
   };
 }
 
@@ -183,7 +186,10 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
   let running: Promise<FetchReport> | null = null;
   const exercises = createExerciseFetcher({ rawZone, ledger, bus, logger, payloads: options.payloads ?? ALL_PAYLOADS, now });
   const listing = createListingSweep({ client, exercises, logger, now, ...(options.windowAlertDays === undefined ? {} : { windowAlertDays: options.windowAlertDays }) });
-  const daily = createDailySweep({ client, rawZone, ledger, bus, logger, kinds: options.daily ?? ['activity', 'sleep'], ...(options.dailySchedule ? { schedule: options.dailySchedule } : {}), now });
+  const daily = createDailySweep({
+    client, rawZone, ledger, bus, logger, kinds: options.daily ?? ['activity', 'sleep'], ...(options.dailySchedule ? { schedule: options.dailySchedule } : {}), now,
+    budget: createDailyBudget(client.rateLimitGate),
+  });
   // Requests one exercise of a transaction may cost: one per payload, but the sample series are
   // a list plus one request per sample type (at most 12 types), and there is no route endpoint.
   const requestsPerExercise = exercises.payloads.reduce((n, kind) => n + (kind === 'samples' ? 13 : kind === 'route' ? 0 : 1), 0);
@@ -259,8 +265,9 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
     await users.reload();
     if (channel === 'listing') await sweepListing(report);
     await walkTransactions(report);
-    if (daily.kinds.length > 0) await sweepDaily(report);
-    if (physicalInfo) await sweepPhysical(report);
+    // Physical info is read in the same turn as the user's date-based sweep, so the budget that defers one defers both.
+    const dailySwept = daily.kinds.length > 0 ? await sweepDaily(report) : null;
+    if (physicalInfo) await sweepPhysical(report, dailySwept);
     logger.info('fetch.run.completed', { exercise_channel: channel, ...report, errorsByCode: undefined, errors_by_code: report.errorsByCode });
     addToTotals(report);
     return report;
@@ -336,9 +343,9 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
     await Promise.all(Array.from({ length: Math.min(userConcurrency, queue.length) }, worker));
   };
 
-  /** `GET /v3/users/physical-info` for every active user: a new snapshot is stored, a known one skipped. */
-  const sweepPhysical = async (report: FetchReport): Promise<void> => {
-    const queue = users.list().map((u) => u.polarUserId).filter((id) => users.isPollable(id));
+  /** `GET /v3/users/physical-info` for every active user (those the date-based sweep reached, when it is on): a new snapshot is stored, a known one skipped. */
+  const sweepPhysical = async (report: FetchReport, only: ReadonlySet<string> | null): Promise<void> => {
+    const queue = users.list().map((u) => u.polarUserId).filter((id) => users.isPollable(id) && (only === null || only.has(id)));
     await forEachUser(queue, report, (userId) => activity.fetchPhysicalInfo(userId, users.accessToken(userId), report as FetchReport & ActivityCounts), 'physical');
   };
 
@@ -407,17 +414,28 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
     }
   };
 
-  /** Date-based data for every active user (see fetch-daily.ts). */
-  const sweepDaily = async (report: FetchReport): Promise<void> => {
-    const queue = users.list().map((u) => u.polarUserId).filter((id) => users.isPollable(id));
+  /** Date-based data for every active user the rate-limit budget covers, stalest first (see fetch-daily.ts); returns the users swept. */
+  const sweepDaily = async (report: FetchReport): Promise<Set<string>> => {
+    const queue = daily.stalestFirst(users.list().map((u) => u.polarUserId).filter((id) => users.isPollable(id)));
     const counts = { daysStored: 0, daysUnchanged: 0, eventsPublished: 0, bytesStored: 0 };
+    const swept = new Set<string>();
+    let firstDeferral: (Deferral & { userId: string }) | null = null;
     const worker = async () => {
       for (let userId = queue.shift(); userId !== undefined; userId = queue.shift()) {
         try {
-          await daily.sweepUser(userId, users.accessToken(userId), counts, (error) => {
+          const deferral = await daily.sweepUser(userId, users.accessToken(userId), counts, (error) => {
             countError(report, error);
             logger.warn('fetch.daily.item_skipped', { user_id: userId, error });
-          });
+          }, physicalInfo ? 1 : 0);
+          if (deferral) {
+            // Strictly stalest first: a cheaper sweep behind this user (activity and sleep of a
+            // user read a run ago) would take the budget it waits for, run after run.
+            report.dailyUsersDeferred += 1 + queue.length;
+            queue.length = 0;
+            firstDeferral ??= { ...deferral, userId };
+            continue;
+          }
+          swept.add(userId);
           report.dailyUsersSwept++;
           options.onUserSwept?.({ userId, dataType: 'daily', ok: true });
         } catch (error) {
@@ -433,6 +451,15 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
     report.daysUnchanged += counts.daysUnchanged;
     report.eventsPublished += counts.eventsPublished;
     report.bytesStored += counts.bytesStored;
+    const first = firstDeferral as (Deferral & { userId: string }) | null;
+    if (first) {
+      // Once per run: the users left due go first next run.
+      logger.info('fetch.daily.deferred', {
+        users: report.dailyUsersDeferred, swept: report.dailyUsersSwept, reason: 'rate_limit_budget', window: first.window, remaining: first.remaining,
+        needed: first.needed, wait_ms: first.resetInMs, until_utc: new Date(now().getTime() + first.resetInMs).toISOString(), first_user_id: first.userId,
+      });
+    }
+    return swept;
   };
 
   const runOnce = (): Promise<FetchReport> => {
