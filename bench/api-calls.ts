@@ -2,7 +2,7 @@
  * AccessLink requests per data type, against the minimum the API allows, and against the
  * rate-limit budget at 10,000 users.
  *
- *   node bin/run-ts.mjs bench/api-calls.ts [users=12] [exercisesPerUser=4] [budgetUsers=10000] [exercisesPerUserDay=1]
+ *   node bin/run-ts.mjs bench/api-calls.ts [users=12] [exercisesPerUser=4] [budgetUsers=10000] [exercisesPerUserDay=1] [activitySyncsPerUserDay=3]
  *
  * Part 1 (measured): for each run (an exercise channel), a simulator with `users` enrolled users, the
  * real fetch stage run twice (the first sweep fetches everything, the second finds nothing
@@ -19,10 +19,28 @@
  * requests over budget printed per channel (goal 0), and, where the default schedule is over,
  * the shortest sweep interval that stays within budget.
  *
- * Adding a data type (f-daily's date-based endpoints, activity transactions) means adding a
- * run to RUNS (the fetch options that exercise it), rows to DATA_TYPES (how its requests are
- * recognised, its items and its minimum; RunFacts grows the ground truth they need), and
- * for part 2 its measured requests per user-sweep and per item come out of the same run.
+ * The `default pipeline` run is the date-based side of pipelines/default.yaml (every type it
+ * turns on, with its `every` and `lookback_days`, physical info, the activity and
+ * physical-information transactions) against a simulator whose users hold a week of daily
+ * data and legacy transactions. Its rows come from the date-based registry
+ * (src/daily/endpoints.ts): a type added there appears here with no change. An item of a
+ * date-based type is one user's read of it (a "user sweep"); its minimum is one list call when
+ * the plain list covers the lookback, else one range call per `maxRangeDays`.
+ *
+ * Part 3 (the default pipeline at `budgetUsers` users, every data type): a day on a virtual
+ * clock (Polar's 15-minute and 24-hour windows time-scaled so the day takes seconds), with the
+ * simulator's own rate limiter (src/simulator/rate-limit.ts, Polar's formula) answering every
+ * request, the real rate-limit gate learning from its answers, and the fetch stage's real
+ * budgets deciding: the transaction budget (src/stages/fetch-budget.ts) and the date-based
+ * sweep's (src/stages/fetch-daily-budget.ts). Each run (every 5 minutes, the default cron)
+ * does what the fetch stage does in order: pull notifications, the transactions announced
+ * (each user's exercises uploaded at seeded random minutes, `activitySyncsPerUserDay` device
+ * syncs each making an activity transaction, a physical-information change for one user in
+ * fifty a day), then the date-based sweep, stalest users first, each type when its `every`
+ * is due, at the requests per read measured in part 1, physical info in the same turn. Per data
+ * type it prints the requests a day the configuration asks for (every user read on schedule,
+ * no budget) and how many of those would be over Polar's limits, then what the pipeline makes
+ * with its budgets, the reads per user and day, and the requests over budget (goal 0).
  */
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -41,12 +59,23 @@ import { startSimulator, type SimulatedExercise } from '../src/simulator/index.t
 import { createFetchStage, type FetchReport, type FetchStageOptions } from '../src/stages/fetch.ts';
 import { openLedger } from '../src/state/ledger.ts';
 import { openUserRegistry } from '../src/state/users.ts';
+import { createLogger } from '../src/telemetry/log.ts';
+import { DATE_BASED_ENDPOINTS, type DateBasedEndpoint } from '../src/daily/endpoints.ts';
+import { dailySweepConfig } from '../src/pipeline/data-types.ts';
+import { DEFAULT_PIPELINE_FILE, loadPipeline } from '../src/pipeline/load.ts';
+import type { DailyKind } from '../src/records/envelope.ts';
+import { requestsPerExerciseOf } from '../src/stages/fetch-budget.ts';
+import { simulateDay, type DayResult } from './api-calls-day.ts';
 
 const users = Number(process.argv[2] ?? 12);
 const exercisesPerUser = Number(process.argv[3] ?? 4);
 const budgetUsers = Number(process.argv[4] ?? 10_000);
 const exercisesPerUserDay = Number(process.argv[5] ?? 1);
+const activitySyncsPerUserDay = Number(process.argv[6] ?? 3);
 const SWEEPS = 2;
+const PIPELINE = loadPipeline(DEFAULT_PIPELINE_FILE);
+const DAILY = dailySweepConfig(PIPELINE.fetch);
+const SWEEP_MIN = 5; // pipelines/default.yaml: "*/5 * * * *"
 
 type Request = { method: string; path: string; status: number };
 
@@ -57,7 +86,10 @@ type Request = { method: string; path: string; status: number };
 export const RUNS: Readonly<Record<string, Partial<FetchStageOptions>>> = {
   transactional: { exerciseChannel: 'transactional', daily: [] },
   listing: { exerciseChannel: 'listing', daily: [] },
+  'default pipeline': { exerciseChannel: 'transactional', daily: DAILY.kinds, dailySchedule: DAILY.schedule, physicalInfo: PIPELINE.fetch.physical_info, transactional: PIPELINE.fetch.transactional },
 };
+/** The default pipeline run's simulator: a week of daily data and the legacy transactions, no exercises (measured in the two runs above). */
+const DAILY_RUN = 'default pipeline';
 
 /** What a run leaves for the minimum calculation. */
 interface RunFacts {
@@ -70,6 +102,11 @@ interface RunFacts {
   readonly transactions: number;
   /** Sample types the API listed per exercise (from the stored samples payloads). */
   readonly sampleTypes: number;
+  /** Date-based reads per type (user sweeps, from the sweep's own log), and users swept (physical info is read in the same turn). */
+  readonly dailyReads: ReadonlyMap<string, number>;
+  readonly dailyUsersSwept: number;
+  /** Legacy transactions: items pending before the run, users holding some, the fewest transactions that carry them (50 items each). */
+  readonly legacy: Readonly<Record<'activity' | 'physical', { items: number; users: number; transactions: number }>>;
 }
 
 /** One row of the table: a data type, measured in one of RUNS. */
@@ -85,6 +122,25 @@ interface DataTypeRow {
 
 const TX = '/v3/users/\\d+/exercise-transactions';
 const re = (s: string) => new RegExp(`^${s}$`);
+
+/** Fewest requests the API allows to read `lookbackDays` of a date-based type: the plain list when it covers them, else one range call per `maxRangeDays`. */
+export function minimumReads(e: DateBasedEndpoint, lookbackDays: number): number {
+  const days = Math.min(lookbackDays, e.windowDays);
+  return e.list.path !== null && days <= Math.min(28, e.windowDays) ? 1 : Math.ceil(days / e.list.maxRangeDays);
+}
+
+/** One row per registry entry the default pipeline turns on. */
+const dateBasedRows = (): DataTypeRow[] =>
+  DATE_BASED_ENDPOINTS.filter((e) => DAILY.kinds.includes(e.kind)).map((e) => {
+    const paths = new Set([e.list.path, e.list.rangePath].filter((p): p is string => p !== null));
+    const schedule = DAILY.schedule[e.kind];
+    return {
+      name: `${e.kind} (per read, every ${schedule.everyMs === 0 ? 'run' : `${schedule.everyMs / 60_000} min`}, ${schedule.lookbackDays} d)`, run: DAILY_RUN,
+      matches: (r: Request) => r.method === 'GET' && paths.has(r.path), items: (f: RunFacts) => f.dailyReads.get(e.kind) ?? 0,
+      minimum: (f: RunFacts) => (f.dailyReads.get(e.kind) ?? 0) * minimumReads(e, schedule.lookbackDays),
+    };
+  });
+const LEGACY = (segment: string) => `/v3/users/\\d+/${segment}`;
 export const DATA_TYPES: readonly DataTypeRow[] = [
   { name: 'pull notifications (per sweep)', run: 'transactional', matches: (r) => r.path === '/v3/notifications', items: (f) => f.sweeps, minimum: (f) => f.sweeps },
   // create + list + commit per transaction, and the create that answers 204 ("nothing new") per user.
@@ -98,12 +154,24 @@ export const DATA_TYPES: readonly DataTypeRow[] = [
   { name: 'exercise listing (per user sweep)', run: 'listing', matches: (r) => r.path === '/v3/exercises', items: (f) => f.users * f.sweeps, minimum: (f) => f.users * f.sweeps + f.usersWithData },
   { name: 'exercise summary, samples, zones, route (inline)', run: 'listing', matches: (r) => re('/v3/exercises/[^/]+').test(r.path), items: (f) => f.exercises.length, minimum: () => 0 },
   { name: 'exercise files (tcx, gpx, fit)', run: 'listing', matches: (r) => re('/v3/exercises/[^/]+/(tcx|gpx|fit)').test(r.path), items: (f) => f.exercises.length, minimum: (f) => 3 * f.exercises.length },
+  { name: 'pull notifications (per sweep)', run: DAILY_RUN, matches: (r) => r.path === '/v3/notifications', items: (f) => f.sweeps, minimum: (f) => f.sweeps },
+  ...dateBasedRows(),
+  { name: 'physical info (per user read)', run: DAILY_RUN, matches: (r) => r.path === '/v3/users/physical-info', items: (f) => f.dailyUsersSwept, minimum: (f) => f.dailyUsersSwept },
+  // As for exercises: create + list + commit per transaction, and the create that answers 204 per user.
+  { name: 'activity transactions (per transaction)', run: DAILY_RUN, matches: (r) => re(`${LEGACY('activity-transactions')}(/\\d+)?`).test(r.path), items: (f) => f.legacy.activity.transactions, minimum: (f) => 3 * f.legacy.activity.transactions + f.legacy.activity.users },
+  { name: 'activity items (summary, steps, zones)', run: DAILY_RUN, matches: (r) => re(`${LEGACY('activity-transactions')}/\\d+/activities/\\d+(/step-samples|/zone-samples)?`).test(r.path), items: (f) => f.legacy.activity.items, minimum: (f) => 3 * f.legacy.activity.items },
+  { name: 'physical-info transactions (per transaction)', run: DAILY_RUN, matches: (r) => re(`${LEGACY('physical-information-transactions')}(/\\d+)?`).test(r.path), items: (f) => f.legacy.physical.transactions, minimum: (f) => 3 * f.legacy.physical.transactions + f.legacy.physical.users },
+  { name: 'physical-info items', run: DAILY_RUN, matches: (r) => re(`${LEGACY('physical-information-transactions')}/\\d+/physical-informations/\\d+`).test(r.path), items: (f) => f.legacy.physical.items, minimum: (f) => f.legacy.physical.items },
 ];
 
 async function measure(run: string): Promise<{ facts: RunFacts; requests: Request[]; reports: FetchReport[]; steadySweep: number }> {
   const options = RUNS[run]!;
   const listing = options.exerciseChannel === 'listing';
-  const sim = await startSimulator({ seed: 31, users, exercisesPerUser, durationRangeS: [300, 900], rateLimit: { shortTermLimit: 10_000_000, longTermLimit: 10_000_000 } });
+  const dailyRun = run === DAILY_RUN;
+  const sim = await startSimulator({
+    seed: 31, users, exercisesPerUser: dailyRun ? 0 : exercisesPerUser, durationRangeS: [300, 900], rateLimit: { shortTermLimit: 10_000_000, longTermLimit: 10_000_000 },
+    ...(dailyRun ? { legacyDaily: true, dailyDaysAtRegistration: 7 } : {}),
+  });
   const dir = await mkdtemp(join(tmpdir(), 'polar-lake-api-calls-'));
   try {
     const stateDir = join(dir, 'state');
@@ -115,10 +183,24 @@ async function measure(run: string): Promise<{ facts: RunFacts; requests: Reques
       await enrolUser({ oauth, client, users: registry, code, redirectUri: sim.redirectUri, memberId: `m-${a.polarUserId}` });
     }
     const exercises = sim.pendingExercises();
+    const legacyOf = (type: 'activity' | 'physical') => {
+      const pending = sim.accounts.map((a) => sim.legacyPending(type, a.polarUserId).length).filter((n) => n > 0);
+      return { items: pending.reduce((a, b) => a + b, 0), users: pending.length, transactions: pending.reduce((n, k) => n + Math.ceil(k / 50), 0) };
+    };
+    const legacy = { activity: legacyOf('activity'), physical: legacyOf('physical') };
     const firstRequest = sim.requestLog.length; // enrolment is not a data type
     const rawZone = createRawZone(join(dir, 'lake'));
     const bus = new EmbeddedBus({});
-    const stage = createFetchStage({ client, users: registry, rawZone, ledger: await openLedger({ stateDir }), bus, ...options });
+    const dailyReads = new Map<string, number>();
+    const logger = createLogger({
+      level: 'debug',
+      write: (line) => {
+        if (!line.includes('fetch.daily.swept')) return;
+        const kind = (JSON.parse(line) as { kind: string }).kind;
+        dailyReads.set(kind, (dailyReads.get(kind) ?? 0) + 1);
+      },
+    });
+    const stage = createFetchStage({ client, users: registry, rawZone, ledger: await openLedger({ stateDir }), bus, logger, ...options });
     const reports: FetchReport[] = [];
     let lastSweepFrom = 0;
     for (let i = 0; i < SWEEPS; i++) {
@@ -127,14 +209,14 @@ async function measure(run: string): Promise<{ facts: RunFacts; requests: Reques
     }
     await bus.close();
     let sampleTypes = 0;
-    for (const e of exercises) {
+    for (const e of dailyRun ? [] : exercises) {
       const id = listing ? hashedExerciseId(e.exerciseId) : e.exerciseId;
       const key = rawKeyFor(e.userId, id, listing ? 'summary' : 'samples');
       const json = JSON.parse(gunzipSync(readFileSync(join(dir, 'lake', key))).toString('utf8')) as { samples?: unknown[] };
       sampleTypes += json.samples?.length ?? 0;
     }
     const facts: RunFacts = {
-      run, users, sweeps: SWEEPS, exercises, sampleTypes,
+      run, users, sweeps: SWEEPS, exercises, sampleTypes, dailyReads, legacy, dailyUsersSwept: reports.reduce((n, r) => n + r.dailyUsersSwept, 0),
       usersWithData: new Set(exercises.map((e) => e.userId)).size,
       transactions: reports.reduce((n, r) => n + r.transactionsCommitted + r.transactionsLeftOpen, 0),
     };
@@ -160,23 +242,49 @@ interface Measured {
   readonly perExercise: number;
 }
 
-async function part1(): Promise<Measured[]> {
-  console.log(`# Requests per item vs the API's minimum (${users} users x ${exercisesPerUser} exercises, ${SWEEPS} sweeps; goal 1.00)\n`);
-  console.log(`${'run'.padEnd(14)}${'data type'.padEnd(50)}${pad('items', 7)}${pad('requests', 10)}${pad('per item', 10)}${pad('minimum', 9)}${pad('ratio', 7)}`);
+/** The default pipeline run, per request kind of part 3: requests per date-based read, per legacy transaction (user sync) and per item. */
+interface DailyMeasured {
+  readonly perRead: ReadonlyMap<DailyKind, number>;
+  readonly physicalInfoPerRead: number;
+  readonly perSync: Readonly<Record<'activity' | 'physical', number>>;
+  readonly perItem: Readonly<Record<'activity' | 'physical', number>>;
+}
+
+const RUN_COL = 18;
+const TYPE_COL = 58;
+
+async function part1(): Promise<{ exercise: Measured[]; daily: DailyMeasured }> {
+  console.log(`# Requests per item vs the API's minimum (${users} users x ${exercisesPerUser} exercises, ${SWEEPS} sweeps; goal 1.00)`);
+  console.log(`# default pipeline: pipelines/default.yaml's date-based types, physical info and legacy transactions, a week of daily data per user\n`);
+  console.log(`${'run'.padEnd(RUN_COL)}${'data type'.padEnd(TYPE_COL)}${pad('items', 7)}${pad('requests', 10)}${pad('per item', 10)}${pad('minimum', 9)}${pad('ratio', 7)}`);
   const out: Measured[] = [];
+  let daily: DailyMeasured | undefined;
   for (const run of Object.keys(RUNS)) {
     const { facts, requests, reports, steadySweep } = await measure(run);
     const listing = RUNS[run]!.exerciseChannel === 'listing';
     const unmatched = requests.filter((r) => !DATA_TYPES.some((t) => t.run === run && t.matches(r)));
+    const madeOf = (t: DataTypeRow) => requests.filter((r) => t.matches(r)).length;
     for (const t of DATA_TYPES.filter((d) => d.run === run)) {
-      const made = requests.filter((r) => t.matches(r)).length;
+      const made = madeOf(t);
       const items = t.items(facts);
       const min = t.minimum(facts);
       const ratio = min === 0 ? (made === 0 ? '1.00' : 'inf') : fmt(made / min);
-      console.log(`${run.padEnd(14)}${t.name.padEnd(50)}${pad(items, 7)}${pad(made, 10)}${pad(fmt(made / items), 10)}${pad(fmt(min / items), 9)}${pad(ratio, 7)}`);
+      console.log(`${run.padEnd(RUN_COL)}${t.name.padEnd(TYPE_COL)}${pad(items, 7)}${pad(made, 10)}${pad(fmt(made / items), 10)}${pad(fmt(min / items), 9)}${pad(ratio, 7)}`);
     }
-    if (unmatched.length > 0) console.log(`${run.padEnd(14)}${'(requests of no listed type)'.padEnd(50)}${pad('', 7)}${pad(unmatched.length, 10)}`);
+    if (unmatched.length > 0) console.log(`${run.padEnd(RUN_COL)}${'(requests of no listed type)'.padEnd(TYPE_COL)}${pad('', 7)}${pad(unmatched.length, 10)}  ${[...new Set(unmatched.map((r) => `${r.method} ${r.path}`))].slice(0, 3).join(', ')}`);
     if (reports.some((r) => Object.keys(r.errorsByCode).length > 0)) console.log(`  errors: ${JSON.stringify(reports.map((r) => r.errorsByCode))}`);
+    if (run === DAILY_RUN) {
+      const row = (name: string) => DATA_TYPES.find((t) => t.run === run && t.name.startsWith(name))!;
+      const perRead = new Map<DailyKind, number>();
+      for (const kind of DAILY.kinds) perRead.set(kind, madeOf(row(`${kind} (`)) / Math.max(1, facts.dailyReads.get(kind) ?? 0));
+      const perSync = (type: 'activity' | 'physical') => madeOf(row(`${type === 'activity' ? 'activity' : 'physical-info'} transactions`)) / Math.max(1, facts.legacy[type].users);
+      const perItem = (type: 'activity' | 'physical') => madeOf(row(`${type === 'activity' ? 'activity' : 'physical-info'} items`)) / Math.max(1, facts.legacy[type].items);
+      daily = {
+        perRead, physicalInfoPerRead: madeOf(row('physical info')) / Math.max(1, facts.dailyUsersSwept),
+        perSync: { activity: perSync('activity'), physical: perSync('physical') }, perItem: { activity: perItem('activity'), physical: perItem('physical') },
+      };
+      continue;
+    }
     // The last sweep found nothing new: it is the cost of a sweep (one listing per user, or one
     // notifications call); everything else the run made is shared out over the exercises.
     // The first sweep found each user's exercises at once: per user, the transaction (or the
@@ -185,7 +293,7 @@ async function part1(): Promise<Measured[]> {
     const perExercise = (requests.length - steadySweep * SWEEPS - newDataSweeps) / facts.exercises.length;
     out.push({ run, perUserSweep: listing ? steadySweep / users : 0, perSweep: listing ? 0 : steadySweep, perNewDataSweep: newDataSweeps / facts.usersWithData, perExercise });
   }
-  return out;
+  return { exercise: out, daily: daily! };
 }
 
 /**
@@ -234,4 +342,38 @@ function part2(measured: readonly Measured[]): void {
   }
 }
 
-part2(await part1());
+function part3(exercise: Measured, daily: DailyMeasured): void {
+  const workload = {
+    users: budgetUsers, sweepMin: SWEEP_MIN, kinds: DAILY.kinds, schedule: DAILY.schedule, physicalInfo: PIPELINE.fetch.physical_info,
+    requestsPerExercise: requestsPerExerciseOf(PIPELINE.fetch.payloads), exercisesPerUserDay, activitySyncsPerUserDay, physicalChangesPerUserDay: 0.02,
+    exercise: { perWalk: exercise.perNewDataSweep, perItem: exercise.perExercise },
+    activity: { perWalk: daily.perSync.activity, perItem: daily.perItem.activity },
+    physical: { perWalk: daily.perSync.physical, perItem: daily.perItem.physical },
+  };
+  const asConfigured = simulateDay({ ...workload, budgets: false });
+  const pipeline = simulateDay({ ...workload, budgets: true });
+  console.log(`\n# The default pipeline at ${budgetUsers} users, every data type: one simulated day, a run every ${SWEEP_MIN} min (goal 0 over budget)`);
+  console.log(`  ${exercisesPerUserDay} exercise(s), ${activitySyncsPerUserDay} activity sync(s) per user per day, physical info changed by 1 user in 50 a day`);
+  console.log(`  limits: ${500 + 20 * budgetUsers} per 15 min, ${5000 + 100 * budgetUsers} per 24 h; "as configured": every read on schedule, no budget\n`);
+  console.log(`${'data type'.padEnd(30)}${pad('every', 7)}${pad('req/read', 9)} |${pad('asked/day', 11)}${pad('over', 11)} |${pad('made/day', 10)}${pad('reads/user', 11)}${pad('longest wait', 13)}${pad('over', 6)}`);
+  const every = (k: DailyKind) => (DAILY.schedule[k].everyMs === 0 ? 'run' : `${DAILY.schedule[k].everyMs / 60_000}m`);
+  const rowOf = (label: string, everyText: string, perRead: string) => {
+    const a = asConfigured.byType.get(label);
+    const p = pipeline.byType.get(label);
+    const reads = p && p.reads > 0 ? fmt(p.reads / budgetUsers) : '';
+    const wait = p && p.reads > 0 ? `${(p.longestGapMs / 3_600_000).toFixed(1)} h` : '';
+    console.log(`${label.padEnd(30)}${pad(everyText, 7)}${pad(perRead, 9)} |${pad(a?.made ?? 0, 11)}${pad(a?.over ?? 0, 11)} |${pad(p?.made ?? 0, 10)}${pad(reads, 11)}${pad(wait, 13)}${pad(p?.over ?? 0, 6)}`);
+  };
+  rowOf('pull notifications', 'run', '1.00');
+  for (const type of ['exercise', 'activity', 'physical'] as const) rowOf(`${type} transactions`, 'run', '');
+  for (const k of DAILY.kinds) rowOf(k, every(k), fmt(daily.perRead.get(k) ?? 0));
+  rowOf('physical info', 'run', fmt(daily.physicalInfoPerRead));
+  const summary = (name: string, r: DayResult) => `${name}: ${r.total} requests, ${r.over} over budget`;
+  console.log(`\n${summary('as configured', asConfigured)}; ${summary('the pipeline', pipeline)} (goal 0), ${pipeline.usersDeferred} user-runs of the date-based sweep deferred, ${pipeline.transactionsDeferred} transactions deferred`);
+  const never = [...pipeline.neverRead].filter(([, n]) => n > 0);
+  console.log(`users a date-based type never read in the day: ${never.length === 0 ? 'none' : never.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+}
+
+const measured = await part1();
+part2(measured.exercise);
+part3(measured.exercise.find((m) => m.run === 'transactional')!, measured.daily);

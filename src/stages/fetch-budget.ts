@@ -20,6 +20,14 @@ import type { RateLimitGate, RateLimitWindowName } from '../accesslink/rate-limi
 /** Polar caps a transaction at 50 items. */
 export const MAX_ITEMS_PER_TRANSACTION = 50;
 
+/**
+ * Requests one exercise of a transaction may cost: one per payload, but the sample series are
+ * a list plus one request per sample type (at most 12 types), and there is no route endpoint.
+ */
+export function requestsPerExerciseOf(payloads: readonly string[]): number {
+  return payloads.reduce((n, kind) => n + (kind === 'samples' ? 13 : kind === 'route' ? 0 : 1), 0);
+}
+
 export interface Deferral {
   readonly window: RateLimitWindowName;
   readonly remaining: number;

@@ -36,7 +36,7 @@ import cron from 'node-cron';
 import type { Bus } from '../bus/bus.ts';
 import { PolarLakeError } from '../errors.ts';
 import type { AccessLinkClient } from '../accesslink/client.ts';
-import { createTransactionBudget, type Deferral } from './fetch-budget.ts';
+import { createTransactionBudget, requestsPerExerciseOf, type Deferral } from './fetch-budget.ts';
 import { createDailyBudget } from './fetch-daily-budget.ts';
 import { validateRawId, type RawZone } from '../lake/raw-zone.ts';
 import type { DailyKind, PayloadKind } from '../records/envelope.ts';
@@ -190,10 +190,7 @@ export function createFetchStage(options: FetchStageOptions): FetchStage {
     client, rawZone, ledger, bus, logger, kinds: options.daily ?? ['activity', 'sleep'], ...(options.dailySchedule ? { schedule: options.dailySchedule } : {}), now,
     budget: createDailyBudget(client.rateLimitGate),
   });
-  // Requests one exercise of a transaction may cost: one per payload, but the sample series are
-  // a list plus one request per sample type (at most 12 types), and there is no route endpoint.
-  const requestsPerExercise = exercises.payloads.reduce((n, kind) => n + (kind === 'samples' ? 13 : kind === 'route' ? 0 : 1), 0);
-  const budget = createTransactionBudget(client.rateLimitGate, requestsPerExercise);
+  const budget = createTransactionBudget(client.rateLimitGate, requestsPerExerciseOf(exercises.payloads));
   let temporariesSwept = false;
 
   const countError = (report: FetchReport, error: unknown) => {
