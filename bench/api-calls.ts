@@ -151,6 +151,7 @@ export const DATA_TYPES: readonly DataTypeRow[] = [
   { name: 'exercise samples (all series, RR)', run: 'transactional', matches: (r) => re(`${TX}/\\d+/exercises/\\d+/samples(/\\d+)?`).test(r.path), items: (f) => f.exercises.length, minimum: (f) => f.exercises.length + f.sampleTypes },
   { name: 'exercise heart-rate zones', run: 'transactional', matches: (r) => re(`${TX}/\\d+/exercises/\\d+/heart-rate-zones`).test(r.path), items: (f) => f.exercises.length, minimum: (f) => f.exercises.length },
   // The plain list per user and sweep, and the list with everything inline when it shows something new.
+  { name: 'pull notifications (per sweep)', run: 'listing', matches: (r) => r.path === '/v3/notifications', items: (f) => f.sweeps, minimum: (f) => f.sweeps },
   { name: 'exercise listing (per user sweep)', run: 'listing', matches: (r) => r.path === '/v3/exercises', items: (f) => f.users * f.sweeps, minimum: (f) => f.users * f.sweeps + f.usersWithData },
   { name: 'exercise summary, samples, zones, route (inline)', run: 'listing', matches: (r) => re('/v3/exercises/[^/]+').test(r.path), items: (f) => f.exercises.length, minimum: () => 0 },
   { name: 'exercise files (tcx, gpx, fit)', run: 'listing', matches: (r) => re('/v3/exercises/[^/]+/(tcx|gpx|fit)').test(r.path), items: (f) => f.exercises.length, minimum: (f) => 3 * f.exercises.length },
@@ -164,7 +165,7 @@ export const DATA_TYPES: readonly DataTypeRow[] = [
   { name: 'physical-info items', run: DAILY_RUN, matches: (r) => re(`${LEGACY('physical-information-transactions')}/\\d+/physical-informations/\\d+`).test(r.path), items: (f) => f.legacy.physical.items, minimum: (f) => f.legacy.physical.items },
 ];
 
-async function measure(run: string): Promise<{ facts: RunFacts; requests: Request[]; reports: FetchReport[]; steadySweep: number }> {
+async function measure(run: string): Promise<{ facts: RunFacts; requests: Request[]; reports: FetchReport[]; lastSweep: Request[] }> {
   const options = RUNS[run]!;
   const listing = options.exerciseChannel === 'listing';
   const dailyRun = run === DAILY_RUN;
@@ -220,7 +221,8 @@ async function measure(run: string): Promise<{ facts: RunFacts; requests: Reques
       usersWithData: new Set(exercises.map((e) => e.userId)).size,
       transactions: reports.reduce((n, r) => n + r.transactionsCommitted + r.transactionsLeftOpen, 0),
     };
-    return { facts, requests: sim.requestLog.slice(firstRequest), reports, steadySweep: sim.requestLog.length - firstRequest - lastSweepFrom };
+    const requests = sim.requestLog.slice(firstRequest);
+    return { facts, requests, reports, lastSweep: requests.slice(lastSweepFrom) };
   } finally {
     await sim.close();
     await rm(dir, { recursive: true, force: true });
@@ -260,7 +262,7 @@ async function part1(): Promise<{ exercise: Measured[]; daily: DailyMeasured }> 
   const out: Measured[] = [];
   let daily: DailyMeasured | undefined;
   for (const run of Object.keys(RUNS)) {
-    const { facts, requests, reports, steadySweep } = await measure(run);
+    const { facts, requests, reports, lastSweep } = await measure(run);
     const listing = RUNS[run]!.exerciseChannel === 'listing';
     const unmatched = requests.filter((r) => !DATA_TYPES.some((t) => t.run === run && t.matches(r)));
     const madeOf = (t: DataTypeRow) => requests.filter((r) => t.matches(r)).length;
@@ -289,9 +291,13 @@ async function part1(): Promise<{ exercise: Measured[]; daily: DailyMeasured }> 
     // notifications call); everything else the run made is shared out over the exercises.
     // The first sweep found each user's exercises at once: per user, the transaction (or the
     // inline list) is the new-data sweep's cost; the rest is per exercise.
-    const newDataSweeps = requests.filter((r) => (listing ? r.path === '/v3/exercises' : /exercise-transactions(\/\d+)?$/.test(r.path))).length - (listing ? steadySweep * SWEEPS : 0);
+    // Both channels poll the notifications once a sweep (the listing channel for the activity and physical-information transactions).
+    const steadySweep = lastSweep.length;
+    const perSweep = lastSweep.filter((r) => r.path === '/v3/notifications').length;
+    const perUserSweep = (steadySweep - perSweep) / users;
+    const newDataSweeps = requests.filter((r) => (listing ? r.path === '/v3/exercises' : /exercise-transactions(\/\d+)?$/.test(r.path))).length - perUserSweep * users * SWEEPS;
     const perExercise = (requests.length - steadySweep * SWEEPS - newDataSweeps) / facts.exercises.length;
-    out.push({ run, perUserSweep: listing ? steadySweep / users : 0, perSweep: listing ? 0 : steadySweep, perNewDataSweep: newDataSweeps / facts.usersWithData, perExercise });
+    out.push({ run, perUserSweep, perSweep, perNewDataSweep: newDataSweeps / facts.usersWithData, perExercise });
   }
   return { exercise: out, daily: daily! };
 }
