@@ -10,15 +10,18 @@
  * budget cannot cover is deferred (their types stay due; the stalest users go first next run,
  * see fetch-daily.ts), logged at info once per run with the window:
  *
- * - in each window, the sweep leaves `liveShare` of the limit to live work (exercise, activity
- *   and physical-information transactions, webhooks): those defer on their own
+ * - in the 15-minute window, the sweep leaves `liveShare` of the limit to live work (exercise,
+ *   activity and physical-information transactions, webhooks): those defer on their own
  *   (fetch-budget.ts) but must find budget when they come;
- * - in the 24-hour window it follows a pace: by the time a share `f` of the window has gone it
- *   may have used (1 - liveShare) × (limit × f + one short window's limit), so the day's
- *   budget is spread over the day instead of spent in its first hour, and a small client (whose
- *   short limit covers all its users) is never slowed. Polar's windows are fixed: the pace
- *   reads how far into the window we are from its reset. A window shorter than 24 h (a
- *   time-scaled simulator) only makes the pace more lenient.
+ * - in the 24-hour window it follows a pace: once a share `f` of the window has gone, all the
+ *   client's requests together may have reached limit × f, plus, early in the window, what the
+ *   sweep may use of one short window (1 - liveShare) × short limit × (1 - f). So the day's
+ *   budget is spread over the day instead of spent in its first hours (live work then finds,
+ *   at any moment, what is left of the day in proportion), and a small client, whose short
+ *   window covers all its users, is not slowed at the start. Whatever the pace, the sweep never
+ *   takes the last `liveShare` × short limit of the day's window. Polar's windows are fixed:
+ *   the pace reads how far into the window we are from its reset. A window shorter than 24 h
+ *   (a time-scaled simulator) only makes the pace more lenient.
  *
  * Before the first response the budget is unknown and the sweep goes (the first answer's
  * headers teach the gate).
@@ -54,12 +57,13 @@ export function createDailyBudget(gate: RateLimitGate, options: DailyBudgetOptio
     // A reset window counts as just begun: its first answer will say so.
     const resetMs = left.longResetMs ?? 0;
     const elapsed = resetMs > 0 ? Math.max(0, LONG_WINDOW_MS - resetMs) : 0;
-    const allowance = Math.min((1 - liveShare) * (limit * Math.min(1, elapsed / LONG_WINDOW_MS) + left.shortLimit), limit - Math.ceil(limit * liveShare));
+    const gone = Math.min(1, elapsed / LONG_WINDOW_MS);
+    const allowance = Math.min(limit * gone + (1 - liveShare) * left.shortLimit * (1 - gone), limit - Math.ceil(liveShare * left.shortLimit));
     const used = limit - left.longTerm + reserved;
     if (used + cost > allowance) {
       // When the pace line will have grown by what is missing (or the window reset, if sooner).
       const missing = used + cost - allowance;
-      const paceWaitMs = Math.ceil((missing / ((1 - liveShare) * limit)) * LONG_WINDOW_MS);
+      const paceWaitMs = Math.ceil((missing / limit) * LONG_WINDOW_MS);
       return { window: 'long_term', remaining: Math.max(0, Math.floor(allowance - used)), needed: cost, resetInMs: resetMs > 0 ? Math.min(resetMs, paceWaitMs) : paceWaitMs };
     }
     return null;

@@ -70,8 +70,10 @@ describe('fetch > date-based sweep within the rate-limit budget', () => {
   });
 
   it('spreads the 24-hour window over the day: a fresh 15-minute window does not let the sweep run ahead of the pace', async () => {
-    // 960 a day, 100 per 15 min: at the day's start the pace allows 0.7 x 100 = 70; 15 minutes later 0.7 x (10 + 100) = 77.
-    rig = await start(100, 960);
+    // 480 a day, 100 per 15 min: at the day's start the pace allows 0.7 x 100 = 70 (4 users after the
+    // enrolment and the notifications call); 15 minutes later 480 / 96 + 70 x 95 / 96 = 74, while the
+    // fresh 15-minute window alone would let 5 users go.
+    rig = await start(100, 480);
     const stage = stageFor(rig);
     const first = await stage.runOnce();
     expect(first.dailyUsersSwept).toBeGreaterThan(0);
@@ -79,7 +81,7 @@ describe('fetch > date-based sweep within the rate-limit budget', () => {
     const second = await stage.runOnce();
     expect(second.dailyUsersSwept).toBe(0);
     expect(deferredLines(rig).at(-1)).toMatchObject({ window: 'long_term', users: USERS });
-    // Three hours on, the pace has grown by 0.7 x 960 / 8 = 84: more users go.
+    // Three hours on, the pace allows 480 x 3.25 / 24 + 70 x (1 - 3.25 / 24) = 126: more users go.
     rig.clock!.advance(3 * 3_600_000);
     const later = await stage.runOnce();
     expect(later.dailyUsersSwept).toBeGreaterThan(0);

@@ -31,27 +31,27 @@ describe('fetch > date-based sweep budget', () => {
 
   it('defers on the 24-hour window when the sweep is ahead of the pace, and goes again as the day goes by', () => {
     const { clock, seen, budget } = rig();
-    // An hour into the day, 160,000 used: the pace allows 0.7 x (1,005,000 / 24 + 200,500) = 169,662.
-    seen(20_000, 160_000, 600, 82_800);
-    const ok = budget.tryReserve(9_000);
+    // An hour into the day, 166,000 used: the pace allows 1,005,000 / 24 + 0.7 x 200,500 x 23 / 24 = 176,377.
+    seen(20_000, 166_000, 600, 82_800);
+    const ok = budget.tryReserve(10_000);
     expect('release' in ok).toBe(true);
     const deferred = budget.tryReserve(1_000);
-    expect(deferred).toMatchObject({ window: 'long_term', needed: 1_000, remaining: 662 });
+    expect(deferred).toMatchObject({ window: 'long_term', needed: 1_000, remaining: 377 });
     // Released (the requests came back and the gate counts them instead): still ahead.
     if ('release' in ok) ok.release();
-    seen(20_000, 169_000, 600, 82_800);
+    seen(20_000, 176_000, 600, 82_800);
     expect(budget.tryReserve(1_000)).toMatchObject({ window: 'long_term' });
-    // Two hours later the pace line has grown by 0.7 x 1,005,000 / 12 = 58,625.
+    // Two hours later the pace line has grown by (1,005,000 - 140,350) / 12 = 72,054.
     clock.advance(7_200_000);
     expect('release' in budget.tryReserve(1_000)).toBe(true);
   });
 
-  it('never takes the live share of the day, even at its end', () => {
+  it('leaves live work its share of a short window in the day\'s window, even at its end', () => {
     const { seen, budget } = rig();
-    seen(0, 700_000, 900, 60);
+    seen(0, 940_000, 900, 60);
     expect('release' in budget.tryReserve(3_000)).toBe(true);
-    // 1,005,000 x 0.3 = 301,500 stay for transactions and webhooks.
-    expect(budget.tryReserve(1_000)).toMatchObject({ window: 'long_term', remaining: 500 });
+    // 0.3 x 200,500 = 60,150 stay for transactions and webhooks until the window resets.
+    expect(budget.tryReserve(2_000)).toMatchObject({ window: 'long_term', remaining: 1_850 });
   });
 
   it('counts a window whose reset has passed as just begun', () => {
