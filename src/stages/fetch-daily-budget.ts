@@ -29,7 +29,6 @@
 import type { RateLimitGate } from '../accesslink/rate-limit.ts';
 import type { Deferral } from './fetch-budget.ts';
 
-export const SHORT_WINDOW_MS = 900_000;
 export const LONG_WINDOW_MS = 86_400_000;
 
 export interface DailyBudget {

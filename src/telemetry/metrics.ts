@@ -36,6 +36,7 @@ export function createMetricsRegistry(app: App): Registry {
     ['polar_fetch_transactions_committed_total', 'AccessLink transactions committed (data then deleted at Polar).', (t) => t.transactionsCommitted],
     ['polar_fetch_transactions_left_open_total', 'Transactions left uncommitted because something failed (offered again later).', (t) => t.transactionsLeftOpen],
     ['polar_fetch_days_stored_total', 'Daily payloads (activity days, sleep nights) stored because new or changed.', (t) => t.daysStored],
+    ['polar_fetch_daily_users_deferred_total', 'Users whose date-based sweep the rate-limit budget could not cover in a run (swept in a later one).', (t) => t.dailyUsersDeferred],
   ];
   if (app.fetch) {
     for (const [name, help, pick] of fetchCounters) mirroredCounter(own, name, help, () => { const t = totals(); return t ? pick(t) : undefined; });
