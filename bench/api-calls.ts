@@ -40,7 +40,8 @@
  * is due, at the requests per read measured in part 1, physical info in the same turn. Per data
  * type it prints the requests a day the configuration asks for (every user read on schedule,
  * no budget) and how many of those would be over Polar's limits, then what the pipeline makes
- * with its budgets, the reads per user and day, and the requests over budget (goal 0).
+ * with its budgets, the reads per user and day, the longest a user waited between two reads of
+ * the type (or from the last read to the day's end), and the requests over budget (goal 0).
  */
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
