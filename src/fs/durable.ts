@@ -72,7 +72,9 @@ export interface WriteOptions extends DurableOptions {
   readonly mode?: number;
   /**
    * The temporary to write first. Given, it is overwritten if a crash left it (callers whose
-   * sweeps know that name); by default a unique name beside the target (`tempPathFor`).
+   * sweeps know that name; two writers must not share it), and may sit in another folder of
+   * the same file system (both folders are synced). By default a unique name beside the
+   * target (`tempPathFor`).
    */
   readonly tempPath?: string;
 }
@@ -177,6 +179,7 @@ export async function writeFileDurable(path: string, data: string | Uint8Array, 
     throw error;
   }
   await syncFolder(dirname(path), options);
+  if (dirname(tmp) !== dirname(path)) await syncFolder(dirname(tmp), options);
 }
 
 /**

@@ -130,6 +130,16 @@ describe('fs > durable: writeFileDurable', () => {
     expect(files()).toEqual(['_manifest.json']);
   });
 
+  it('a temporary in another folder (a metadata folder) is renamed across, and both folders are synced', async () => {
+    mkdirSync(join(dir, 'meta'));
+    mkdirSync(join(dir, 'table'));
+    const path = join(dir, 'table', '_manifest.json');
+    await writeFileDurable(path, '{}', { tempPath: join(dir, 'meta', 'manifest.tmp') });
+    expect(readFileSync(path, 'utf8')).toBe('{}');
+    expect(readdirSync(join(dir, 'meta'))).toEqual([]);
+    expect(faults.events.slice(-2)).toEqual([`sync ${join(dir, 'table')}`, `sync ${join(dir, 'meta')}`]);
+  });
+
   it('reaches the crash point after the data is synced and before the rename', async () => {
     await writeFileDurable(join(dir, 'x'), 'x', { crashPoint: 'sink.stage' });
     expect(faults.events.map((e) => e.split(' ')[0])).toEqual(['sync', 'crash', 'rename', 'sync']);
