@@ -15,6 +15,7 @@
 import { crc32 } from 'node:zlib';
 import { mkdir, open, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncFolder } from '../fs/durable.ts';
 import { BusLogCorruptError } from './errors.ts';
 
 export interface StoredMessage {
@@ -130,15 +131,6 @@ function segmentName(baseOffset: number): string {
   return `${String(baseOffset).padStart(20, '0')}.log`;
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const h = await open(dir, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-
 export class FilePartitionLog implements PartitionLog {
   private readonly segments: Segment[] = [];
   private appending: Promise<void> = Promise.resolve();
@@ -189,7 +181,7 @@ export class FilePartitionLog implements PartitionLog {
         await unlink(first.file);
         deleted += first.count;
       }
-      if (deleted > 0) await syncDir(this.dir);
+      if (deleted > 0) await syncFolder(this.dir);
       return deleted;
     });
     this.appending = next.then(() => undefined, () => undefined);
@@ -305,7 +297,7 @@ export class FilePartitionLog implements PartitionLog {
     const file = join(this.dir, segmentName(baseOffset));
     const handle = await open(file, 'wx+');
     // The new directory entry must survive a crash too, not just the bytes.
-    await syncDir(this.dir);
+    await syncFolder(this.dir);
     const segment: Segment = { baseOffset, file, handle, size: 0, count: 0, index: [], lastAppendMs: Date.now() };
     this.segments.push(segment);
     return segment;

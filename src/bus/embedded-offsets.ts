@@ -3,7 +3,8 @@
  * file per group (`<dir>/<group>.json`, written to a temp file, fsynced, renamed), so that a
  * restarted process resumes each group where it last acknowledged.
  */
-import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { writeFileDurable } from '../fs/durable.ts';
 import { join } from 'node:path';
 
 /** topic -> partition -> next offset to deliver. */
@@ -101,21 +102,6 @@ export class FileOffsetStore implements OffsetStore {
 
   private async write(group: string, json: string): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    const target = this.file(group);
-    const tmp = `${target}.${process.pid}.tmp`;
-    const h = await open(tmp, 'w');
-    try {
-      await h.writeFile(json);
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-    await rename(tmp, target);
-    const d = await open(this.dir, 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
+    await writeFileDurable(this.file(group), json, { mode: 0o666 });
   }
 }

@@ -15,7 +15,8 @@
  * One difference from Kafka: there is no group rebalancing, so two live subscriptions of the
  * same group may not share a topic (it is a usage error rather than a silent split).
  */
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { writeFileDurable } from '../fs/durable.ts';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../telemetry/log.ts';
 import type { Batch, Bus, BusMessage, ConsumeOptions, OutgoingMessage, PartitionLag, Subscription, Topic } from './bus.ts';
@@ -213,7 +214,7 @@ async function readPartitionCount(topicDir: string, wanted: number): Promise<num
   // Partition folders without a topic.json: written by a crash between mkdir and the meta file.
   const existing = (await readdir(topicDir)).filter((n) => /^\d+$/.test(n)).length;
   const count = Math.max(existing, wanted);
-  await writeFile(metaFile, JSON.stringify({ partitions: count }));
+  await writeFileDurable(metaFile, JSON.stringify({ partitions: count }), { mode: 0o666 });
   return count;
 }
 

@@ -24,8 +24,9 @@
  * appended with O_APPEND and re-read from where it was last read when a lookup misses, so
  * an import process and a running pipeline on one state folder see each other's members.
  */
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { appendDurable } from '../fs/durable.ts';
 
 export type SourceKind = 'accesslink' | 'flow' | 'fit' | 'tcx' | 'hrm' | 'ppt' | 'gpx';
 
@@ -193,13 +194,7 @@ export async function openIdentityRegistry(options: { stateDir: string }): Promi
         if (known) return known;
         const cluster = (byUser.get(member.userId) ?? []).find((c) => c.members.some((m) => matches(m, member)));
         const clusterId = cluster?.id ?? `${member.userId}/${member.exerciseId}`;
-        const handle = await open(file, 'a', 0o600);
-        try {
-          await handle.write(JSON.stringify({ c: clusterId, m: member } satisfies Line) + '\n');
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
+        await appendDurable(file, JSON.stringify({ c: clusterId, m: member } satisfies Line) + '\n', { mode: 0o600 });
         await refresh();
         return lookup(member.userId, member.exerciseId) as Verdict;
       });

@@ -11,17 +11,17 @@
  * Running it twice changes nothing: a partition with fewer than two small files is left alone.
  */
 import { createHash } from 'node:crypto';
-import { renameSync, statSync, unlinkSync } from 'node:fs';
+import { statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { withPartitionLock } from './lock.ts';
 import { removeOrphans } from './partition-writer.ts';
 import { readManifest, writeManifest, type BatchEntry, type ManifestFile } from './manifest.ts';
-import { fsyncPath, type ParquetCompression } from './parquet-writer.ts';
+import { lakeWriteError, type ParquetCompression } from './parquet-writer.ts';
 import { loadTableSchema, quoteIdent, quoteLiteral, TABLE_NAMES } from './schema.ts';
 import { listPartitions } from './views.ts';
 import type { TableName } from '../records/rows.ts';
-import { crashPoint } from '../crash-points.ts';
+import { renameDurable } from '../fs/durable.ts';
 
 export interface CompactOptions {
   /** Size a merged file aims for. @default 268435456 */
@@ -97,16 +97,13 @@ export async function compactPartition(
         `COPY (SELECT ${columns} FROM read_parquet([${inputs}], union_by_name = true) ORDER BY ${order}) TO ${quoteLiteral(`${path}.tmp`)} ` +
           `(FORMAT parquet, COMPRESSION ${options.compression ?? 'zstd'}, ROW_GROUP_SIZE ${options.rowGroupRows ?? 500_000})`,
       );
-      fsyncPath(`${path}.tmp`);
-      crashPoint('compact.merge');
-      renameSync(`${path}.tmp`, path);
+      await renameDurable(`${path}.tmp`, path, { crashPoint: 'compact.merge', error: (cause) => lakeWriteError(`in partition ${dir}`, path, cause) });
       const sources: Record<string, BatchEntry[]> = {};
       for (const f of group) for (const [s, entries] of Object.entries(f.sources)) (sources[s] ??= []).push(...entries);
       merged.push({ name, rows: group.reduce((n, f) => n + f.rows, 0), bytes: statSync(path).size, schema_version: schema.version, sources });
     }
-    fsyncPath(dir);
     const inputs = new Set(small.map((f) => f.name));
-    writeManifest(dir, { ...manifest, generation: manifest.generation + 1, files: [...manifest.files.filter((f) => !inputs.has(f.name)), ...merged] });
+    await writeManifest(dir, { ...manifest, generation: manifest.generation + 1, files: [...manifest.files.filter((f) => !inputs.has(f.name)), ...merged] });
     for (const name of inputs) unlinkSync(join(dir, name));
     return { table, partition, inputFiles: small.length, outputFiles: merged.length, rows: merged.reduce((n, f) => n + f.rows, 0) };
   });

@@ -5,10 +5,11 @@
  * go through it (src/lake/views.ts) never see a row twice or missing, even while the sink
  * or compaction replaces files. See docs/lake.md.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PolarLakeError } from '../errors.ts';
-import { fsyncPath } from './parquet-writer.ts';
+import { writeFileDurable } from '../fs/durable.ts';
+import { lakeWriteError } from './parquet-writer.ts';
 
 /** One source batch held by a file: [row_offset, row_count, content hash]. */
 export type BatchEntry = [number, number, string];
@@ -50,12 +51,8 @@ export function readManifest(dir: string, table: string, partition: string): Man
   }
 }
 
-/** The commit: after this returns, the new file list is what every reader gets. */
-export function writeManifest(dir: string, manifest: Manifest): void {
+/** The commit: once this resolves, the new file list is what every reader gets. */
+export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
   const file = join(dir, MANIFEST_NAME);
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, JSON.stringify(manifest));
-  fsyncPath(tmp);
-  renameSync(tmp, file);
-  fsyncPath(dir);
+  await writeFileDurable(file, JSON.stringify(manifest), { mode: 0o666, tempPath: `${file}.tmp`, error: (cause) => lakeWriteError(`in partition ${dir}`, file, cause) });
 }

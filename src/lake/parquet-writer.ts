@@ -13,18 +13,18 @@
  * casts nothing; it writes Parquet (zstd, row groups of `rowGroupRows`), sorted by the
  * schema's sort key unless `sort: false`.
  *
- * The file is written as `<path>.tmp`, fsynced, then renamed, and the folder fsynced: a
- * reader or a crash sees the whole file or none of it.
+ * The file is written as `<path>.tmp`, then fsynced, renamed and the folder fsynced
+ * (src/fs/durable.ts): a reader or a crash sees the whole file or none of it.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import duckdb from '@duckdb/node-bindings';
 import { BIGINT, BOOLEAN, DATE, DOUBLE, DuckDBTableFunction, ENUM, INTEGER, SMALLINT, TIMESTAMPTZ, type DuckDBConnection, type DuckDBDataChunk, type DuckDBType } from '@duckdb/node-api';
-import { PolarLakeError } from '../errors.ts';
+import { errorMessage, PolarLakeError } from '../errors.ts';
 import { diskCauseOf, type DiskCauseCode } from './disk-cause.ts';
 import { valueAt, type ColumnVector } from '../records/arrow-codec.ts';
 import { quoteIdent, quoteLiteral, type ColumnSpec, type TableSchema } from './schema.ts';
-import { crashPoint } from '../crash-points.ts';
+import { renameDurable } from '../fs/durable.ts';
 
 export type ParquetCompression = 'zstd' | 'snappy' | 'gzip' | 'uncompressed';
 
@@ -85,6 +85,12 @@ export class ParquetWriteError extends PolarLakeError {
   }
   /** ENOSPC, EROFS or EACCES when the disk said so (DuckDB gives only the OS's words). */
   readonly errno: DiskCauseCode | undefined;
+}
+
+/** PL_LAKE_WRITE_FAILED for `file`, its message `cannot write <what>[: <disk cause>]: <the OS's words>`. */
+export function lakeWriteError(what: string, file: string, cause: unknown): ParquetWriteError {
+  const disk = diskCauseOf(cause);
+  return new ParquetWriteError(`cannot write ${what}${disk ? `: ${disk.what} (${disk.errno})` : ''}: ${errorMessage(cause)}`, file, { cause });
 }
 
 const CHUNK_ROWS = 2048;
@@ -326,16 +332,6 @@ const US_PER_DAY = 86_400_000_000;
 
 let stageCounter = 0;
 
-/** Fsyncs a file or a folder (a rename is durable only once its folder is synced). */
-export function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Row objects → columns, for callers that hold rows (tests, benches). */
 export function rowsToColumns(rows: readonly object[], fields: readonly string[]): Record<string, unknown[]> {
   const out: Record<string, unknown[]> = {};
@@ -379,15 +375,11 @@ export async function writeParquet(
       `COPY (SELECT ${select.join(', ')} FROM ${stageTable}${options.sort === false ? '' : ` ORDER BY ${order}`}) ` +
         `TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION ${options.compression ?? 'zstd'}, ROW_GROUP_SIZE ${options.rowGroupRows ?? 500_000})`,
     );
-    fsyncPath(tmp);
-    crashPoint('parquet.write');
-    renameSync(tmp, path);
-    fsyncPath(dirname(path));
+    await renameDurable(tmp, path, { crashPoint: 'parquet.write', error: (cause) => lakeWriteError(`${schema.name} Parquet file`, path, cause) });
     return { path, rows: count, bytes: statSync(path).size };
   } catch (cause) {
-    if (cause instanceof TypeError) throw cause;
-    const disk = diskCauseOf(cause);
-    throw new ParquetWriteError(`cannot write ${schema.name} Parquet file${disk ? `: ${disk.what} (${disk.errno})` : ''}: ${(cause as Error).message}`, path, { cause });
+    if (cause instanceof TypeError || cause instanceof ParquetWriteError) throw cause;
+    throw lakeWriteError(`${schema.name} Parquet file`, path, cause);
   } finally {
     STAGE_SOURCES.delete(stageId);
   }

@@ -18,12 +18,13 @@
  * The caller acknowledges the bus batches only after this resolves.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { renameDurable } from '../fs/durable.ts';
 import { withPartitionLock } from './lock.ts';
 import { MANIFEST_NAME, readManifest, writeManifest, type BatchEntry, type ManifestFile } from './manifest.ts';
-import { fsyncPath, writeParquet, type ParquetWriteOptions, type RowSegment } from './parquet-writer.ts';
+import { lakeWriteError, writeParquet, type ParquetWriteOptions, type RowSegment } from './parquet-writer.ts';
 import { partitionDir } from './partition.ts';
 import { listPartitions } from './views.ts';
 
@@ -127,8 +128,7 @@ export async function rewriteFile(
     unlinkSync(`${out}.tmp`);
     return null;
   }
-  fsyncPath(`${out}.tmp`);
-  renameSync(`${out}.tmp`, out);
+  await renameDurable(`${out}.tmp`, out, { error: (cause) => lakeWriteError(`in partition ${dir}`, out, cause) });
   return { name, rows, bytes: statSync(out).size, schema_version: schema.version, sources };
 }
 
@@ -199,7 +199,7 @@ export async function commitPartition(
     }
 
     if (written > 0 || replaced.length > 0) {
-      writeManifest(dir, { ...manifest, generation: manifest.generation + 1, files });
+      await writeManifest(dir, { ...manifest, generation: manifest.generation + 1, files });
       for (const name of replaced) unlinkSync(join(dir, name));
     }
     return { written, skipped, removedFiles: replaced.length, file, bytes };

@@ -2,18 +2,18 @@
  * The raw zone: every payload fetched from AccessLink, kept forever as gzip, the source of
  * truth that `replay` rebuilds the tables from.
  *
- * `put` streams the body through gzip into `<key>.tmp-<random>`, fsyncs it, renames it into
- * place and fsyncs the directory: after `put` resolves the object survives a crash, and a
- * crash before that leaves at most a temp file, never a half object under the real key.
+ * `put` streams the body through gzip into `<key>.tmp-<pid>-<random>`, fsyncs it, renames it into
+ * place and fsyncs the directory (src/fs/durable.ts): after `put` resolves the object survives a
+ * crash, and a crash before that leaves at most a temp file, never a half object under the key.
  * Writing the same key again replaces the object (same content → same object: idempotent).
  * A body that already starts with the gzip magic (a TCX may come gzipped) is stored as is,
  * not gzipped twice; its sha256 is still taken over the decompressed payload.
  *
  * Key layout: `raw/exercises/user_id=<uid>/exercise_id=<id>/<payload>.<ext>.gz`.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
@@ -22,8 +22,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { PolarLakeError, type ErrorKind } from '../errors.ts';
 import { diskCauseOf, type DiskCauseCode } from './disk-cause.ts';
 import { ACTIVITY_PART_KINDS, DAILY_KINDS, isActivityPartKind, isDailyKind, type DailyKind, type DatedKind, type PayloadKind } from '../records/envelope.ts';
-import { fsyncDir } from '../state/atomic-file.ts';
-import { crashPoint } from '../crash-points.ts';
+import { isStaleTemporary, isTemporaryName, renameDurable, tempPathFor } from '../fs/durable.ts';
 
 export interface StoredObject {
   readonly key: string;
@@ -134,7 +133,6 @@ export const PAYLOAD_EXTENSIONS: Readonly<Record<PayloadKind, string>> = {
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Safe path segments: no `..`, no empty segment, no backslash, nothing hidden. */
 const KEY = /^(?:[A-Za-z0-9_=-][A-Za-z0-9_.=-]{0,127}\/)*[A-Za-z0-9_=-][A-Za-z0-9_.=-]{0,127}$/;
-const TMP_MARK = '.tmp-';
 
 export function validateRawId(field: string, value: string): string {
   if (!ID.test(value)) throw new InvalidRawIdError(field, value);
@@ -199,7 +197,7 @@ export function parseRawKey(key: string): ParsedRawKey | null {
 }
 
 function checkKey(key: string): string {
-  if (!KEY.test(key) || key.includes('..') || key.includes(TMP_MARK)) throw new InvalidRawKeyError(key);
+  if (!KEY.test(key) || key.includes('..') || isTemporaryName(key)) throw new InvalidRawKeyError(key);
   return key;
 }
 
@@ -293,7 +291,7 @@ export function createRawZone(rootDir: string): RawZone {
     async put(key, body) {
       const finalPath = pathOf(key);
       const dir = dirname(finalPath);
-      const tmpPath = `${finalPath}${TMP_MARK}${process.pid}-${PROCESS_NONCE}${randomBytes(6).toString('hex')}`;
+      const tmpPath = tempPathFor(finalPath);
       const { head, stream } = Buffer.isBuffer(body) ? { head: body.subarray(0, 2), stream: Readable.from([body]) } : await peek(body, 2);
       const alreadyGzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
       const written = new Measure();
@@ -312,15 +310,7 @@ export function createRawZone(rootDir: string): RawZone {
           sha256 = payload.hash.digest('hex');
           bytes = payload.bytes;
         }
-        const handle = await open(tmpPath, 'r+');
-        try {
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        crashPoint('raw.write');
-        await rename(tmpPath, finalPath);
-        await fsyncDir(dir);
+        await renameDurable(tmpPath, finalPath, { crashPoint: 'raw.write', error: (cause) => rawZoneWriteError(key, cause) });
         return { key, bytes, storedBytes: written.bytes, sha256 };
       } catch (error) {
         await unlink(tmpPath).catch(() => undefined);
@@ -368,7 +358,7 @@ export function createRawZone(rootDir: string): RawZone {
           const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
           if (entry.isDirectory()) {
             if (rel.startsWith(prefix) || prefix.startsWith(rel + '/')) yield* walk(rel);
-          } else if (entry.isFile() && !entry.name.includes(TMP_MARK) && rel.startsWith(prefix)) {
+          } else if (entry.isFile() && !isTemporaryName(entry.name) && rel.startsWith(prefix)) {
             yield rel;
           }
         }
@@ -422,24 +412,3 @@ async function mkdirWithCause(dir: string): Promise<void> {
   }
 }
 
-/**
- * Tells this process's temp files from an earlier one's with the same pid (a container's
- * process is pid 1 on every start).
- */
-const PROCESS_NONCE = randomBytes(4).toString('hex');
-
-/** A temp file whose writer is gone: its pid is not a live process (or it has no pid). */
-function isStaleTemporary(name: string): boolean {
-  const at = name.lastIndexOf(TMP_MARK);
-  if (at < 0) return false;
-  const owner = /^(\d+)-([0-9a-f]{8})[0-9a-f]+$/.exec(name.slice(at + TMP_MARK.length));
-  if (!owner) return true;
-  const pid = Number(owner[1]);
-  if (pid === process.pid) return owner[2] !== PROCESS_NONCE;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'EPERM';
-  }
-}

@@ -21,14 +21,15 @@
  * `stage-*` file is found in the partition folder (commits there leave `stage-*` files alone).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { crashPoint } from '../crash-points.ts';
 import { PolarLakeError } from '../errors.ts';
 import { withPartitionLock } from './lock.ts';
 import { readManifest, writeManifest, type BatchEntry, type ManifestFile } from './manifest.ts';
-import { fsyncPath, writeParquet, type ParquetWriteOptions } from './parquet-writer.ts';
+import { renameDurable, syncFolder, writeFileDurable } from '../fs/durable.ts';
+import { lakeWriteError, writeParquet, type ParquetWriteOptions } from './parquet-writer.ts';
 import { removeOrphans, rewriteFile, STAGED_PREFIX, type PartitionBatch } from './partition-writer.ts';
 import { partitionDir } from './partition.ts';
 import { quoteLiteral, type TableSchema } from './schema.ts';
@@ -89,13 +90,10 @@ export function readStaging(lakeRoot: string, table: string, sourceId: string): 
   return JSON.parse(readFileSync(file, 'utf8')) as StagingRecord;
 }
 
-function writeStaging(lakeRoot: string, record: StagingRecord): void {
+async function writeStaging(lakeRoot: string, record: StagingRecord): Promise<void> {
   const file = recordPath(lakeRoot, record.table, record.source_id);
   mkdirSync(stagingDir(lakeRoot, record.table), { recursive: true });
-  writeFileSync(`${file}.tmp`, JSON.stringify(record));
-  fsyncPath(`${file}.tmp`);
-  renameSync(`${file}.tmp`, file);
-  fsyncPath(stagingDir(lakeRoot, record.table));
+  await writeFileDurable(file, JSON.stringify(record), { mode: 0o666, tempPath: `${file}.tmp`, error: (cause) => lakeWriteError(`the staging record of ${record.source_id}`, file, cause) });
 }
 
 /** Sources with a staging record (staged, not yet promoted or discarded). */
@@ -181,7 +179,7 @@ export async function stageSource(
     changed = true;
   }
   const next: StagingRecord = { ...record, batches, partitions };
-  if (changed) writeStaging(lakeRoot, next);
+  if (changed) await writeStaging(lakeRoot, next);
   crashPoint('sink.stage');
   return next;
 }
@@ -247,6 +245,7 @@ export async function promoteSource(conn: DuckDBConnection, lakeRoot: string, sc
         if (rewritten) files.push(rewritten);
       }
       if (adds.length === 0 && replaced.length === 0) return 0;
+      const inPartition = { error: (cause: unknown, path: string) => lakeWriteError(`in partition ${dir}`, path, cause) };
       let rows = 0;
       for (const { f, name } of adds) {
         const from = join(stagingDir(lakeRoot, schema.name), f.name);
@@ -254,15 +253,16 @@ export async function promoteSource(conn: DuckDBConnection, lakeRoot: string, sc
         // Renamed by an attempt that crashed before its commit: already in place.
         if (!existsSync(to)) {
           if (!existsSync(from)) throw new SinkSourceIncompleteError(schema.name, source, f.batches[0]?.[0] ?? 0);
-          renameSync(from, to);
+          await renameDurable(from, to, inPartition);
         }
         files.push({ name, rows: f.rows, bytes: f.bytes, schema_version: schema.version, sources: { [source]: f.batches } });
         rows += f.rows;
       }
-      fsyncPath(dir);
-      fsyncPath(stagingDir(lakeRoot, schema.name));
+      // Names an attempt that crashed renamed (before syncing) must be durable before the commit lists them.
+      await syncFolder(dir, inPartition);
+      await syncFolder(stagingDir(lakeRoot, schema.name), inPartition);
       crashPoint('sink.promote');
-      writeManifest(dir, { ...manifest, generation: manifest.generation + 1, files });
+      await writeManifest(dir, { ...manifest, generation: manifest.generation + 1, files });
       for (const name of replaced) unlinkSync(join(dir, name));
       return rows;
     });

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.ts';
-import { writeFileAtomic } from './atomic-file.ts';
+import { writeFileDurable } from '../fs/durable.ts';
 
 export type ExerciseChannel = 'transactional' | 'listing';
 
@@ -25,5 +25,5 @@ export async function lockExerciseChannel(stateDir: string, channel: ExerciseCha
       'fetch.exercise_channel',
     );
   }
-  await writeFileAtomic(path, JSON.stringify({ channel, since_utc: new Date().toISOString() }) + '\n', 0o644);
+  await writeFileDurable(path, JSON.stringify({ channel, since_utc: new Date().toISOString() }) + '\n', { mode: 0o644 });
 }

@@ -11,9 +11,10 @@
  * second stage process may run beside `run`), and stays greppable for an operator.
  * The in-memory index holds one small entry per payload.
  */
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PolarLakeError } from '../errors.ts';
+import { appendDurable } from '../fs/durable.ts';
 import type { PayloadKind } from '../records/envelope.ts';
 
 /**
@@ -114,14 +115,8 @@ export async function openLedger(options: { stateDir: string }): Promise<Ledger>
         .join('\n') + '\n';
       const run = chain.then(async () => {
         try {
-          const handle = await open(file, 'a', 0o600);
-          try {
-            await handle.write(needsNewline ? '\n' + body : body);
-            needsNewline = false;
-            await handle.sync();
-          } finally {
-            await handle.close();
-          }
+          await appendDurable(file, needsNewline ? '\n' + body : body, { mode: 0o600 });
+          needsNewline = false;
         } catch (cause) {
           throw new LedgerWriteError(file, { cause });
         }

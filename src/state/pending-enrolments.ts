@@ -12,9 +12,9 @@
  * reveal a state an attacker could complete.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.ts';
+import { createFileDurable, writeFileDurable } from '../fs/durable.ts';
 
 /** Polar's codes live 10 minutes; a pending state a little longer, then it is refused and swept. */
 export const PENDING_TTL_MS = 15 * 60_000;
@@ -67,23 +67,18 @@ export function openPendingEnrolments(stateDir: string, now: () => number = Date
       }
       const state = randomBytes(24).toString('base64url');
       const entry: PendingEnrolment = { memberId, redirectUri, createdAtMs: now() };
-      await writeFileAtomic(path(state, '.json'), JSON.stringify(entry) + '\n');
+      await writeFileDurable(path(state, '.json'), JSON.stringify(entry) + '\n', { mode: 0o600 });
       return state;
     },
     async claim(state) {
       if (!/^[A-Za-z0-9_-]{16,128}$/.test(state)) return null;
       const entry = await readJson<PendingEnrolment>(path(state, '.json'));
       if (!entry || now() - entry.createdAtMs > PENDING_TTL_MS) return null;
-      try {
-        await (await open(path(state, '.claim'), 'wx', 0o600)).close();
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return null;
-        throw error;
-      }
+      if (!(await createFileDurable(path(state, '.claim'), '', { mode: 0o600 }))) return null;
       return entry;
     },
     async finish(state, outcome) {
-      await writeFileAtomic(path(state, '.done.json'), JSON.stringify(outcome) + '\n');
+      await writeFileDurable(path(state, '.done.json'), JSON.stringify(outcome) + '\n', { mode: 0o600 });
     },
     outcome: (state) => readJson<EnrolmentOutcome>(path(state, '.done.json')),
     async forget(state) {

@@ -5,9 +5,10 @@
  * token copied onto another user's record fails to decrypt instead of being used.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, PolarLakeError } from '../errors.ts';
+import { createFileDurable } from '../fs/durable.ts';
 
 export interface SealedSecret {
   readonly v: 1;
@@ -106,19 +107,9 @@ export async function loadSecretKey(stateDir: string, envValue: string | undefin
   if (existing === null) {
     const sealed = await sealedStateFiles(stateDir);
     if (sealed.length > 0) throw new SecretKeyMissingError(stateDir, sealed);
-    try {
-      const handle = await open(path, 'wx', 0o600);
-      const key = randomBytes(32);
-      try {
-        await handle.writeFile(key.toString('base64') + '\n');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      return key;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
+    const key = randomBytes(32);
+    // Whole or not at all, and never over a key another process created meanwhile.
+    if (await createFileDurable(path, key.toString('base64') + '\n', { mode: 0o600 })) return key;
   }
   const key = Buffer.from((existing ?? (await readFile(path, 'utf8'))).trim(), 'base64');
   if (key.length !== 32) throw new ConfigError(`must hold base64 of exactly 32 bytes (decoded ${key.length})`, path);

@@ -13,7 +13,7 @@ import { PolarLakeError } from '../errors.ts';
 import { AccessLinkConsentRequiredError, AccessLinkUnauthorizedError } from '../accesslink/errors.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { silentLogger } from '../telemetry/log.ts';
-import { writeFileAtomic } from './atomic-file.ts';
+import { writeFileDurable } from '../fs/durable.ts';
 import { createSecretBox, loadSecretKey, SecretKeyWrongError, type SealedSecret, type SecretBox } from './secret-box.ts';
 
 export type UserStatus = 'active' | 'needs_consent' | 'needs_reauth' | 'deregistered';
@@ -171,7 +171,7 @@ export async function openUserRegistry(options: UserRegistryOptions): Promise<Us
       });
       if (outcomes.some((o) => o.ok)) {
         const body: StoredFile = { version: 1, users: [...map.values()].sort((a, b) => a.polar_user_id.localeCompare(b.polar_user_id)) };
-        await writeFileAtomic(file, JSON.stringify(body, null, 2) + '\n', 0o600);
+        await writeFileDurable(file, JSON.stringify(body, null, 2) + '\n', { mode: 0o600 });
         users = map;
       }
       outcomes.forEach((o, i) => (o.ok ? batch[i]!.resolve(o.value) : batch[i]!.reject(o.error)));

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { corrIdFromBody, errorForStatus, networkErrorFrom } from '../accesslink/errors.ts';
 import { ConfigError, PolarLakeError } from '../errors.ts';
-import { writeFileAtomic } from '../state/atomic-file.ts';
+import { writeFileDurable } from '../fs/durable.ts';
 import { createSecretBox, loadSecretKey, type SealedSecret } from '../state/secret-box.ts';
 
 export interface PartnerCredentials {
@@ -74,7 +74,7 @@ export async function createWebhook(
   const box = createSecretBox(await loadSecretKey(stateDir));
   const info: WebhookInfo = { id: data['id'], url: request.url, events: [...request.events] };
   const stored: StoredWebhook = { ...info, signing_key: box.seal(key, KEY_CONTEXT) };
-  await writeFileAtomic(join(stateDir, FILE), JSON.stringify(stored, null, 2));
+  await writeFileDurable(join(stateDir, FILE), JSON.stringify(stored, null, 2), { mode: 0o600 });
   return info;
 }
 

@@ -34,7 +34,7 @@ describe('lake > schema evolution', () => {
        TO '${join(pdir, 'part-old.parquet')}' (FORMAT parquet)`,
     );
     const manifest = readManifest(pdir, 'samples', partition);
-    writeManifest(pdir, { ...manifest, files: [...manifest.files, { name: 'part-old.parquet', rows: 100, bytes: 1, schema_version: 0, sources: { old: [[0, 100, 'o']] } }] });
+    await writeManifest(pdir, { ...manifest, files: [...manifest.files, { name: 'part-old.parquet', rows: 100, bytes: 1, schema_version: 0, sources: { old: [[0, 100, 'o']] } }] });
   });
   afterAll(() => {
     db.close();

@@ -10,8 +10,9 @@
  * nothing left to retry removes its journal, so the next replay (after a parser fix) redoes all.
  */
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { appendDurable } from '../../fs/durable.ts';
 import type { ReplayFilter } from '../../stages/replay.ts';
 import { ReplayJournalError } from './errors.ts';
 
@@ -42,7 +43,7 @@ export async function openReplayJournal(stateDir: string, filter: ReplayFilter, 
     if (options.restart) await rm(path, { force: true });
     const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error)));
     // A line torn by a crash is closed, so the next checkpoint starts a line of its own.
-    if (text !== '' && !text.endsWith('\n')) await appendFile(path, '\n');
+    if (text !== '' && !text.endsWith('\n')) await appendDurable(path, '\n', { mode: 0o666 });
     for (const line of text.split('\n')) {
       if (!line) continue;
       try {
@@ -60,13 +61,7 @@ export async function openReplayJournal(stateDir: string, filter: ReplayFilter, 
     async markDone(rawKeys) {
       if (rawKeys.length === 0) return;
       try {
-        const handle = await open(path, 'a');
-        try {
-          await handle.appendFile(JSON.stringify({ done: rawKeys }) + '\n');
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
+        await appendDurable(path, JSON.stringify({ done: rawKeys }) + '\n', { mode: 0o666 });
       } catch (cause) {
         throw new ReplayJournalError(path, { cause });
       }
