@@ -11,11 +11,12 @@
  * Running it twice changes nothing: a partition with fewer than two small files is left alone.
  */
 import { createHash } from 'node:crypto';
-import { renameSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { withPartitionLock } from './lock.ts';
-import { removeOrphans } from './partition-writer.ts';
+import { publishTmp, removeOrphans } from './partition-writer.ts';
+import { partitionLayout, tmpPathFor } from './layout.ts';
 import { readManifest, writeManifest, type BatchEntry, type ManifestFile } from './manifest.ts';
 import { fsyncPath, type ParquetCompression } from './parquet-writer.ts';
 import { loadTableSchema, quoteIdent, quoteLiteral, TABLE_NAMES } from './schema.ts';
@@ -46,7 +47,7 @@ export async function compactLake(conn: DuckDBConnection, lakeRoot: string, opti
   const out: CompactedPartition[] = [];
   for (const table of options.tables ?? TABLE_NAMES) {
     for (const p of listPartitions(lakeRoot, table)) {
-      const result = await compactPartition(conn, lakeRoot, table, p.dir, p.partition, options);
+      const result = await compactPartition(conn, lakeRoot, table, p.partition, options);
       if (result) out.push(result);
     }
   }
@@ -55,18 +56,19 @@ export async function compactLake(conn: DuckDBConnection, lakeRoot: string, opti
 
 export async function compactPartition(
   conn: DuckDBConnection,
-  _lakeRoot: string,
+  lakeRoot: string,
   table: TableName,
-  dir: string,
   partition: string,
   options: CompactOptions = {},
 ): Promise<CompactedPartition | undefined> {
   const target = options.targetFileBytes ?? 268_435_456;
   const schema = loadTableSchema(table);
-  return withPartitionLock(dir, async () => {
-    const manifest = readManifest(dir, table, partition);
+  const layout = partitionLayout(lakeRoot, table, partition);
+  const dir = layout.data;
+  return withPartitionLock(layout.lock, async () => {
+    const manifest = readManifest(layout, table, partition);
     // A merge killed before its commit left a .tmp (or an unlisted file): not part of the lake.
-    removeOrphans(dir, new Set(manifest.files.map((f) => f.name)));
+    removeOrphans(layout, new Set(manifest.files.map((f) => f.name)));
     // Small = under half the target, or written under an older schema version.
     const small = manifest.files.filter((f) => f.bytes < target / 2 || f.schema_version !== schema.version);
     if (small.length < 2 && !small.some((f) => f.schema_version !== schema.version)) return undefined;
@@ -92,21 +94,22 @@ export async function compactPartition(
       const names = group.map((f) => f.name).sort();
       const name = `compact-${createHash('sha1').update(names.join('|')).digest('hex').slice(0, 24)}.parquet`;
       const path = join(dir, name);
+      const tmp = tmpPathFor(layout, name);
+      mkdirSync(layout.tmp, { recursive: true });
       const inputs = group.map((f) => quoteLiteral(join(dir, f.name))).join(', ');
       await conn.run(
-        `COPY (SELECT ${columns} FROM read_parquet([${inputs}], union_by_name = true) ORDER BY ${order}) TO ${quoteLiteral(`${path}.tmp`)} ` +
+        `COPY (SELECT ${columns} FROM read_parquet([${inputs}], union_by_name = true) ORDER BY ${order}) TO ${quoteLiteral(tmp)} ` +
           `(FORMAT parquet, COMPRESSION ${options.compression ?? 'zstd'}, ROW_GROUP_SIZE ${options.rowGroupRows ?? 500_000})`,
       );
-      fsyncPath(`${path}.tmp`);
       crashPoint('compact.merge');
-      renameSync(`${path}.tmp`, path);
+      publishTmp(tmp, path);
       const sources: Record<string, BatchEntry[]> = {};
       for (const f of group) for (const [s, entries] of Object.entries(f.sources)) (sources[s] ??= []).push(...entries);
       merged.push({ name, rows: group.reduce((n, f) => n + f.rows, 0), bytes: statSync(path).size, schema_version: schema.version, sources });
     }
     fsyncPath(dir);
     const inputs = new Set(small.map((f) => f.name));
-    writeManifest(dir, { ...manifest, generation: manifest.generation + 1, files: [...manifest.files.filter((f) => !inputs.has(f.name)), ...merged] });
+    writeManifest(layout, { ...manifest, generation: manifest.generation + 1, files: [...manifest.files.filter((f) => !inputs.has(f.name)), ...merged] });
     for (const name of inputs) unlinkSync(join(dir, name));
     return { table, partition, inputFiles: small.length, outputFiles: merged.length, rows: merged.reduce((n, f) => n + f.rows, 0) };
   });

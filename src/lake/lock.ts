@@ -1,6 +1,7 @@
 /**
  * One lock per (table, partition), shared by the sink and compaction, in-process and across
- * processes: a `_lock` file created with O_EXCL holding the owner's pid. A lock whose owner
+ * processes: a `_lock` file (in the partition's lock folder, src/lake/layout.ts) created with
+ * O_EXCL holding the owner's pid. A lock whose owner
  * is dead (a crash) is taken over, so a crash never wedges a partition.
  */
 import { openSync, closeSync, readFileSync, unlinkSync, writeSync, mkdirSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PolarLakeError } from '../errors.ts';
 import { diskCauseOf } from './disk-cause.ts';
 import { ParquetWriteError } from './parquet-writer.ts';
+import { LOCK_FILE } from './layout.ts';
 
 export class PartitionLockTimeoutError extends PolarLakeError {
   readonly code = 'PL_LAKE_LOCK_TIMEOUT';
@@ -26,6 +28,23 @@ function alive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes a lock file whose owner process is dead (left by a crash); true when removed. */
+export function removeStaleLock(file: string): boolean {
+  let owner = NaN;
+  try {
+    owner = Number(readFileSync(file, 'utf8'));
+  } catch {
+    return false; // no lock there
+  }
+  if (owner === process.pid || (Number.isInteger(owner) && alive(owner))) return false;
+  try {
+    unlinkSync(file);
+    return true;
+  } catch {
+    return false; // someone else removed it first
   }
 }
 
@@ -89,7 +108,7 @@ async function lockedPartition<T>(dir: string, fn: () => Promise<T>, timeoutMs: 
   const tail = previous.then(() => mine);
   local.set(dir, tail);
   await previous;
-  const file = join(dir, '_lock');
+  const file = join(dir, LOCK_FILE);
   const started = Date.now();
   try {
     while (!tryAcquire(file)) {

@@ -1,14 +1,15 @@
 /**
- * The partition manifest (`_manifest.json` in each partition folder): the list of live
+ * The partition manifest (`<lake>/_polar_lake/manifests/<table>/<partition>/manifest.json`,
+ * see src/lake/layout.ts): the list of live
  * Parquet files and, per file, which source batches it holds. Replacing it (tmp + fsync +
  * rename) is the one atomic commit point of every change to a partition, so readers that
  * go through it (src/lake/views.ts) never see a row twice or missing, even while the sink
  * or compaction replaces files. See docs/lake.md.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { PolarLakeError } from '../errors.ts';
 import { fsyncPath } from './parquet-writer.ts';
+import type { PartitionLayout } from './layout.ts';
 
 /** One source batch held by a file: [row_offset, row_count, content hash]. */
 export type BatchEntry = [number, number, string];
@@ -30,8 +31,6 @@ export interface Manifest {
   readonly files: ManifestFile[];
 }
 
-export const MANIFEST_NAME = '_manifest.json';
-
 export class ManifestCorruptError extends PolarLakeError {
   readonly code = 'PL_LAKE_MANIFEST_CORRUPT';
   readonly kind = 'terminal';
@@ -40,8 +39,9 @@ export class ManifestCorruptError extends PolarLakeError {
   }
 }
 
-export function readManifest(dir: string, table: string, partition: string): Manifest {
-  const file = join(dir, MANIFEST_NAME);
+/** The partition's manifest; an old-layout lake's (in the partition folder) when there is no new one. */
+export function readManifest(layout: PartitionLayout, table: string, partition: string): Manifest {
+  const file = existsSync(layout.manifest) ? layout.manifest : layout.legacyManifest;
   if (!existsSync(file)) return { format: 1, table, partition, generation: 0, files: [] };
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as Manifest;
@@ -50,12 +50,20 @@ export function readManifest(dir: string, table: string, partition: string): Man
   }
 }
 
-/** The commit: after this returns, the new file list is what every reader gets. */
-export function writeManifest(dir: string, manifest: Manifest): void {
-  const file = join(dir, MANIFEST_NAME);
-  const tmp = `${file}.tmp`;
+/**
+ * The commit: after this returns, the new file list is what every reader gets. An old-layout
+ * manifest of the partition is removed after it (the new one already wins over it): from then
+ * on the partition folder holds only Parquet files.
+ */
+export function writeManifest(layout: PartitionLayout, manifest: Manifest): void {
+  const tmp = `${layout.manifest}.tmp`;
+  mkdirSync(layout.manifestDir, { recursive: true });
   writeFileSync(tmp, JSON.stringify(manifest));
   fsyncPath(tmp);
-  renameSync(tmp, file);
-  fsyncPath(dir);
+  renameSync(tmp, layout.manifest);
+  fsyncPath(layout.manifestDir);
+  if (existsSync(layout.legacyManifest)) {
+    unlinkSync(layout.legacyManifest);
+    fsyncPath(layout.data);
+  }
 }
