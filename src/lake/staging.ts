@@ -34,7 +34,7 @@ import { legacyStagingDir, partitionLayout, stagingDir } from './layout.ts';
 import { quoteLiteral, type TableSchema } from './schema.ts';
 
 export interface StagedFile {
-  /** File name: `<record>-<hash>.staged` under `_staging/`, `stage-<record>-<hash>.parquet` once promoted. */
+  /** File name: `<record>-<hash>.staged` in the staging folder, `stage-<record>-<hash>.parquet` once promoted. */
   readonly name: string;
   readonly rows: number;
   readonly bytes: number;
@@ -128,7 +128,7 @@ export function stagedSources(lakeRoot: string, table: string): number {
 
 /**
  * Forgets a source's staging: the record goes first (after that nothing refers to the files),
- * then its files, in `_staging/` and any renamed into a partition folder but not committed.
+ * then its files, in the staging folder and any renamed into a partition folder but not committed.
  * Returns the rows discarded.
  */
 export function discardStaging(lakeRoot: string, table: string, sourceId: string): number {
