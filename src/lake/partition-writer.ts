@@ -109,7 +109,7 @@ export async function sweepPartitions(lakeRoot: string, tables: readonly string[
   return removed;
 }
 
-/** Writes through `tmp` (in the partition's tmp folder) and renames it to `out` in the partition folder. */
+/** Makes a complete file written at `tmp` (the partition's tmp folder) appear at `out`: fsync, then one atomic rename (same file system). */
 export function publishTmp(tmp: string, out: string): void {
   fsyncPath(tmp);
   renameSync(tmp, out);
