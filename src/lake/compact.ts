@@ -11,7 +11,7 @@
  * Running it twice changes nothing: a partition with fewer than two small files is left alone.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { withPartitionLock } from './lock.ts';
@@ -95,7 +95,6 @@ export async function compactPartition(
       const name = `compact-${createHash('sha1').update(names.join('|')).digest('hex').slice(0, 24)}.parquet`;
       const path = join(dir, name);
       const tmp = tmpPathFor(layout, name);
-      mkdirSync(layout.tmp, { recursive: true });
       const inputs = group.map((f) => quoteLiteral(join(dir, f.name))).join(', ');
       await conn.run(
         `COPY (SELECT ${columns} FROM read_parquet([${inputs}], union_by_name = true) ORDER BY ${order}) TO ${quoteLiteral(tmp)} ` +

@@ -18,13 +18,13 @@
  * The caller acknowledges the bus batches only after this resolves.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { removeStaleLock, withPartitionLock } from './lock.ts';
 import { readManifest, writeManifest, type BatchEntry, type ManifestFile } from './manifest.ts';
 import { fsyncPath, writeParquet, type ParquetWriteOptions, type RowSegment } from './parquet-writer.ts';
-import { LOCK_FILE, partitionLayout, tmpPathFor, type PartitionLayout } from './layout.ts';
+import { LOCK_FILE, partitionLayout, tmpDirs, tmpPathFor, type PartitionLayout } from './layout.ts';
 import { listPartitions } from './views.ts';
 
 /** Name prefix of promoted staged files (src/lake/staging.ts). */
@@ -70,9 +70,11 @@ export function removeOrphans(layout: PartitionLayout, live: ReadonlySet<string>
       }
     }
   }
-  if (existsSync(layout.tmp)) {
-    for (const name of readdirSync(layout.tmp)) {
-      unlinkSync(join(layout.tmp, name));
+  for (const tmp of tmpDirs(layout)) {
+    if (!existsSync(tmp)) continue;
+    for (const entry of readdirSync(tmp, { withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      unlinkSync(join(tmp, entry.name));
       removed++;
     }
   }
@@ -116,6 +118,23 @@ export function publishTmp(tmp: string, out: string): void {
 }
 
 /**
+ * Makes a complete file elsewhere in the lake (a staged file) appear at `out` in the
+ * partition: a rename when both are on one file system; when the partition folder is a mount
+ * of its own (EXDEV), a copy into the partition's tmp folder and then the rename, so a reader
+ * never sees a partial file. The source is left for its owner to remove.
+ */
+export function moveIntoPartition(layout: PartitionLayout, from: string, out: string): void {
+  try {
+    renameSync(from, out);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    const tmp = tmpPathFor(layout, basename(out));
+    copyFileSync(from, tmp);
+    publishTmp(tmp, out);
+  }
+}
+
+/**
  * Batches reach a commit in bus order. A source parsed again (a re-synced day, a parser fix)
  * starts over at a lower row offset, so a later batch supersedes every earlier batch of the
  * same source at or after its offset: only the newest parse's rows go on to the manifest
@@ -150,7 +169,6 @@ export async function rewriteFile(
   const name = `part-${createHash('sha1').update(`${f.name}|${where}`).digest('hex').slice(0, 24)}.parquet`;
   const out = join(layout.data, name);
   const tmp = tmpPathFor(layout, name);
-  mkdirSync(layout.tmp, { recursive: true });
   await conn.run(
     `COPY (SELECT * FROM read_parquet(${quoteLiteral(join(layout.data, f.name))}) WHERE ${where} ORDER BY ${schema.sort_by.map(quoteIdent).join(', ')}, "source_id", "source_row") ` +
       `TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION ${writeOptions.compression ?? 'zstd'}, ROW_GROUP_SIZE ${writeOptions.rowGroupRows ?? 500_000})`,

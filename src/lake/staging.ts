@@ -29,7 +29,7 @@ import { PolarLakeError } from '../errors.ts';
 import { withPartitionLock } from './lock.ts';
 import { readManifest, writeManifest, type BatchEntry, type ManifestFile } from './manifest.ts';
 import { fsyncPath, writeParquet, type ParquetWriteOptions } from './parquet-writer.ts';
-import { removeOrphans, rewriteFile, STAGED_PREFIX, type PartitionBatch } from './partition-writer.ts';
+import { moveIntoPartition, removeOrphans, rewriteFile, STAGED_PREFIX, type PartitionBatch } from './partition-writer.ts';
 import { legacyStagingDir, partitionLayout, stagingDir } from './layout.ts';
 import { quoteLiteral, type TableSchema } from './schema.ts';
 
@@ -278,7 +278,7 @@ export async function promoteSource(conn: DuckDBConnection, lakeRoot: string, sc
         // Renamed by an attempt that crashed before its commit: already in place.
         if (!existsSync(to)) {
           if (!existsSync(from)) throw new SinkSourceIncompleteError(schema.name, source, f.batches[0]?.[0] ?? 0);
-          renameSync(from, to);
+          moveIntoPartition(layout, from, to);
         }
         files.push({ name, rows: f.rows, bytes: f.bytes, schema_version: schema.version, sources: { [source]: f.batches } });
         rows += f.rows;
