@@ -1,43 +1,20 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openLakeDuckDB, type LakeDuckDB } from '../../src/lake/duckdb.ts';
 import { compactLake } from '../../src/lake/compact.ts';
 import { lakeDoctor } from '../../src/lake/doctor.ts';
 import { LOCK_FILE, legacyStagingDir, partitionLayout, stagingDir } from '../../src/lake/layout.ts';
 import { commitPartition, sweepPartitions, type PartitionBatch } from '../../src/lake/partition-writer.ts';
-import { rowsToColumns } from '../../src/lake/parquet-writer.ts';
-import { fieldColumns, loadTableSchema } from '../../src/lake/schema.ts';
+import { loadTableSchema } from '../../src/lake/schema.ts';
 import { migrateLegacyStaging, promoteSource, readStaging, stagedSources, stageSource } from '../../src/lake/staging.ts';
 import { listPartitions, openLakeViews } from '../../src/lake/views.ts';
-import { sampleRows } from '../helpers/lake-rows.ts';
+import { filesUnder, samplesBatch } from '../helpers/lake-partition.ts';
 
 const schema = loadTableSchema('samples');
 const FEB = 'year=2026/month=02';
 const MAR = 'year=2026/month=03';
-
-function batch(sourceId: string, month: number, samples: number): PartitionBatch {
-  const rows = sampleRows({ user_id: `u-${sourceId}`, exercise_id: `e-${sourceId}`, start_ms: Date.UTC(2026, month - 1, 3, 9), utc_offset_min: 60, samples });
-  return {
-    sourceId, rowOffset: 0, batchRows: samples, last: true, hash: `h-${sourceId}`, count: samples,
-    columns: rowsToColumns(rows, fieldColumns(schema).map((c) => c.field as string)), sourceRows: null,
-  };
-}
-
-/** Every file under `dir`, relative to it. */
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
-      const path = join(d, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else out.push(relative(dir, path));
-    }
-  };
-  if (existsSync(dir)) walk(dir);
-  return out.sort();
-}
 
 async function viewCount(lake: string): Promise<bigint> {
   const v = await openLakeViews(lake);
@@ -64,8 +41,8 @@ describe('lake > layout', () => {
   beforeEach(async () => {
     lake = mkdtempSync(join(tmpdir(), 'polar-lake-layout-'));
     db = await openLakeDuckDB();
-    for (const s of ['a', 'b', 'c']) await commitPartition(db.conn, lake, schema, FEB, [batch(s, 2, 100)]);
-    await commitPartition(db.conn, lake, schema, MAR, [batch('d', 3, 50)]);
+    for (const s of ['a', 'b', 'c']) await commitPartition(db.conn, lake, schema, FEB, [samplesBatch(s, 2, 100)]);
+    await commitPartition(db.conn, lake, schema, MAR, [samplesBatch('d', 3, 50)]);
   });
   afterEach(() => {
     db.close();
@@ -103,7 +80,7 @@ describe('lake > layout', () => {
   });
 
   it('lake > layout > a source staged by an old-layout lake is moved at sink start and promoted once', async () => {
-    const b = batch('staged', 2, 80);
+    const b = samplesBatch('staged', 2, 80);
     const first: PartitionBatch = { ...b, last: false, batchRows: 80 };
     const record = await stageSource(db.conn, lake, schema, 'staged', [[0, 80, b.hash]], new Map([[FEB, [first]]]), {});
     // As the old layout kept it: `<lake>/samples/_staging/`.
