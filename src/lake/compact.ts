@@ -65,7 +65,7 @@ export async function compactPartition(
   const schema = loadTableSchema(table);
   const layout = partitionLayout(lakeRoot, table, partition);
   const dir = layout.data;
-  return withPartitionLock(layout.lock, async () => {
+  return withPartitionLock(layout.lock, async (lock) => {
     const manifest = readManifest(layout, table, partition);
     // A merge killed before its commit left a .tmp (or an unlisted file): not part of the lake.
     removeOrphans(layout, new Set(manifest.files.map((f) => f.name)));
@@ -108,7 +108,7 @@ export async function compactPartition(
     }
     fsyncPath(dir);
     const inputs = new Set(small.map((f) => f.name));
-    writeManifest(layout, { ...manifest, generation: manifest.generation + 1, files: [...manifest.files.filter((f) => !inputs.has(f.name)), ...merged] });
+    writeManifest(layout, { ...manifest, generation: manifest.generation + 1, files: [...manifest.files.filter((f) => !inputs.has(f.name)), ...merged] }, lock);
     for (const name of inputs) unlinkSync(join(dir, name));
     return { table, partition, inputFiles: small.length, outputFiles: merged.length, rows: merged.reduce((n, f) => n + f.rows, 0) };
   });

@@ -6,7 +6,7 @@
  * reads it as is. Everything else sits in one metadata area, `<lake>/_polar_lake/`:
  *
  *   manifests/<table>/<partition>/manifest.json   the commit point of a partition
- *   locks/<table>/<partition>/_lock               the partition lock (src/lake/lock.ts)
+ *   locks/<table>/<partition>/lease.json          the partition lock's lease (src/lake/lock.ts)
  *   tmp/<table>/<partition>/                      files being written, renamed into the partition
  *   staging/<table>/                              staged sources (src/lake/staging.ts)
  *
@@ -28,8 +28,10 @@ export const META_DIR = '_polar_lake';
 export const MANIFEST_FILE = 'manifest.json';
 /** Manifest file name in a partition folder of an old-layout lake. */
 export const LEGACY_MANIFEST_NAME = '_manifest.json';
-/** Lock file name (in the lock folder; in the partition folder of an old-layout lake). */
-export const LOCK_FILE = '_lock';
+/** The partition lock's lease file, in the partition's lock folder. */
+export const LEASE_FILE = 'lease.json';
+/** The PID lock file an old-layout lake kept in the partition folder. */
+export const LEGACY_LOCK_FILE = '_lock';
 /** Temporaries' folder at the root of a file system mounted inside the lake (writeTmpDir). */
 export const MOUNT_TMP_DIR = '_polar_lake_tmp';
 

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileS
 import { PolarLakeError } from '../errors.ts';
 import { fsyncPath } from './parquet-writer.ts';
 import type { PartitionLayout } from './layout.ts';
+import type { HeldPartitionLock } from './lock.ts';
 
 /** One source batch held by a file: [row_offset, row_count, content hash]. */
 export type BatchEntry = [number, number, string];
@@ -51,15 +52,18 @@ export function readManifest(layout: PartitionLayout, table: string, partition: 
 }
 
 /**
- * The commit: after this returns, the new file list is what every reader gets. An old-layout
- * manifest of the partition is removed after it (the new one already wins over it): from then
- * on the partition folder holds only Parquet files.
+ * The commit: after this returns, the new file list is what every reader gets. Only a holder
+ * of the partition lock commits, and it proves it still holds it just before the rename
+ * (PL_LAKE_LOCK_LOST otherwise: nothing committed). An old-layout manifest of the partition
+ * is removed after it (the new one already wins over it): from then on the partition folder
+ * holds only Parquet files.
  */
-export function writeManifest(layout: PartitionLayout, manifest: Manifest): void {
+export function writeManifest(layout: PartitionLayout, manifest: Manifest, lock: HeldPartitionLock): void {
   const tmp = `${layout.manifest}.tmp`;
   mkdirSync(layout.manifestDir, { recursive: true });
   writeFileSync(tmp, JSON.stringify(manifest));
   fsyncPath(tmp);
+  lock.assertHeld();
   renameSync(tmp, layout.manifest);
   fsyncPath(layout.manifestDir);
   if (existsSync(layout.legacyManifest)) {

@@ -18,13 +18,13 @@
  * The caller acknowledges the bus batches only after this resolves.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { removeStaleLock, withPartitionLock } from './lock.ts';
+import { withPartitionLock, type HeldPartitionLock } from './lock.ts';
 import { readManifest, writeManifest, type BatchEntry, type ManifestFile } from './manifest.ts';
 import { fsyncPath, writeParquet, type ParquetWriteOptions, type RowSegment } from './parquet-writer.ts';
-import { LOCK_FILE, partitionLayout, tmpDirs, tmpPathFor, type PartitionLayout } from './layout.ts';
+import { LEGACY_LOCK_FILE, partitionLayout, tmpDirs, tmpPathFor, type PartitionLayout } from './layout.ts';
 import { listPartitions } from './views.ts';
 
 /** Name prefix of promoted staged files (src/lake/staging.ts). */
@@ -83,12 +83,13 @@ export function removeOrphans(layout: PartitionLayout, live: ReadonlySet<string>
 
 /**
  * Moves what an old-layout lake kept in a partition folder into the metadata area: the
- * manifest (rewritten there, then removed) and a lock file its dead owner left. Call it
+ * manifest (rewritten there, then removed) and its PID lock file, which means nothing to this
+ * version's leases (old-version writers are stopped before an upgrade: docs/lake.md). Call it
  * holding the partition lock.
  */
-function migratePartition(layout: PartitionLayout, table: string, partition: string): void {
-  if (existsSync(layout.legacyManifest)) writeManifest(layout, readManifest(layout, table, partition));
-  removeStaleLock(join(layout.data, LOCK_FILE));
+function migratePartition(layout: PartitionLayout, table: string, partition: string, lock: HeldPartitionLock): void {
+  if (existsSync(layout.legacyManifest)) writeManifest(layout, readManifest(layout, table, partition), lock);
+  rmSync(join(layout.data, LEGACY_LOCK_FILE), { force: true });
 }
 
 /**
@@ -102,8 +103,8 @@ export async function sweepPartitions(lakeRoot: string, tables: readonly string[
   let removed = 0;
   for (const table of tables) {
     for (const p of listPartitions(lakeRoot, table)) {
-      removed += await withPartitionLock(p.layout.lock, async () => {
-        migratePartition(p.layout, table, p.partition);
+      removed += await withPartitionLock(p.layout.lock, async (lock) => {
+        migratePartition(p.layout, table, p.partition, lock);
         return removeOrphans(p.layout, new Set(readManifest(p.layout, table, p.partition).files.map((f) => f.name)));
       });
     }
@@ -192,7 +193,7 @@ export async function commitPartition(
   writeOptions: ParquetWriteOptions = {},
 ): Promise<CommitResult> {
   const layout = partitionLayout(lakeRoot, schema.name, partition);
-  return withPartitionLock(layout.lock, async () => {
+  return withPartitionLock(layout.lock, async (lock) => {
     const manifest = readManifest(layout, schema.name, partition);
     removeOrphans(layout, new Set(manifest.files.map((f) => f.name)));
     const recorded = new Set<string>();
@@ -250,7 +251,7 @@ export async function commitPartition(
     }
 
     if (written > 0 || replaced.length > 0) {
-      writeManifest(layout, { ...manifest, generation: manifest.generation + 1, files });
+      writeManifest(layout, { ...manifest, generation: manifest.generation + 1, files }, lock);
       for (const name of replaced) unlinkSync(join(layout.data, name));
     }
     return { written, skipped, removedFiles: replaced.length, file, bytes };

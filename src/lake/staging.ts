@@ -245,7 +245,7 @@ export async function promoteSource(conn: DuckDBConnection, lakeRoot: string, sc
     const staged = record.partitions[partition] as StagedPartition;
     const layout = partitionLayout(lakeRoot, schema.name, partition);
     const dir = layout.data;
-    promotedRows += await withPartitionLock(layout.lock, async () => {
+    promotedRows += await withPartitionLock(layout.lock, async (lock) => {
       const manifest = readManifest(layout, schema.name, partition);
       const liveNames = new Set(manifest.files.map((f) => f.name));
       removeOrphans(layout, liveNames);
@@ -286,7 +286,7 @@ export async function promoteSource(conn: DuckDBConnection, lakeRoot: string, sc
       fsyncPath(dir);
       fsyncPath(stagingDir(lakeRoot, schema.name));
       crashPoint('sink.promote');
-      writeManifest(layout, { ...manifest, generation: manifest.generation + 1, files });
+      writeManifest(layout, { ...manifest, generation: manifest.generation + 1, files }, lock);
       for (const name of replaced) unlinkSync(join(dir, name));
       return rows;
     });

@@ -7,6 +7,7 @@ import { commitPartition } from '../../src/lake/partition-writer.ts';
 import { rowsToColumns } from '../../src/lake/parquet-writer.ts';
 import { writeManifest, readManifest } from '../../src/lake/manifest.ts';
 import { partitionLayout } from '../../src/lake/layout.ts';
+import { withPartitionLock } from '../../src/lake/lock.ts';
 import { compactLake } from '../../src/lake/compact.ts';
 import { fieldColumns, loadTableSchema } from '../../src/lake/schema.ts';
 import { openLakeViews, liveFiles } from '../../src/lake/views.ts';
@@ -36,7 +37,9 @@ describe('lake > schema evolution', () => {
     );
     const layout = partitionLayout(dir, 'samples', partition);
     const manifest = readManifest(layout, 'samples', partition);
-    writeManifest(layout, { ...manifest, files: [...manifest.files, { name: 'part-old.parquet', rows: 100, bytes: 1, schema_version: 0, sources: { old: [[0, 100, 'o']] } }] });
+    await withPartitionLock(layout.lock, async (lock) =>
+      writeManifest(layout, { ...manifest, files: [...manifest.files, { name: 'part-old.parquet', rows: 100, bytes: 1, schema_version: 0, sources: { old: [[0, 100, 'o']] } }] }, lock),
+    );
   });
   afterAll(() => {
     db.close();

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openLakeDuckDB, type LakeDuckDB } from '../../src/lake/duckdb.ts';
 import { compactLake } from '../../src/lake/compact.ts';
 import { lakeDoctor } from '../../src/lake/doctor.ts';
-import { LOCK_FILE, legacyStagingDir, partitionLayout, stagingDir } from '../../src/lake/layout.ts';
+import { LEGACY_LOCK_FILE, legacyStagingDir, partitionLayout, stagingDir } from '../../src/lake/layout.ts';
 import { commitPartition, sweepPartitions, type PartitionBatch } from '../../src/lake/partition-writer.ts';
 import { loadTableSchema } from '../../src/lake/schema.ts';
 import { migrateLegacyStaging, promoteSource, readStaging, stagedSources, stageSource } from '../../src/lake/staging.ts';
@@ -29,7 +29,7 @@ async function viewCount(lake: string): Promise<bigint> {
 function toOldLayout(lake: string): void {
   for (const p of listPartitions(lake, 'samples')) {
     renameSync(p.layout.manifest, p.layout.legacyManifest);
-    writeFileSync(join(p.dir, LOCK_FILE), '999999999'); // its owner is long dead
+    writeFileSync(join(p.dir, LEGACY_LOCK_FILE), '999999999'); // its owner is long dead
   }
   rmSync(join(lake, '_polar_lake'), { recursive: true, force: true });
 }
