@@ -62,7 +62,7 @@ export class RedeliveryExhaustedError extends PolarLakeError {
 
 const ENVIRONMENT_ERRNO = new Set(['ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EIO', 'EDQUOT', 'EMFILE', 'ENFILE', 'ENOMEM']);
 const ENVIRONMENT_TEXT = /No space left on device|Read-only file system|Permission denied|Disk quota exceeded|Too many open files/i;
-const ENVIRONMENT_CODES = new Set(['PL_BUS_UNAVAILABLE', 'PL_BUS_CLOSED', 'PL_LAKE_LOCK_TIMEOUT']);
+const ENVIRONMENT_CODES = new Set(['PL_BUS_UNAVAILABLE', 'PL_BUS_CLOSED', 'PL_LAKE_LOCK_TIMEOUT', 'PL_LAKE_LOCK_LOST']);
 
 /** True when the error (or one of its causes) comes from the broker or the disk, not from the message. */
 export function isEnvironmental(error: unknown): boolean {

@@ -23,7 +23,7 @@
  * What is needed is a handful of node:fs calls in a fixed order, kept here.
  */
 import { randomBytes } from 'node:crypto';
-import { link, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { copyFile, link, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PolarLakeError, errorMessage, type ErrorKind } from '../errors.ts';
 import { crashPoint, type CrashPointName } from '../crash-points.ts';
@@ -60,6 +60,18 @@ export class DurableWriteError extends PolarLakeError {
 export interface DurableOptions {
   /** Reached once the data is synced, before the rename (see src/crash-points.ts). */
   readonly crashPoint?: CrashPointName;
+  /**
+   * Called right before the rename (after the crash point): a commit that may only happen
+   * while a condition still holds (a partition lease) checks it here; throwing cancels the
+   * rename and leaves the target as it was.
+   */
+  readonly beforeRename?: () => void;
+  /**
+   * For renameDurable: when `from` sits on another file system than `to` (EXDEV: the target
+   * folder is a mount of its own), copy it here first (a temporary on the target's file
+   * system), then rename that. `from` is left for its owner to remove.
+   */
+  readonly acrossFileSystemsVia?: string;
   /**
    * The caller's typed error for a failure (`cause` is the OS error). Errors that are already
    * a PolarLakeError pass through. @default a DurableWriteError
@@ -149,7 +161,22 @@ export async function syncFolder(dir: string, options: DurableOptions = {}): Pro
 export async function renameDurable(from: string, to: string, options: DurableOptions = {}): Promise<void> {
   await step(from, 'fsync', options, async () => syncAndClose(await open(from, 'r')));
   if (options.crashPoint) crashPoint(options.crashPoint);
-  await step(to, 'rename', options, () => rename(from, to));
+  options.beforeRename?.();
+  const moved = await step(to, 'rename', options, () =>
+    rename(from, to).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EXDEV' || !options.acrossFileSystemsVia) throw error;
+        return false;
+      },
+    ),
+  );
+  if (!moved) {
+    const via = options.acrossFileSystemsVia as string;
+    await step(via, 'write', options, () => copyFile(from, via));
+    await renameDurable(via, to, options.error ? { error: options.error } : {});
+    return;
+  }
   await syncFolder(dirname(to), options);
   if (dirname(from) !== dirname(to)) await syncFolder(dirname(from), options);
 }
@@ -173,6 +200,7 @@ export async function writeFileDurable(path: string, data: string | Uint8Array, 
       await syncAndClose(handle);
     });
     if (options.crashPoint) crashPoint(options.crashPoint);
+    options.beforeRename?.();
     await step(path, 'rename', options, () => rename(tmp, path));
   } catch (error) {
     await unlink(tmp).catch(() => undefined);

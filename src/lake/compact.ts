@@ -15,13 +15,13 @@ import { statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { withPartitionLock } from './lock.ts';
-import { removeOrphans } from './partition-writer.ts';
+import { publishTmp, removeOrphans } from './partition-writer.ts';
+import { partitionLayout, tmpPathFor } from './layout.ts';
 import { readManifest, writeManifest, type BatchEntry, type ManifestFile } from './manifest.ts';
-import { lakeWriteError, type ParquetCompression } from './parquet-writer.ts';
+import type { ParquetCompression } from './parquet-writer.ts';
 import { loadTableSchema, quoteIdent, quoteLiteral, TABLE_NAMES } from './schema.ts';
 import { listPartitions } from './views.ts';
 import type { TableName } from '../records/rows.ts';
-import { renameDurable } from '../fs/durable.ts';
 
 export interface CompactOptions {
   /** Size a merged file aims for. @default 268435456 */
@@ -46,7 +46,7 @@ export async function compactLake(conn: DuckDBConnection, lakeRoot: string, opti
   const out: CompactedPartition[] = [];
   for (const table of options.tables ?? TABLE_NAMES) {
     for (const p of listPartitions(lakeRoot, table)) {
-      const result = await compactPartition(conn, lakeRoot, table, p.dir, p.partition, options);
+      const result = await compactPartition(conn, lakeRoot, table, p.partition, options);
       if (result) out.push(result);
     }
   }
@@ -55,18 +55,19 @@ export async function compactLake(conn: DuckDBConnection, lakeRoot: string, opti
 
 export async function compactPartition(
   conn: DuckDBConnection,
-  _lakeRoot: string,
+  lakeRoot: string,
   table: TableName,
-  dir: string,
   partition: string,
   options: CompactOptions = {},
 ): Promise<CompactedPartition | undefined> {
   const target = options.targetFileBytes ?? 268_435_456;
   const schema = loadTableSchema(table);
-  return withPartitionLock(dir, async () => {
-    const manifest = readManifest(dir, table, partition);
+  const layout = partitionLayout(lakeRoot, table, partition);
+  const dir = layout.data;
+  return withPartitionLock(layout.lock, async (lock) => {
+    const manifest = readManifest(layout, table, partition);
     // A merge killed before its commit left a .tmp (or an unlisted file): not part of the lake.
-    removeOrphans(dir, new Set(manifest.files.map((f) => f.name)));
+    removeOrphans(layout, new Set(manifest.files.map((f) => f.name)));
     // Small = under half the target, or written under an older schema version.
     const small = manifest.files.filter((f) => f.bytes < target / 2 || f.schema_version !== schema.version);
     if (small.length < 2 && !small.some((f) => f.schema_version !== schema.version)) return undefined;
@@ -92,18 +93,19 @@ export async function compactPartition(
       const names = group.map((f) => f.name).sort();
       const name = `compact-${createHash('sha1').update(names.join('|')).digest('hex').slice(0, 24)}.parquet`;
       const path = join(dir, name);
+      const tmp = tmpPathFor(layout, name);
       const inputs = group.map((f) => quoteLiteral(join(dir, f.name))).join(', ');
       await conn.run(
-        `COPY (SELECT ${columns} FROM read_parquet([${inputs}], union_by_name = true) ORDER BY ${order}) TO ${quoteLiteral(`${path}.tmp`)} ` +
+        `COPY (SELECT ${columns} FROM read_parquet([${inputs}], union_by_name = true) ORDER BY ${order}) TO ${quoteLiteral(tmp)} ` +
           `(FORMAT parquet, COMPRESSION ${options.compression ?? 'zstd'}, ROW_GROUP_SIZE ${options.rowGroupRows ?? 500_000})`,
       );
-      await renameDurable(`${path}.tmp`, path, { crashPoint: 'compact.merge', error: (cause) => lakeWriteError(`in partition ${dir}`, path, cause) });
+      await publishTmp(layout, tmp, path, 'compact.merge');
       const sources: Record<string, BatchEntry[]> = {};
       for (const f of group) for (const [s, entries] of Object.entries(f.sources)) (sources[s] ??= []).push(...entries);
       merged.push({ name, rows: group.reduce((n, f) => n + f.rows, 0), bytes: statSync(path).size, schema_version: schema.version, sources });
     }
     const inputs = new Set(small.map((f) => f.name));
-    await writeManifest(dir, { ...manifest, generation: manifest.generation + 1, files: [...manifest.files.filter((f) => !inputs.has(f.name)), ...merged] });
+    await writeManifest(layout, { ...manifest, generation: manifest.generation + 1, files: [...manifest.files.filter((f) => !inputs.has(f.name)), ...merged] }, lock);
     for (const name of inputs) unlinkSync(join(dir, name));
     return { table, partition, inputFiles: small.length, outputFiles: merged.length, rows: merged.reduce((n, f) => n + f.rows, 0) };
   });

@@ -2,7 +2,7 @@
  * Lake health: per table and partition, files, bytes, rows and row-group sizes, with the
  * problems that make queries slow or results wrong flagged.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteLiteral, TABLE_NAMES } from './schema.ts';
@@ -68,7 +68,7 @@ export async function lakeDoctor(conn: DuckDBConnection, lakeRoot: string, optio
       if (small > maxSmall) problems.push(`${small} small files (under ${smallBytes} bytes): run polar-lake compact`);
       if (rows > minRg && avgRg < minRg) problems.push(`row groups average ${avgRg} rows (under ${minRg}): run polar-lake compact`);
       const live = new Set(files.map((f) => f.name));
-      const orphans = readdirSync(p.dir).filter((n) => n.endsWith('.parquet') && !live.has(n));
+      const orphans = (existsSync(p.dir) ? readdirSync(p.dir) : []).filter((n) => n.endsWith('.parquet') && !live.has(n));
       if (orphans.length > 0) problems.push(`${orphans.length} uncommitted Parquet files (left by a crash; the next commit removes them, glob readers see them)`);
       partitions.push({ table, partition: p.partition, files: files.length, small_files: small, bytes: files.reduce((n, f) => n + f.bytes, 0), rows, row_groups: rowGroups, avg_row_group_rows: avgRg, problems });
     }

@@ -350,13 +350,14 @@ export async function writeParquet(
   input: RowsToWrite,
   path: string,
   options: ParquetWriteOptions = {},
+  /** Where the file is written before its rename to `path` (same file system). @default `${path}.tmp` */
+  tmp = `${path}.tmp`,
 ): Promise<WrittenFile> {
   const staged: StagedColumn[] = [];
   for (const spec of schema.columns) {
     if (spec.field !== undefined) staged.push({ spec, stager: stagerFor(spec), stageName: spec.field, dict: new Map() });
   }
   const sourceDict = new Map<string, number>();
-  const tmp = `${path}.tmp`;
   const { segments } = input;
   const count = segments.reduce((n, g) => n + g.count, 0);
   const stageId = ++stageCounter;
@@ -371,6 +372,7 @@ export async function writeParquet(
     // Sort by the staged columns: sorting the decoded strings would compare text, not codes.
     const order = [...schema.sort_by, 'source_id', 'source_row'].map((name) => sortKey(name, schema, staged)).join(', ');
     mkdirSync(dirname(path), { recursive: true });
+    mkdirSync(dirname(tmp), { recursive: true });
     await conn.run(
       `COPY (SELECT ${select.join(', ')} FROM ${stageTable}${options.sort === false ? '' : ` ORDER BY ${order}`}) ` +
         `TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION ${options.compression ?? 'zstd'}, ROW_GROUP_SIZE ${options.rowGroupRows ?? 500_000})`,

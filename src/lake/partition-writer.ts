@@ -18,14 +18,15 @@
  * The caller acknowledges the bus batches only after this resolves.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, statSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { withPartitionLock, type HeldPartitionLock } from './lock.ts';
+import { readManifest, writeManifest, type BatchEntry, type ManifestFile } from './manifest.ts';
 import { renameDurable } from '../fs/durable.ts';
-import { withPartitionLock } from './lock.ts';
-import { MANIFEST_NAME, readManifest, writeManifest, type BatchEntry, type ManifestFile } from './manifest.ts';
 import { lakeWriteError, writeParquet, type ParquetWriteOptions, type RowSegment } from './parquet-writer.ts';
-import { partitionDir } from './partition.ts';
+import type { CrashPointName } from '../crash-points.ts';
+import { LEGACY_LOCK_FILE, partitionLayout, tmpDirs, tmpPathFor, type PartitionLayout } from './layout.ts';
 import { listPartitions } from './views.ts';
 
 /** Name prefix of promoted staged files (src/lake/staging.ts). */
@@ -55,13 +56,27 @@ function entryKey(sourceId: string, e: BatchEntry): string {
   return `${sourceId}:${e[0]}:${e[1]}:${e[2]}`;
 }
 
-/** Deletes Parquet files the manifest does not list: leftovers of a crash before a commit. */
-export function removeOrphans(dir: string, live: ReadonlySet<string>): number {
+/**
+ * Deletes what a crash before a commit left: Parquet files in the partition folder that the
+ * manifest does not list, and everything in the partition's tmp folder (and the temporaries an
+ * old-layout lake kept in the partition folder). Call it holding the partition lock.
+ */
+export function removeOrphans(layout: PartitionLayout, live: ReadonlySet<string>): number {
   let removed = 0;
-  for (const name of readdirSync(dir)) {
-    // `stage-*` files are a staged source being promoted (src/lake/staging.ts): its staging record owns them.
-    if ((name.endsWith('.parquet') && !live.has(name) && !name.startsWith(STAGED_PREFIX)) || (name.endsWith('.tmp') && name !== `${MANIFEST_NAME}.tmp`)) {
-      unlinkSync(join(dir, name));
+  if (existsSync(layout.data)) {
+    for (const name of readdirSync(layout.data)) {
+      // `stage-*` files are a staged source being promoted (src/lake/staging.ts): its staging record owns them.
+      if ((name.endsWith('.parquet') && !live.has(name) && !name.startsWith(STAGED_PREFIX)) || name.endsWith('.tmp')) {
+        unlinkSync(join(layout.data, name));
+        removed++;
+      }
+    }
+  }
+  for (const tmp of tmpDirs(layout)) {
+    if (!existsSync(tmp)) continue;
+    for (const entry of readdirSync(tmp, { withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      unlinkSync(join(tmp, entry.name));
       removed++;
     }
   }
@@ -69,19 +84,52 @@ export function removeOrphans(dir: string, live: ReadonlySet<string>): number {
 }
 
 /**
- * Removes what crashes left in the partition folders of `tables` (files no manifest lists,
- * temporaries), each under its partition lock so a commit in flight is never touched. The sink
- * runs it at start: without it, a folder no later commit touches would keep an orphan that a
- * glob reader (schemas/views.sql) counts. Returns the files removed.
+ * Moves what an old-layout lake kept in a partition folder into the metadata area: the
+ * manifest (rewritten there, then removed) and its PID lock file, which means nothing to this
+ * version's leases (old-version writers are stopped before an upgrade: docs/lake.md). Call it
+ * holding the partition lock.
+ */
+async function migratePartition(layout: PartitionLayout, table: string, partition: string, lock: HeldPartitionLock): Promise<void> {
+  if (existsSync(layout.legacyManifest)) await writeManifest(layout, readManifest(layout, table, partition), lock);
+  rmSync(join(layout.data, LEGACY_LOCK_FILE), { force: true });
+}
+
+/**
+ * Removes what crashes left in the partitions of `tables` (files no manifest lists,
+ * temporaries) and moves an old-layout partition's metadata out of its folder, each under its
+ * partition lock so a commit in flight is never touched. The sink runs it at start: without
+ * it, a folder no later commit touches would keep an orphan that a glob reader
+ * (schemas/views.sql) counts. Returns the files removed.
  */
 export async function sweepPartitions(lakeRoot: string, tables: readonly string[]): Promise<number> {
   let removed = 0;
   for (const table of tables) {
     for (const p of listPartitions(lakeRoot, table)) {
-      removed += await withPartitionLock(p.dir, async () => removeOrphans(p.dir, new Set(readManifest(p.dir, table, p.partition).files.map((f) => f.name))));
+      removed += await withPartitionLock(p.layout.lock, async (lock) => {
+        await migratePartition(p.layout, table, p.partition, lock);
+        return removeOrphans(p.layout, new Set(readManifest(p.layout, table, p.partition).files.map((f) => f.name)));
+      });
     }
   }
   return removed;
+}
+
+/** Makes a complete file written at `tmp` (the partition's tmp folder) appear at `out`: fsync, then one atomic rename (same file system). */
+export async function publishTmp(layout: PartitionLayout, tmp: string, out: string, crashPoint?: CrashPointName): Promise<void> {
+  await renameDurable(tmp, out, { ...(crashPoint ? { crashPoint } : {}), error: (cause) => lakeWriteError(`in partition ${layout.data}`, out, cause) });
+}
+
+/**
+ * Makes a complete file elsewhere in the lake (a staged file) appear at `out` in the
+ * partition: a rename when both are on one file system; when the partition folder is a mount
+ * of its own (EXDEV), a copy into the partition's tmp folder and then the rename, so a reader
+ * never sees a partial file. The source is left for its owner to remove.
+ */
+export async function moveIntoPartition(layout: PartitionLayout, from: string, out: string): Promise<void> {
+  await renameDurable(from, out, {
+    acrossFileSystemsVia: tmpPathFor(layout, basename(out)),
+    error: (cause) => lakeWriteError(`in partition ${layout.data}`, out, cause),
+  });
 }
 
 /**
@@ -109,7 +157,7 @@ export function latestParse(batches: readonly PartitionBatch[]): PartitionBatch[
  */
 export async function rewriteFile(
   conn: DuckDBConnection,
-  dir: string,
+  layout: PartitionLayout,
   schema: TableSchema,
   f: ManifestFile,
   where: string,
@@ -117,18 +165,19 @@ export async function rewriteFile(
   writeOptions: ParquetWriteOptions,
 ): Promise<ManifestFile | null> {
   const name = `part-${createHash('sha1').update(`${f.name}|${where}`).digest('hex').slice(0, 24)}.parquet`;
-  const out = join(dir, name);
+  const out = join(layout.data, name);
+  const tmp = tmpPathFor(layout, name);
   await conn.run(
-    `COPY (SELECT * FROM read_parquet(${quoteLiteral(join(dir, f.name))}) WHERE ${where} ORDER BY ${schema.sort_by.map(quoteIdent).join(', ')}, "source_id", "source_row") ` +
-      `TO ${quoteLiteral(`${out}.tmp`)} (FORMAT parquet, COMPRESSION ${writeOptions.compression ?? 'zstd'}, ROW_GROUP_SIZE ${writeOptions.rowGroupRows ?? 500_000})`,
+    `COPY (SELECT * FROM read_parquet(${quoteLiteral(join(layout.data, f.name))}) WHERE ${where} ORDER BY ${schema.sort_by.map(quoteIdent).join(', ')}, "source_id", "source_row") ` +
+      `TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION ${writeOptions.compression ?? 'zstd'}, ROW_GROUP_SIZE ${writeOptions.rowGroupRows ?? 500_000})`,
   );
-  const reader = await conn.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${quoteLiteral(`${out}.tmp`)})`);
+  const reader = await conn.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${quoteLiteral(tmp)})`);
   const rows = Number(reader.getRows()[0]?.[0] ?? 0);
   if (rows === 0) {
-    unlinkSync(`${out}.tmp`);
+    unlinkSync(tmp);
     return null;
   }
-  await renameDurable(`${out}.tmp`, out, { error: (cause) => lakeWriteError(`in partition ${dir}`, out, cause) });
+  await publishTmp(layout, tmp, out);
   return { name, rows, bytes: statSync(out).size, schema_version: schema.version, sources };
 }
 
@@ -140,10 +189,10 @@ export async function commitPartition(
   batches: readonly PartitionBatch[],
   writeOptions: ParquetWriteOptions = {},
 ): Promise<CommitResult> {
-  const dir = partitionDir(lakeRoot, schema.name, partition);
-  return withPartitionLock(dir, async () => {
-    const manifest = readManifest(dir, schema.name, partition);
-    removeOrphans(dir, new Set(manifest.files.map((f) => f.name)));
+  const layout = partitionLayout(lakeRoot, schema.name, partition);
+  return withPartitionLock(layout.lock, async (lock) => {
+    const manifest = readManifest(layout, schema.name, partition);
+    removeOrphans(layout, new Set(manifest.files.map((f) => f.name)));
     const recorded = new Set<string>();
     for (const f of manifest.files) for (const [s, entries] of Object.entries(f.sources)) for (const e of entries) recorded.add(entryKey(s, e));
 
@@ -181,7 +230,7 @@ export async function commitPartition(
         if (left.length > 0) sources[s] = left;
       }
       const where = hits.map(([s, from]) => `NOT ("source_id" = ${quoteLiteral(s)} AND "source_row" >= ${from})`).join(' AND ');
-      const rewritten = await rewriteFile(conn, dir, schema, f, where, sources, writeOptions);
+      const rewritten = await rewriteFile(conn, layout, schema, f, where, sources, writeOptions);
       if (rewritten) files.push(rewritten);
     }
 
@@ -193,14 +242,14 @@ export async function commitPartition(
       file = `part-${createHash('sha1').update(`${partition}|${keys.join('|')}`).digest('hex').slice(0, 24)}.parquet`;
       const sources: Record<string, BatchEntry[]> = {};
       for (const b of keep) if (b.count > 0) (sources[b.sourceId] ??= []).push([b.rowOffset, b.batchRows, b.hash]);
-      const out = await writeParquet(conn, schema, { segments: keep }, join(dir, file), writeOptions);
+      const out = await writeParquet(conn, schema, { segments: keep }, join(layout.data, file), writeOptions, tmpPathFor(layout, file));
       files.push({ name: file, rows: out.rows, bytes: out.bytes, schema_version: schema.version, sources });
       bytes = out.bytes;
     }
 
     if (written > 0 || replaced.length > 0) {
-      await writeManifest(dir, { ...manifest, generation: manifest.generation + 1, files });
-      for (const name of replaced) unlinkSync(join(dir, name));
+      await writeManifest(layout, { ...manifest, generation: manifest.generation + 1, files }, lock);
+      for (const name of replaced) unlinkSync(join(layout.data, name));
     }
     return { written, skipped, removedFiles: replaced.length, file, bytes };
   });

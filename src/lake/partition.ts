@@ -9,7 +9,6 @@
  * would make 10,000 (or 365) small folders a year instead. Exercises (~3.6 M rows a year)
  * get one partition a year.
  */
-import { join } from 'node:path';
 import type { TableSchema } from './schema.ts';
 
 const US_PER_MIN = 60_000_000;
@@ -46,6 +45,4 @@ export function partitionOfDay(schema: TableSchema, epochDay: number): string {
   return parts.join('/');
 }
 
-export function partitionDir(lakeRoot: string, table: string, partition: string): string {
-  return join(lakeRoot, table, ...partition.split('/'));
-}
+export { partitionDir } from './layout.ts';

@@ -4,9 +4,9 @@
  *
  * A source whose rows arrive over several sink flushes (a large file, or batches that came
  * apart on the bus) is *staged* first: each flush writes that source's rows of each partition
- * to a Parquet file under `<lake>/<table>/_staging/` (named `*.staged`, so no glob over
- * `*.parquet` and no manifest sees it) and records it in the source's staging record,
- * `<lake>/<table>/_staging/<hash of source_id>.json` (tmp + fsync + rename). The bus batch is
+ * to a Parquet file under `<lake>/_polar_lake/staging/<table>/` (src/lake/layout.ts: outside
+ * the table folder, so no folder reader and no manifest sees it; named `*.staged`) and records
+ * it in the source's staging record, `<hash of source_id>.json` beside it (tmp + fsync + rename). The bus batch is
  * acknowledged then: staged rows are durable, memory holds nothing of the source.
  *
  * The source's final batch (`last`) *promotes* it: per partition, under the partition lock,
@@ -21,7 +21,7 @@
  * `stage-*` file is found in the partition folder (commits there leave `stage-*` files alone).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { crashPoint } from '../crash-points.ts';
@@ -30,12 +30,12 @@ import { withPartitionLock } from './lock.ts';
 import { readManifest, writeManifest, type BatchEntry, type ManifestFile } from './manifest.ts';
 import { renameDurable, syncFolder, writeFileDurable } from '../fs/durable.ts';
 import { lakeWriteError, writeParquet, type ParquetWriteOptions } from './parquet-writer.ts';
-import { removeOrphans, rewriteFile, STAGED_PREFIX, type PartitionBatch } from './partition-writer.ts';
-import { partitionDir } from './partition.ts';
+import { moveIntoPartition, removeOrphans, rewriteFile, STAGED_PREFIX, type PartitionBatch } from './partition-writer.ts';
+import { legacyStagingDir, partitionLayout, stagingDir } from './layout.ts';
 import { quoteLiteral, type TableSchema } from './schema.ts';
 
 export interface StagedFile {
-  /** File name: `<record>-<hash>.staged` under `_staging/`, `stage-<record>-<hash>.parquet` once promoted. */
+  /** File name: `<record>-<hash>.staged` in the staging folder, `stage-<record>-<hash>.parquet` once promoted. */
   readonly name: string;
   readonly rows: number;
   readonly bytes: number;
@@ -72,8 +72,32 @@ export class SinkSourceIncompleteError extends PolarLakeError {
 
 const entryKey = (e: BatchEntry): string => `${e[0]}:${e[1]}:${e[2]}`;
 
-export function stagingDir(lakeRoot: string, table: string): string {
-  return join(lakeRoot, table, '_staging');
+export { stagingDir } from './layout.ts';
+
+/**
+ * Moves an old-layout lake's staging (`<lake>/<table>/_staging/`) into the metadata area, so
+ * its staged sources are promoted or discarded as if staged there. The sink runs it at start,
+ * before it stages anything. Returns the files moved.
+ */
+export async function migrateLegacyStaging(lakeRoot: string, table: string): Promise<number> {
+  const legacy = legacyStagingDir(lakeRoot, table);
+  if (!existsSync(legacy)) return 0;
+  const dir = stagingDir(lakeRoot, table);
+  mkdirSync(dir, { recursive: true });
+  let moved = 0;
+  for (const name of readdirSync(legacy)) {
+    const from = join(legacy, name);
+    const to = join(dir, name);
+    if (!name.endsWith('.tmp') && !existsSync(to)) {
+      // A table folder on its own mount is copied across (then the old one removed below).
+      await renameDurable(from, to, { acrossFileSystemsVia: `${to}.tmp`, error: (cause) => lakeWriteError(`staging of ${table}`, to, cause) });
+      moved++;
+    }
+    // A `.tmp` is a write a crash cut short (never referenced); a name already moved is a copy.
+    if (existsSync(from)) unlinkSync(from);
+  }
+  rmdirSync(legacy);
+  return moved;
 }
 
 function recordId(sourceId: string): string {
@@ -104,7 +128,7 @@ export function stagedSources(lakeRoot: string, table: string): number {
 
 /**
  * Forgets a source's staging: the record goes first (after that nothing refers to the files),
- * then its files, in `_staging/` and any renamed into a partition folder but not committed.
+ * then its files, in the staging folder and any renamed into a partition folder but not committed.
  * Returns the rows discarded.
  */
 export function discardStaging(lakeRoot: string, table: string, sourceId: string): number {
@@ -116,8 +140,9 @@ export function discardStaging(lakeRoot: string, table: string, sourceId: string
   if (existsSync(dir)) for (const name of readdirSync(dir)) if (name.startsWith(prefix) && name !== `${prefix}.json`) unlinkSync(join(dir, name));
   let rows = 0;
   for (const [partition, staged] of Object.entries(record?.partitions ?? {})) {
-    const pdir = partitionDir(lakeRoot, table, partition);
-    const live = new Set(readManifest(pdir, table, partition).files.map((f) => f.name));
+    const layout = partitionLayout(lakeRoot, table, partition);
+    const pdir = layout.data;
+    const live = new Set(readManifest(layout, table, partition).files.map((f) => f.name));
     for (const f of staged.files) {
       const promoted = `${STAGED_PREFIX}${f.name.replace(/\.staged$/, '.parquet')}`;
       if (live.has(promoted)) continue;
@@ -156,9 +181,8 @@ export async function stageSource(
   for (const [partition, pbs] of byPartition) {
     const fresh = pbs.filter((b) => !known.has(entryKey([b.rowOffset, b.batchRows, b.hash])));
     if (fresh.length === 0) continue;
-    const dir = partitionDir(lakeRoot, schema.name, partition);
     const live = new Set<string>();
-    for (const f of readManifest(dir, schema.name, partition).files) for (const e of f.sources[sourceId] ?? []) live.add(entryKey(e));
+    for (const f of readManifest(partitionLayout(lakeRoot, schema.name, partition), schema.name, partition).files) for (const e of f.sources[sourceId] ?? []) live.add(entryKey(e));
     const kept = fresh.filter((b) => live.has(entryKey([b.rowOffset, b.batchRows, b.hash])));
     const write = fresh.filter((b) => !live.has(entryKey([b.rowOffset, b.batchRows, b.hash])));
     const part = partitions[partition] ?? { files: [], kept: [] };
@@ -219,11 +243,12 @@ export async function promoteSource(conn: DuckDBConnection, lakeRoot: string, sc
   let promotedRows = 0;
   for (const partition of Object.keys(record.partitions).sort()) {
     const staged = record.partitions[partition] as StagedPartition;
-    const dir = partitionDir(lakeRoot, schema.name, partition);
-    promotedRows += await withPartitionLock(dir, async () => {
-      const manifest = readManifest(dir, schema.name, partition);
+    const layout = partitionLayout(lakeRoot, schema.name, partition);
+    const dir = layout.data;
+    promotedRows += await withPartitionLock(layout.lock, async (lock) => {
+      const manifest = readManifest(layout, schema.name, partition);
       const liveNames = new Set(manifest.files.map((f) => f.name));
-      removeOrphans(dir, liveNames);
+      removeOrphans(layout, liveNames);
       const adds = staged.files.map((f) => ({ f, name: `${STAGED_PREFIX}${f.name.replace(/\.staged$/, '.parquet')}` })).filter((a) => !liveNames.has(a.name));
       const files: ManifestFile[] = [];
       const replaced: string[] = [];
@@ -241,19 +266,20 @@ export async function promoteSource(conn: DuckDBConnection, lakeRoot: string, sc
         const drop = ranges(stale)
           .map(([from, to]) => `("source_row" >= ${from} AND "source_row" < ${to})`)
           .join(' OR ');
-        const rewritten = await rewriteFile(conn, dir, schema, f, `NOT ("source_id" = ${quoteLiteral(source)} AND (${drop}))`, sources, writeOptions);
+        const rewritten = await rewriteFile(conn, layout, schema, f, `NOT ("source_id" = ${quoteLiteral(source)} AND (${drop}))`, sources, writeOptions);
         if (rewritten) files.push(rewritten);
       }
       if (adds.length === 0 && replaced.length === 0) return 0;
       const inPartition = { error: (cause: unknown, path: string) => lakeWriteError(`in partition ${dir}`, path, cause) };
       let rows = 0;
+      mkdirSync(dir, { recursive: true });
       for (const { f, name } of adds) {
         const from = join(stagingDir(lakeRoot, schema.name), f.name);
         const to = join(dir, name);
         // Renamed by an attempt that crashed before its commit: already in place.
         if (!existsSync(to)) {
           if (!existsSync(from)) throw new SinkSourceIncompleteError(schema.name, source, f.batches[0]?.[0] ?? 0);
-          await renameDurable(from, to, inPartition);
+          await moveIntoPartition(layout, from, to);
         }
         files.push({ name, rows: f.rows, bytes: f.bytes, schema_version: schema.version, sources: { [source]: f.batches } });
         rows += f.rows;
@@ -262,7 +288,7 @@ export async function promoteSource(conn: DuckDBConnection, lakeRoot: string, sc
       await syncFolder(dir, inPartition);
       await syncFolder(stagingDir(lakeRoot, schema.name), inPartition);
       crashPoint('sink.promote');
-      await writeManifest(dir, { ...manifest, generation: manifest.generation + 1, files });
+      await writeManifest(layout, { ...manifest, generation: manifest.generation + 1, files }, lock);
       for (const name of replaced) unlinkSync(join(dir, name));
       return rows;
     });

@@ -11,34 +11,44 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { MANIFEST_NAME, readManifest, type Manifest } from './manifest.ts';
+import { readManifest, type Manifest } from './manifest.ts';
+import { LEGACY_MANIFEST_NAME, MANIFEST_FILE, manifestsRoot, partitionLayout, type PartitionLayout } from './layout.ts';
 import { openLakeDuckDB, type LakeDuckDB } from './duckdb.ts';
 import { loadTableSchema, quoteIdent, quoteLiteral, TABLE_NAMES, type TableSchema } from './schema.ts';
 
 export interface PartitionManifest {
+  /** The partition folder (its Parquet files). */
   readonly dir: string;
   readonly partition: string;
+  readonly layout: PartitionLayout;
   readonly manifest: Manifest;
 }
 
-/** Every partition folder of a table that has a manifest. */
-export function listPartitions(lakeRoot: string, table: string): PartitionManifest[] {
-  const root = join(lakeRoot, table);
-  const out: PartitionManifest[] = [];
+/** Partitions (`year=2026/month=03`) under `root` whose folder holds a file named `marker`. */
+function partitionsWith(root: string, marker: string): string[] {
+  const out: string[] = [];
   const walk = (dir: string): void => {
     if (!existsSync(dir)) return;
     const names = readdirSync(dir);
-    if (names.includes(MANIFEST_NAME)) {
-      const partition = relative(root, dir).split(sep).join('/');
-      out.push({ dir, partition, manifest: readManifest(dir, table, partition) });
-    }
+    if (names.includes(marker)) out.push(relative(root, dir).split(sep).join('/'));
     for (const name of names) {
       const path = join(dir, name);
       if (name.includes('=') && statSync(path).isDirectory()) walk(path);
     }
   };
   walk(root);
-  return out.sort((a, b) => a.partition.localeCompare(b.partition));
+  return out;
+}
+
+/** Every partition of a table that has a manifest (in the metadata area, or in its folder in an old-layout lake). */
+export function listPartitions(lakeRoot: string, table: string): PartitionManifest[] {
+  const partitions = new Set([...partitionsWith(manifestsRoot(lakeRoot, table), MANIFEST_FILE), ...partitionsWith(join(lakeRoot, table), LEGACY_MANIFEST_NAME)]);
+  return [...partitions]
+    .sort((a, b) => a.localeCompare(b))
+    .map((partition) => {
+      const layout = partitionLayout(lakeRoot, table, partition);
+      return { dir: layout.data, partition, layout, manifest: readManifest(layout, table, partition) };
+    });
 }
 
 /** Committed files of a table, as absolute paths. */

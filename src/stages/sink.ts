@@ -27,7 +27,7 @@ import type { Logger } from '../telemetry/log.ts';
 import { openLakeDuckDB, type LakeDuckDB } from '../lake/duckdb.ts';
 import { commitPartition, sweepPartitions, type PartitionBatch } from '../lake/partition-writer.ts';
 import type { BatchEntry } from '../lake/manifest.ts';
-import { discardStaging, firstGap, promoteSource, readStaging, SinkSourceIncompleteError, stageSource } from '../lake/staging.ts';
+import { discardStaging, firstGap, migrateLegacyStaging, promoteSource, readStaging, SinkSourceIncompleteError, stageSource } from '../lake/staging.ts';
 import { localDateField, localEpochDay, partitionOfDay } from '../lake/partition.ts';
 import { fieldColumns, loadTableSchema, TABLE_NAMES, type ColumnSpec, type TableSchema } from '../lake/schema.ts';
 import type { ParquetCompression } from '../lake/parquet-writer.ts';
@@ -541,6 +541,7 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
 
   return {
     async start() {
+      for (const table of TABLE_NAMES) await migrateLegacyStaging(deps.lakeRoot, table);
       const swept = await sweepPartitions(deps.lakeRoot, TABLE_NAMES);
       if (swept > 0) log.info('sink.orphans.removed', { files: swept });
       subscription = await deps.bus.consume({ topics: Object.keys(SINK_TOPICS), group: opts.group ?? 'polar-lake-sink' }, onBatch);

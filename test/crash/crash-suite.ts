@@ -17,7 +17,6 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join, relative } from 'node:path';
 import { CRASH_POINTS, type CrashPointName } from '../../src/crash-points.ts';
 import { openLakeDuckDB } from '../../src/lake/duckdb.ts';
-import { readManifest } from '../../src/lake/manifest.ts';
 import { listPartitions } from '../../src/lake/views.ts';
 import { TABLE_NAMES } from '../../src/lake/schema.ts';
 import { stagedSources } from '../../src/lake/staging.ts';
@@ -119,12 +118,12 @@ function walk(dir: string, out: string[] = []): string[] {
 /** Anything a crash can leave that is not part of the lake or raw zone. */
 function temporaries(lake: string): string[] {
   const live = new Set<string>();
-  for (const t of TABLE_NAMES) for (const p of listPartitions(lake, t)) for (const f of readManifest(p.dir, t, p.partition).files) live.add(join(p.dir, f.name));
+  for (const t of TABLE_NAMES) for (const p of listPartitions(lake, t)) for (const f of p.manifest.files) live.add(join(p.dir, f.name));
   return walk(lake)
     .filter((f) => {
       const name = f.slice(f.lastIndexOf('/') + 1);
       if (/\.tmp($|-)/.test(name) || name.endsWith('.staged')) return true;
-      if (f.includes(`${'/'}_staging${'/'}`)) return true;
+      if (f.includes('/_polar_lake/staging/')) return true;
       // A Parquet file in a table folder that no manifest lists: an orphan (glob readers would count it).
       return name.endsWith('.parquet') && !f.includes('/raw/') && !live.has(f);
     })

@@ -7,7 +7,7 @@
  * Run alone: `npm run suite:disk` (it is also the CI run: it takes well under a minute).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,15 @@ import { createApp, type App } from '../../src/app.ts';
 import { pipelineFromObject } from '../../src/pipeline/load.ts';
 import { startSimulator, type SimulatedExercise, type Simulator } from '../../src/simulator/index.ts';
 import { createLogger } from '../../src/telemetry/log.ts';
+import { compactLake } from '../../src/lake/compact.ts';
+import { openLakeDuckDB, type LakeDuckDB } from '../../src/lake/duckdb.ts';
+import { MOUNT_TMP_DIR, partitionLayout, writeTmpDir } from '../../src/lake/layout.ts';
+import { commitPartition, sweepPartitions } from '../../src/lake/partition-writer.ts';
+import { loadTableSchema } from '../../src/lake/schema.ts';
+import { promoteSource, stagedSources, stageSource } from '../../src/lake/staging.ts';
+import { openLakeViews } from '../../src/lake/views.ts';
 import { lakeFacts } from './pipeline-e2e.ts';
+import { filesUnder, samplesBatch } from '../helpers/lake-partition.ts';
 import { accessLinkSettings, enrolAll } from '../helpers/simulator-app.ts';
 
 const run = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' });
@@ -169,5 +177,58 @@ describe.skipIf(whyNot !== null)('disk suite', () => {
     expect(failures.some((l) => /EROFS|read-only file system/i.test(l)), failures.join('\n')).toBe(true);
     remount(join(lakeDir, 'samples'), 'rw');
     await recoverLake();
+  });
+});
+
+/**
+ * A table folder on a file system of its own (a volume per table): a temporary written in the
+ * metadata area could not be renamed into it (EXDEV), so the writers use the mount's own
+ * `_polar_lake_tmp/` (src/lake/layout.ts, writeTmpDir), and a staged file is copied across.
+ */
+describe.skipIf(whyNot !== null)('disk suite > a table folder that is its own mount', () => {
+  let lake: string;
+  let db: LakeDuckDB;
+  const schema = loadTableSchema('samples');
+  const FEB = 'year=2026/month=02';
+
+  beforeAll(async () => {
+    lake = mkdtempSync(join(tmpdir(), 'polar-lake-mounted-table-'));
+    mount(join(lake, 'samples'), '8m');
+    db = await openLakeDuckDB();
+  });
+  afterAll(() => {
+    db?.close();
+    run('umount', ['-l', join(lake, 'samples')]);
+    rmSync(lake, { recursive: true, force: true });
+  });
+
+  const viewCount = async () => {
+    const v = await openLakeViews(lake);
+    try {
+      return Number((await v.conn.runAndReadAll('SELECT count(*) FROM samples')).getRows()[0]?.[0]);
+    } finally {
+      v.close();
+    }
+  };
+
+  it('commits, a staged source promoted across file systems and compaction all land; the table folder holds only Parquet files', async () => {
+    const layout = partitionLayout(lake, 'samples', FEB);
+    expect(writeTmpDir(layout)).toBe(join(lake, 'samples', MOUNT_TMP_DIR, 'year=2026', 'month=02'));
+    for (const s of ['a', 'b']) await commitPartition(db.conn, lake, schema, FEB, [samplesBatch(s, 2, 100)]);
+
+    // Staged in the metadata area (the lake root's file system), promoted into the mount.
+    const b = samplesBatch('staged', 2, 80);
+    const record = await stageSource(db.conn, lake, schema, 'staged', [[0, 80, b.hash]], new Map([[FEB, [{ ...b, last: false }]]]), {});
+    expect(await promoteSource(db.conn, lake, schema, record, {})).toBe(80);
+    expect(stagedSources(lake, 'samples')).toBe(0);
+    expect(await viewCount()).toBe(280);
+
+    // A crash's leftover in the mount's tmp folder goes at the next sweep.
+    writeFileSync(join(writeTmpDir(layout), 'part-x.parquet.tmp'), 'cut short');
+    expect(await sweepPartitions(lake, ['samples'])).toBe(1);
+
+    expect(await compactLake(db.conn, lake, { tables: ['samples'] })).toEqual([expect.objectContaining({ partition: FEB, inputFiles: 3, outputFiles: 1, rows: 280 })]);
+    expect(await viewCount()).toBe(280);
+    expect(filesUnder(join(lake, 'samples'))).toEqual([expect.stringMatching(/^year=2026\/month=02\/compact-[0-9a-f]{24}\.parquet$/)]);
   });
 });

@@ -45,7 +45,7 @@ describe('lake > notebooks', () => {
   }, 900_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('lake > notebooks > pyarrow, polars, pandas and duckdb read every table with the right types and counts', async () => {
+  it('lake > notebooks > pyarrow, polars, pandas and duckdb read every table (from the manifests and from the bare table folder) with the right types and counts', async () => {
     const views = ['views.sql', 'views-daily.sql', 'views-exercise-detail.sql', 'views-files.sql'].map((f) => join(ROOT, 'schemas', f));
     const out = execFileSync(python, [join(ROOT, 'test/python/lake_read.py'), lake, ...views], { encoding: 'utf8' });
     const readers = JSON.parse(out) as Readers;
@@ -55,7 +55,7 @@ describe('lake > notebooks', () => {
         const r = await db.conn.runAndReadAll(`SELECT count(*)::INTEGER FROM ${table}`);
         const expected = r.getRows()[0]?.[0];
         expect(expected).toBeGreaterThan(0);
-        for (const reader of ['duckdb', 'pyarrow', 'polars', 'pandas']) expect(readers[table]?.[reader]?.rows, `${table} via ${reader}`).toBe(expected);
+        for (const reader of ['duckdb', 'pyarrow', 'polars', 'pandas', 'polars_folder', 'pyarrow_folder', 'duckdb_folder']) expect(readers[table]?.[reader]?.rows, `${table} via ${reader}`).toBe(expected);
       }
     } finally {
       db.close();

@@ -2,8 +2,10 @@
 
 usage: python lake_read.py LAKE_DIR VIEWS_SQL [VIEWS_SQL ...]
 
-The file list comes from the partition manifests (_manifest.json: the committed files),
-as docs/lake.md tells notebook users to do; duckdb goes through schemas/views.sql as is.
+The file list comes from the partition manifests (<lake>/_polar_lake/manifests/: the
+committed files), as docs/lake.md tells notebook users to do; duckdb goes through
+schemas/views.sql as is. Each reader also reads the table folder itself, as a folder
+reader does (polars_folder, pyarrow_folder, duckdb_folder: rows only).
 Output: {table: {reader: {"rows": n, "types": {column: type}}}}.
 """
 import glob
@@ -25,11 +27,22 @@ TABLES = sorted({name.split(".v")[0] for name in os.listdir(SCHEMAS) if name.end
 
 def live_files(lake, table):
     files = []
-    for manifest in sorted(glob.glob(os.path.join(lake, table, "**", "_manifest.json"), recursive=True)):
+    root = os.path.join(lake, "_polar_lake", "manifests", table)
+    for manifest in sorted(glob.glob(os.path.join(root, "**", "manifest.json"), recursive=True)):
         with open(manifest) as f:
             doc = json.load(f)
-        files += [os.path.join(os.path.dirname(manifest), entry["name"]) for entry in doc["files"]]
+        partition = os.path.relpath(os.path.dirname(manifest), root)
+        files += [os.path.join(lake, table, partition, entry["name"]) for entry in doc["files"]]
     return files
+
+
+def folder_rows(con, folder):
+    """Rows each folder reader counts in a table folder, given nothing but the folder."""
+    polars = pl.scan_parquet(folder, hive_partitioning=True, allow_missing_columns=True).select(pl.len()).collect().item()
+    pyarrow = ds.dataset(folder, format="parquet", partitioning="hive").count_rows()
+    glob_ = os.path.join(folder, "**", "*.parquet").replace("'", "''")
+    duck = con.execute(f"SELECT count(*) FROM read_parquet('{glob_}', hive_partitioning = true, union_by_name = true)").fetchone()[0]
+    return {"polars_folder": {"rows": polars}, "pyarrow_folder": {"rows": pyarrow}, "duckdb_folder": {"rows": duck}}
 
 
 def main():
@@ -58,6 +71,7 @@ def main():
 
         pdf = pd.read_parquet(files, engine="pyarrow")
         res["pandas"] = {"rows": len(pdf), "types": {c: str(t) for c, t in pdf.dtypes.items()}}
+        res.update(folder_rows(con, os.path.join(lake, table)))
         out[table] = res
     print(json.dumps(out))
 

@@ -6,6 +6,8 @@ import { openLakeDuckDB, type LakeDuckDB } from '../../src/lake/duckdb.ts';
 import { commitPartition } from '../../src/lake/partition-writer.ts';
 import { rowsToColumns } from '../../src/lake/parquet-writer.ts';
 import { writeManifest, readManifest } from '../../src/lake/manifest.ts';
+import { partitionLayout } from '../../src/lake/layout.ts';
+import { withPartitionLock } from '../../src/lake/lock.ts';
 import { compactLake } from '../../src/lake/compact.ts';
 import { fieldColumns, loadTableSchema } from '../../src/lake/schema.ts';
 import { openLakeViews, liveFiles } from '../../src/lake/views.ts';
@@ -33,8 +35,11 @@ describe('lake > schema evolution', () => {
       `COPY (SELECT * EXCLUDE (left_right_balance_pct, step_length_mm, quality_flags) REPLACE ('u-old' AS user_id, 'old' AS source_id) FROM read_parquet('${liveFiles(dir, 'samples')[0]}'))
        TO '${join(pdir, 'part-old.parquet')}' (FORMAT parquet)`,
     );
-    const manifest = readManifest(pdir, 'samples', partition);
-    await writeManifest(pdir, { ...manifest, files: [...manifest.files, { name: 'part-old.parquet', rows: 100, bytes: 1, schema_version: 0, sources: { old: [[0, 100, 'o']] } }] });
+    const layout = partitionLayout(dir, 'samples', partition);
+    const manifest = readManifest(layout, 'samples', partition);
+    await withPartitionLock(layout.lock, async (lock) =>
+      writeManifest(layout, { ...manifest, files: [...manifest.files, { name: 'part-old.parquet', rows: 100, bytes: 1, schema_version: 0, sources: { old: [[0, 100, 'o']] } }] }, lock),
+    );
   });
   afterAll(() => {
     db.close();
@@ -55,8 +60,7 @@ describe('lake > schema evolution', () => {
 
   it('lake > schema evolution > compaction rewrites older files to the current version', async () => {
     await compactLake(db.conn, dir);
-    const pdir = join(dir, 'samples', 'year=2026', 'month=02');
-    const m = readManifest(pdir, 'samples', partition);
+    const m = readManifest(partitionLayout(dir, 'samples', partition), 'samples', partition);
     expect(m.files.map((f) => f.schema_version)).toEqual([loadTableSchema('samples').version]);
     const r = await db.conn.runAndReadAll(`SELECT count(*), count(DISTINCT user_id), count(left_right_balance_pct) FROM read_parquet('${liveFiles(dir, 'samples')[0]}')`);
     expect(r.getRows()).toEqual([[200n, 2n, 100n]]);

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,10 +29,15 @@ describe('state > one owner per folder', () => {
     await second.release();
   });
 
-  it('state > a lease nobody refreshes (a dead container whose process was PID 1) is taken over', async () => {
-    // What a killed container leaves on a shared volume: the lock and an owner that says PID 1.
+  it('state > a lease nobody renews (a dead container whose process was PID 1) is taken over once expired', async () => {
+    // What a killed container leaves on a shared volume: a lease by PID 1 on another host, expired.
+    writeFileSync(join(dir, 'owner.lock'), JSON.stringify({ host: 'container-a', pid: 1, nonce: 'dead', purpose: 'run', since_utc: '2026-01-01T00:00:00Z', expires_ms: Date.now() - 1 }));
+    const lease = await lockStateFolder(dir, { purpose: 'run', logger: quiet, onLost: fail, staleMs: 10_000 });
+    await lease.release();
+  });
+
+  it('state > a lock directory left by an earlier version (proper-lockfile), not refreshed for a lease, is taken over', async () => {
     mkdirSync(join(dir, 'owner.lock'));
-    writeFileSync(join(dir, 'owner.lock.owner.json'), JSON.stringify({ host: 'container-a', pid: 1, purpose: 'run', since_utc: '2026-01-01T00:00:00Z' }));
     const past = new Date(Date.now() - 60_000);
     utimesSync(join(dir, 'owner.lock'), past, past);
     const lease = await lockStateFolder(dir, { purpose: 'run', logger: quiet, onLost: fail, staleMs: 10_000 });
@@ -40,17 +45,21 @@ describe('state > one owner per folder', () => {
   });
 
   it('state > a lease whose holder on this host is dead (SIGKILL) is taken over at once, fresh as it is', async () => {
-    mkdirSync(join(dir, 'owner.lock'));
     const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
-    writeFileSync(join(dir, 'owner.lock.owner.json'), JSON.stringify({ host: hostname(), pid: deadPid, purpose: 'run', since_utc: '2026-01-01T00:00:00Z' }));
+    writeFileSync(join(dir, 'owner.lock'), JSON.stringify({ host: hostname(), pid: deadPid, nonce: 'dead', purpose: 'run', since_utc: '2026-01-01T00:00:00Z', expires_ms: Date.now() + 3_600_000 }));
     const lease = await lockStateFolder(dir, { purpose: 'run', logger: quiet, onLost: fail, staleMs: 60_000 });
     await lease.release();
   });
 
   it('state > a live lease is not taken over, even by a process that sees PID 1 alive', async () => {
     const held = await lockStateFolder(dir, { purpose: 'run', logger: quiet, onLost: fail, staleMs: 10_000 });
-    writeFileSync(join(dir, 'owner.lock.owner.json'), JSON.stringify({ host: 'container-b', pid: 1, purpose: 'run', since_utc: '2026-01-01T00:00:00Z' }));
-    await expect(lockStateFolder(dir, { purpose: 'run', logger: quiet, onLost: fail, staleMs: 10_000 })).rejects.toMatchObject({ code: 'PL_STATE_LOCKED' });
+    // The same lease as another container's PID 1 would hold it.
+    const lease = JSON.parse(readFileSync(join(dir, 'owner.lock'), 'utf8'));
+    writeFileSync(join(dir, 'owner.lock'), JSON.stringify({ ...lease, host: 'container-b', pid: 1 }));
+    await expect(lockStateFolder(dir, { purpose: 'run', logger: quiet, onLost: fail, staleMs: 10_000 })).rejects.toMatchObject({
+      code: 'PL_STATE_LOCKED',
+      message: expect.stringContaining('pid 1 on container-b'),
+    });
     await held.release();
   });
 
