@@ -119,7 +119,7 @@ describe('lake > partition lock', () => {
     const layout = partitionLayout(lake, 'samples', 'year=2026/month=02');
     const committed = container('container-a').withLock(layout.lock, async (lock) => {
       clock.advance(TTL);
-      writeManifest(layout, { format: 1, table: 'samples', partition: 'year=2026/month=02', generation: 1, files: [] }, lock);
+      await writeManifest(layout, { format: 1, table: 'samples', partition: 'year=2026/month=02', generation: 1, files: [] }, lock);
     });
     await expect(committed).rejects.toMatchObject({ code: 'PL_LAKE_LOCK_LOST' });
     expect(existsSync(layout.manifest)).toBe(false);
