@@ -14,6 +14,7 @@ import type { TableName } from '../records/rows.ts';
 import { normaliseBodyTemperature, normaliseEcg, normaliseSkinContacts, normaliseSkinTemperature, normaliseSpo2, periodDate, skinTemperatureDate, testDate } from './biosensing.ts';
 import { cardioLoadDate, continuousHeartRateDate, continuousHeartRateDays, normaliseCardioLoad, normaliseContinuousHeartRate } from './heart.ts';
 import { nightlyRechargeDate, normaliseNightlyRecharge, normaliseSleepNight } from './night.ts';
+import { SLEEP_AVAILABLE_PATH } from './sleep-available.ts';
 import { normaliseAlertness, normaliseCircadianBedtime, sleepwiseDate } from './sleepwise.ts';
 import type { DateBasedContext, NormalisedRows } from './types.ts';
 
@@ -52,6 +53,12 @@ export interface DateBasedEndpoint {
    * each of them is announced again, so it is parsed anew with what arrived.
    */
   readonly dependents?: readonly DailyKind[];
+  /**
+   * A cheap call listing what the type holds (sleep: `/sleep/available`). When set, the sweep
+   * asks it first and reads full items only for dates that are new or whose probed version
+   * changed (src/stages/fetch-daily.ts); a webhook's date still reads its item directly.
+   */
+  readonly probe?: { readonly path: string; readonly noData: readonly number[] };
   normalise(json: unknown, ctx: DateBasedContext): NormalisedRows | Promise<NormalisedRows>;
 }
 
@@ -103,7 +110,7 @@ const ENDPOINTS: readonly DateBasedEndpoint[] = [
     list: { path: '/v3/users/sleep', rangePath: null, maxRangeDays: 28, noData: [204, 404] },
     byDate: { request: onDate('/v3/users/sleep'), noData: [204, 404] },
     items: listIn('nights'), dateOf: sleepDate, manyPerDate: false, tables: ['sleep', 'sleep_stages', 'sleep_heart_rate'], normalise: normaliseSleepNight,
-    dependents: ['nightly_recharge'],
+    dependents: ['nightly_recharge'], probe: { path: SLEEP_AVAILABLE_PATH, noData: [204, 404] },
   },
   {
     kind: 'nightly_recharge', windowDays: 28,

@@ -18,6 +18,12 @@
  *   unchanged day is neither stored nor published again, a changed one is both.
  * - the ledger also keeps a cursor per (user, type) (`@sweep`, state `swept`): when the type
  *   was last read. A type read less than its `every` ago is not due and costs no request.
+ * - a type with a probe (sleep: `/sleep/available`, one small answer naming each night's date,
+ *   start and end) is read probe first: the ledger remembers each date's probed version
+ *   (`<date>@available`), and only dates that are new or whose version changed are read in
+ *   full: one by its per-date call, several by the list (one request either way). A night
+ *   edited without moving its start or end (a rating) comes through its SLEEP webhook, which
+ *   reads the date directly (fetchDay).
  *
  * Nothing is committed at Polar here, so a failure only means the next run tries again.
  */
@@ -25,6 +31,7 @@ import { createHash } from 'node:crypto';
 import { TOPICS, type Bus, type OutgoingMessage } from '../bus/bus.ts';
 import type { AccessLinkClient } from '../accesslink/client.ts';
 import { dateBasedEndpoint, type DateBasedEndpoint } from '../daily/endpoints.ts';
+import { probedNights, type ProbedNight } from '../daily/sleep-available.ts';
 import { rawDailyKeyFor, type RawZone } from '../lake/raw-zone.ts';
 import { DailyPayloadError } from '../parse/json-payload.ts';
 import { DAILY_KINDS, encodeEnvelope, type DailyKind, type FetchedEvent } from '../records/envelope.ts';
@@ -63,6 +70,9 @@ export interface DailySweepCounts {
 
 /** The item id of the per-(user, type) sweep cursor in the ledger. */
 export const SWEEP_CURSOR_ID = '@sweep';
+
+/** The ledger item id remembering the probed version of a date (`2026-03-01@available`, state `swept`). */
+export const probeId = (date: string): string => `${date}@available`;
 
 const DAY_MS = 86_400_000;
 
@@ -194,15 +204,33 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
     if (!isDue(userId, kind, now.getTime())) return;
     const endpoint = dateBasedEndpoint(kind);
     const lookback = options.schedule?.[kind]?.lookbackDays ?? defaultLookbackDays(kind);
-    const { requests, minDate } = planRequests(endpoint, now.toISOString().slice(0, 10), lookback);
+    const planned = planRequests(endpoint, now.toISOString().slice(0, 10), lookback);
+    const { minDate } = planned;
+    let requests = planned.requests;
+    let probed: ProbedNight[] = [];
+    if (endpoint.probe) {
+      // The cheap listing first; full items only for dates new or changed since the ledger's version.
+      const answer = await client.getDateBased(endpoint.probe.path, {}, token, endpoint.probe.noData);
+      const where = `GET ${endpoint.probe.path} of user ${userId}`;
+      const listed = probedNights(answer, (i, why) => onItemError(new DailyPayloadError(why, where, `available[${i}]`))).filter((n) => n.date >= minDate);
+      probed = listed.filter((n) => ledger.get(userId, probeId(n.date), kind)?.sha256 !== n.version || ledger.get(userId, n.date, kind)?.state !== 'published');
+      counts.daysUnchanged += listed.length - probed.length;
+      // One changed date: its own call. Several: the list, one request for all of them.
+      requests = probed.length === 0 ? [] : probed.length === 1 ? [endpoint.byDate.request(probed[0]!.date)] : requests;
+    }
     const items: unknown[] = [];
     for (const r of requests) {
-      const json = await client.getDateBased(r.path, r.query, token, endpoint.list.noData);
+      const noData = endpoint.probe && probed.length === 1 ? endpoint.byDate.noData : endpoint.list.noData;
+      const json = await client.getDateBased(r.path, r.query, token, noData);
       if (json !== null) items.push(...endpoint.items(json));
     }
     const published = await storeDays(userId, kind, items, minDate, counts, onItemError);
+    // A probed version is remembered once its date is published: a failure before asks again next run.
+    const at = now.toISOString();
+    await ledger.record(probed.filter((n) => ledger.get(userId, n.date, kind)?.state === 'published')
+      .map((n) => ({ userId, exerciseId: probeId(n.date), payload: kind, state: 'swept' as const, rawKey: null, sha256: n.version, bytes: null, utcOffsetMin: null, atUtc: at })));
     await ledger.record([{ userId, exerciseId: SWEEP_CURSOR_ID, payload: kind, state: 'swept', rawKey: null, sha256: null, bytes: null, utcOffsetMin: null, atUtc: now.toISOString() }]);
-    logger.debug('fetch.daily.swept', { user_id: userId, kind, requests: requests.length, items: items.length, published });
+    logger.debug('fetch.daily.swept', { user_id: userId, kind, requests: requests.length + (endpoint.probe ? 1 : 0), items: items.length, published });
   };
 
   return {
