@@ -8,6 +8,7 @@
 import { ACTIVITY_SAMPLE_FLAGS } from '../accesslink/client.ts';
 import { normaliseCurrentActivitySamples } from '../parse/activity-samples.ts';
 import { dailyActivityDate, normaliseDailyActivity } from '../parse/daily-activity.ts';
+import { datePart } from '../parse/json-payload.ts';
 import { sleepDate } from '../parse/sleep.ts';
 import type { DailyKind } from '../records/envelope.ts';
 import type { TableName } from '../records/rows.ts';
@@ -59,6 +60,18 @@ export interface DateBasedEndpoint {
    * changed (src/stages/fetch-daily.ts); a webhook's date still reads its item directly.
    */
   readonly probe?: { readonly path: string; readonly noData: readonly number[] };
+  /**
+   * Another way to the same rows: while this type is swept, `kind`'s calls drop the query
+   * parameters `query` (activity_samples: activity's sample flags), so only one of the two
+   * requests carries the data.
+   */
+  readonly replacesQueryOf?: { readonly kind: DailyKind; readonly query: readonly string[] };
+  /**
+   * Tables whose rows are published under another type's day (its raw key's source id): both
+   * paths to the same rows write one source, so the newest parse replaces the other's rows
+   * and nothing doubles whichever path (or both) brought the day.
+   */
+  readonly sourceOf?: Partial<Record<TableName, DailyKind>>;
   normalise(json: unknown, ctx: DateBasedContext): NormalisedRows | Promise<NormalisedRows>;
 }
 
@@ -89,6 +102,11 @@ const sleepwise = (kind: DailyKind, resource: string, tables: readonly TableName
   };
 };
 
+/** Both paths to the activity series publish them under the activity_samples day. */
+const ACTIVITY_SAMPLE_SOURCES: Partial<Record<TableName, DailyKind>> = {
+  activity_step_samples: 'activity_samples', activity_zone_samples: 'activity_samples', activity_inactivity_stamps: 'activity_samples',
+};
+
 const ENDPOINTS: readonly DateBasedEndpoint[] = [
   {
     kind: 'activity', windowDays: 365,
@@ -98,12 +116,28 @@ const ENDPOINTS: readonly DateBasedEndpoint[] = [
     items: arrayOf, dateOf: dailyActivityDate, manyPerDate: false,
     tables: ['daily_activity', 'activity_step_samples', 'activity_zone_samples', 'activity_inactivity_stamps'],
     normalise: (json, ctx) => {
+      const day = { daily_activity: [normaliseDailyActivity(json, ctx).row] };
+      // A day fetched without the sample flags (activity_samples on) says nothing about the series: their tables are left alone.
+      if (!json || typeof json !== 'object' || !('samples' in json)) return day;
       const samples = normaliseCurrentActivitySamples(json, ctx);
-      return {
-        daily_activity: [normaliseDailyActivity(json, ctx).row],
-        activity_step_samples: samples.steps, activity_zone_samples: samples.zones, activity_inactivity_stamps: samples.inactivity,
-      };
+      return { ...day, activity_step_samples: samples.steps, activity_zone_samples: samples.zones, activity_inactivity_stamps: samples.inactivity };
     },
+    sourceOf: ACTIVITY_SAMPLE_SOURCES,
+  },
+  {
+    // The same series as activity's flags give, by their own call: off by default (one request
+    // more per sweep for rows the activity list already carries); on, activity drops its flags.
+    kind: 'activity_samples', windowDays: 365,
+    list: { path: '/v3/users/activities/samples', rangePath: '/v3/users/activities/samples', maxRangeDays: 28, noData: [204] },
+    byDate: { request: onDate('/v3/users/activities/samples'), noData: [204] },
+    items: arrayOf, dateOf: (item) => datePart(item['date']), manyPerDate: false,
+    tables: ['activity_step_samples', 'activity_zone_samples', 'activity_inactivity_stamps'],
+    normalise: (json, ctx) => {
+      const samples = normaliseCurrentActivitySamples(json, ctx);
+      return { activity_step_samples: samples.steps, activity_zone_samples: samples.zones, activity_inactivity_stamps: samples.inactivity };
+    },
+    replacesQueryOf: { kind: 'activity', query: Object.keys(ACTIVITY_SAMPLE_FLAGS) },
+    sourceOf: ACTIVITY_SAMPLE_SOURCES,
   },
   {
     kind: 'sleep', windowDays: 28,

@@ -37,6 +37,12 @@ import type { JobProgress } from './progress.ts';
 /** What a backfill can pull: exercises, physical information, and every date-based type. */
 export type BackfillType = 'exercises' | 'physical' | DailyKind;
 export const BACKFILL_TYPES: readonly BackfillType[] = ['exercises', ...DAILY_KINDS, 'physical'];
+/**
+ * What a backfill pulls unless `--types` says: every type but activity_samples, whose rows the
+ * activity days already bring with their sample flags (asked for, it writes the same sources:
+ * nothing doubles, it only costs requests).
+ */
+export const DEFAULT_BACKFILL_TYPES: readonly BackfillType[] = BACKFILL_TYPES.filter((t) => t !== 'activity_samples');
 
 export class BackfillOptionError extends PolarLakeError {
   readonly code = 'PL_BACKFILL_INVALID_OPTION';
@@ -86,7 +92,7 @@ export interface BackfillDeps {
 export interface BackfillRequest {
   /** @default every pollable user */
   readonly users?: readonly string[];
-  /** @default BACKFILL_TYPES */
+  /** @default DEFAULT_BACKFILL_TYPES */
   readonly types?: readonly BackfillType[];
   /** Oldest date to pull (YYYY-MM-DD); each type stays within its window. @default each type's whole window */
   readonly since?: string;
@@ -96,7 +102,7 @@ const SHORT_WINDOW_S = 900;
 const LONG_WINDOW_S = 86_400;
 
 function checkRequest(request: BackfillRequest, deps: BackfillDeps): { users: string[]; types: BackfillType[] } {
-  const types = [...(request.types ?? BACKFILL_TYPES)];
+  const types = [...(request.types ?? DEFAULT_BACKFILL_TYPES)];
   for (const t of types) if (!BACKFILL_TYPES.includes(t)) throw new BackfillOptionError(`unknown type ${JSON.stringify(t)} (known: ${BACKFILL_TYPES.join(', ')})`, '--types');
   if (request.since !== undefined && (!/^\d{4}-\d{2}-\d{2}$/.test(request.since) || !Number.isFinite(Date.parse(`${request.since}T00:00:00Z`)))) {
     throw new BackfillOptionError(`expected a date YYYY-MM-DD, got ${JSON.stringify(request.since)}`, '--since');

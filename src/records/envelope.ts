@@ -46,12 +46,13 @@ export type DailyKind =
   | 'skin_temperature'
   | 'skin_contacts'
   | 'ecg'
-  | 'spo2';
+  | 'spo2'
+  | 'activity_samples';
 
 /** Every date-based kind, in sweep order: sleep before nightly_recharge (recharge series are anchored on the night's sleep start). */
 export const DAILY_KINDS: readonly DailyKind[] = [
   'activity', 'sleep', 'nightly_recharge', 'continuous_heart_rate', 'cardio_load', 'sleepwise_alertness', 'sleepwise_circadian_bedtime',
-  'body_temperature', 'skin_temperature', 'skin_contacts', 'ecg', 'spo2',
+  'body_temperature', 'skin_temperature', 'skin_contacts', 'ecg', 'spo2', 'activity_samples',
 ];
 
 export function isDailyKind(payload: PayloadKind): payload is DailyKind {

@@ -134,6 +134,16 @@ export interface DailySweep {
 export function createDailySweep(options: DailySweepOptions): DailySweep {
   const { client, rawZone, ledger, bus, logger } = options;
   const kinds = DAILY_KINDS.filter((k) => (options.kinds ?? ['activity', 'sleep']).includes(k));
+  // A swept type that replaces part of another's calls (activity_samples: activity's sample flags).
+  const replacing = new Map<DailyKind, { by: DailyKind; query: readonly string[] }>();
+  for (const k of kinds) {
+    const r = dateBasedEndpoint(k).replacesQueryOf;
+    if (r) replacing.set(r.kind, { by: k, query: r.query });
+  }
+  const request = (kind: DailyKind, r: { path: string; query: Record<string, string> }) => {
+    const dropped = replacing.get(kind)?.query;
+    return dropped ? { path: r.path, query: Object.fromEntries(Object.entries(r.query).filter(([name]) => !dropped.includes(name))) } : r;
+  };
 
   /** Groups items by date and stores and publishes each day that is new or changed. */
   const storeDays = async (userId: string, kind: DailyKind, items: readonly unknown[], minDate: string | null, counts: DailySweepCounts, onItemError: (error: unknown) => void) => {
@@ -206,7 +216,7 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
     const lookback = options.schedule?.[kind]?.lookbackDays ?? defaultLookbackDays(kind);
     const planned = planRequests(endpoint, now.toISOString().slice(0, 10), lookback);
     const { minDate } = planned;
-    let requests = planned.requests;
+    let requests = planned.requests.map((r) => request(kind, r));
     let probed: ProbedNight[] = [];
     if (endpoint.probe) {
       // The cheap listing first; full items only for dates new or changed since the ledger's version.
@@ -216,7 +226,7 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
       probed = listed.filter((n) => ledger.get(userId, probeId(n.date), kind)?.sha256 !== n.version || ledger.get(userId, n.date, kind)?.state !== 'published');
       counts.daysUnchanged += listed.length - probed.length;
       // One changed date: its own call. Several: the list, one request for all of them.
-      requests = probed.length === 0 ? [] : probed.length === 1 ? [endpoint.byDate.request(probed[0]!.date)] : requests;
+      requests = probed.length === 0 ? [] : probed.length === 1 ? [request(kind, endpoint.byDate.request(probed[0]!.date))] : requests;
     }
     const items: unknown[] = [];
     for (const r of requests) {
@@ -240,9 +250,12 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
     },
     async fetchDay(userId, token, kind, date, counts, onItemError) {
       const endpoint = dateBasedEndpoint(kind);
-      const { path, query } = endpoint.byDate.request(date);
+      const { path, query } = request(kind, endpoint.byDate.request(date));
       const json = await client.getDateBased(path, query, token, endpoint.byDate.noData);
       await storeDays(userId, kind, json === null ? [] : endpoint.items(json), null, counts, onItemError);
+      // The type that took over part of this one's data is fetched for the date too (ACTIVITY_SUMMARY → its samples).
+      const by = replacing.get(kind)?.by;
+      if (by) await this.fetchDay(userId, token, by, date, counts, onItemError);
     },
   };
 }

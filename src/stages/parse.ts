@@ -375,6 +375,17 @@ export function createParseStage(deps: ParseStageDeps) {
     }
   }
 
+  /** A date-based table fed by two paths goes under one type's day key (src/daily/endpoints.ts `sourceOf`). */
+  function dailySourceKeyOf(event: FetchedEvent): ((table: TableName) => string) | undefined {
+    const shared = dateBasedEndpoint(event.payload as DailyKind).sourceOf;
+    const date = event.date;
+    if (!shared || !date) return undefined;
+    return (table) => {
+      const kind = shared[table];
+      return kind ? rawDailyKeyFor(event.user_id, kind, date) : event.raw_key;
+    };
+  }
+
   /** Another stored day of the same user (Nightly Recharge reads its night's sleep); null when absent or unreadable. */
   async function readStoredDay(userId: string, kind: DailyKind, date: string): Promise<unknown | null> {
     try {
@@ -414,7 +425,7 @@ export function createParseStage(deps: ParseStageDeps) {
     const part = isActivityPartKind(event.payload) || event.payload === 'physical';
     if (event.payload !== 'summary' && !daily && !detail && !part && !event.feeds_samples) return; // kept in the raw zone only
     counters.sources++;
-    let out: SourcePublisher | null = new SourcePublisher(bus, event, counters);
+    let out: SourcePublisher | null = new SourcePublisher(bus, event, counters, daily ? dailySourceKeyOf(event) : undefined);
     try {
       if (event.payload === 'summary') await parseSummary(event, (p) => (out = p));
       else if (daily) await parseDaily(event, out);

@@ -28,7 +28,7 @@ afterEach(async () => {
   lakeDir = undefined;
 });
 
-const NEW_KINDS = DAILY_KINDS.filter((k): k is DateBasedPayload => k !== 'activity' && k !== 'sleep');
+const NEW_KINDS = DAILY_KINDS.filter((k): k is DateBasedPayload => k !== 'activity' && k !== 'sleep' && k !== 'activity_samples');
 
 const stageFor = (r: FetchRig, options: { daily?: readonly DailyKind[]; schedule?: Partial<Record<DailyKind, DailySchedule>>; now?: () => Date } = {}) =>
   createFetchStage({
