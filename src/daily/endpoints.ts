@@ -72,6 +72,13 @@ export interface DateBasedEndpoint {
    * and nothing doubles whichever path (or both) brought the day.
    */
   readonly sourceOf?: Partial<Record<TableName, DailyKind>>;
+  /**
+   * The call reaching back beyond the window (cardio load's `/period/days/{n}` and
+   * `/period/months/{n}`), for `backfill`: one request for `days` back from today, answering
+   * the same items as the list (the same days, so the same raw keys and rows). `windowDays`:
+   * how far back polar-lake asks through it.
+   */
+  readonly history?: { readonly windowDays: number; readonly request: (days: number) => { path: string; query: Record<string, string> } };
   normalise(json: unknown, ctx: DateBasedContext): NormalisedRows | Promise<NormalisedRows>;
 }
 
@@ -101,6 +108,21 @@ const sleepwise = (kind: DailyKind, resource: string, tables: readonly TableName
     items: arrayOf, dateOf: sleepwiseDate, manyPerDate: true, tables, normalise,
   };
 };
+
+/**
+ * How far back a backfill asks for cardio load. The API documents no limit for its period
+ * calls; two years is what polar-lake asks for (a narrower `--since` asks for less).
+ */
+const CARDIO_LOAD_HISTORY_DAYS = 730;
+
+/**
+ * Cardio load `days` back from today: by days up to a year, by months beyond (a day count that
+ * large is not known to be accepted; a month has at least 28 days, so the months asked for cover
+ * every day wanted, and the sweep drops the days before the first one wanted).
+ */
+function cardioLoadPeriod(days: number): { path: string; query: Record<string, string> } {
+  return days <= 365 ? { path: `/v3/users/cardio-load/period/days/${days}`, query: {} } : { path: `/v3/users/cardio-load/period/months/${Math.ceil(days / 28)}`, query: {} };
+}
 
 /** Both paths to the activity series publish them under the activity_samples day. */
 const ACTIVITY_SAMPLE_SOURCES: Partial<Record<TableName, DailyKind>> = {
@@ -165,6 +187,7 @@ const ENDPOINTS: readonly DateBasedEndpoint[] = [
     list: { path: '/v3/users/cardio-load', rangePath: '/v3/users/cardio-load/date', maxRangeDays: 28, noData: [204, 404] },
     byDate: { request: onDate('/v3/users/cardio-load'), noData: [204, 404] },
     items: arrayOf, dateOf: cardioLoadDate, manyPerDate: false, tables: ['cardio_load'], normalise: normaliseCardioLoad,
+    history: { windowDays: CARDIO_LOAD_HISTORY_DAYS, request: cardioLoadPeriod },
   },
   sleepwise('sleepwise_alertness', 'alertness', ['sleepwise_alertness', 'sleepwise_alertness_hourly'], normaliseAlertness),
   sleepwise('sleepwise_circadian_bedtime', 'circadian-bedtime', ['sleepwise_circadian_bedtime'], normaliseCircadianBedtime),

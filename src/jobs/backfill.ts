@@ -1,8 +1,9 @@
 /**
  * `polar-lake backfill`: everything the current API still shows, for every data type, for the
  * chosen users: exercises through `/v3/exercises` (30 days), every date-based type of
- * src/daily/endpoints.ts over its whole window (activity: 365 days, the rest 28) or back to
- * `--since`, and the physical-information snapshot.
+ * src/daily/endpoints.ts over its whole window (activity: 365 days, the rest 28; cardio load two
+ * years through its `/period` history call) or back to `--since`, and the physical-information
+ * snapshot.
  *
  * - Its requests wait in the `backfill` lane of the shared rate-limit gate
  *   (src/accesslink/rate-limit.ts): the lane stops when a window's free budget is down to the
@@ -114,7 +115,9 @@ function checkRequest(request: BackfillRequest, deps: BackfillDeps): { users: st
 
 /** Days from `since` to today (inclusive), capped at the type's window; the whole window without `since`. */
 function lookbackDays(kind: DailyKind, today: string, since: string | undefined): number {
-  const window = dateBasedEndpoint(kind).windowDays;
+  const endpoint = dateBasedEndpoint(kind);
+  // A type with a history call (cardio load) reaches back beyond its window.
+  const window = endpoint.history?.windowDays ?? endpoint.windowDays;
   if (since === undefined) return window;
   const days = Math.round((Date.parse(`${today}T00:00:00Z`) - Date.parse(`${since}T00:00:00Z`)) / 86_400_000) + 1;
   return Math.max(1, Math.min(window, days));

@@ -92,12 +92,15 @@ export function defaultLookbackDays(kind: DailyKind): number {
 
 /**
  * The requests that read `lookbackDays` dates back from `today` (UTC date): the plain list
- * when it covers them, else `from`/`to` chunks of at most `maxRangeDays` ending today.
+ * when it covers them, else `from`/`to` chunks of at most `maxRangeDays` ending today, or,
+ * beyond the window, the type's history call (cardio load's period) when it has one.
  * `minDate`: days before it are dropped from the answers (a plain list reaching further back
  * than asked).
  */
 export function planRequests(endpoint: DateBasedEndpoint, today: string, lookbackDays: number): { requests: { path: string; query: Record<string, string> }[]; minDate: string } {
-  const days = Math.max(1, Math.min(lookbackDays, endpoint.windowDays));
+  const days = Math.max(1, Math.min(lookbackDays, endpoint.history?.windowDays ?? endpoint.windowDays));
+  // Beyond the window (a backfill): the type's history call, one request back from today.
+  if (endpoint.history && days > endpoint.windowDays) return { requests: [endpoint.history.request(days)], minDate: addDays(today, -(days - 1)) };
   const { path, rangePath, maxRangeDays } = endpoint.list;
   // Every plain list answers the last 28 days (or the whole window when shorter).
   const listDays = Math.min(28, endpoint.windowDays);
