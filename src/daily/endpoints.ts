@@ -194,7 +194,7 @@ const ENDPOINTS: readonly DateBasedEndpoint[] = [
   biosensing('body_temperature', 'bodytemperature', periodDate, true, ['body_temperature', 'body_temperature_samples'], normaliseBodyTemperature),
   biosensing('skin_temperature', 'skintemperature', skinTemperatureDate, false, ['skin_temperature'], normaliseSkinTemperature),
   biosensing('skin_contacts', 'skincontacts', periodDate, true, ['skin_contacts', 'skin_contact_changes'], normaliseSkinContacts),
-  biosensing('ecg', 'ecg', testDate, true, ['ecg', 'ecg_samples'], normaliseEcg),
+  biosensing('ecg', 'ecg', testDate, true, ['ecg', 'ecg_samples', 'ecg_quality_measurements'], normaliseEcg),
   biosensing('spo2', 'spo2', testDate, true, ['spo2'], normaliseSpo2),
 ];
 

@@ -89,6 +89,7 @@ function expectedCounts(r: FetchRig): Record<string, number> {
     for (const d of items('ecg')) {
       add('ecg', 1);
       add('ecg_samples', (d['samples'] as unknown[]).length);
+      add('ecg_quality_measurements', (d['quality_measurements'] as unknown[]).length);
     }
     add('spo2', items('spo2').length);
   }
@@ -160,6 +161,10 @@ describe('fetch > date-based', () => {
     // Sentinels kept as rows with a null value.
     expect(await count(lakeDir, 'sleep_heart_rate', 'sentinel')).toBe(await count(lakeDir, 'sleep_heart_rate', 'heart_rate_bpm IS NULL'));
     expect(await count(lakeDir, 'continuous_heart_rate', 'utc_offset_min IS NOT NULL')).toBe(0);
+    // Every ECG's quality measurements, keyed like its samples and joined back to the test.
+    const quality = await query(lakeDir, `SELECT count(*) AS n, count(e.test_time_utc) AS joined, count(DISTINCT q.quality_level) AS levels FROM ecg_quality_measurements q
+      LEFT JOIN ecg e ON e.user_id = q.user_id AND e.test_time_utc = q.test_time_utc`);
+    expect(quality[0]).toEqual({ n: expectedCounts(rig)['ecg_quality_measurements'], joined: expectedCounts(rig)['ecg_quality_measurements'], levels: 3 });
     // Cardio load's very-high level made it through.
     expect(await count(lakeDir, 'cardio_load', 'level_very_high > level_high')).toBe(await count(lakeDir, 'cardio_load'));
   });
