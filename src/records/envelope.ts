@@ -113,6 +113,13 @@ export interface RecordBatchEnvelope<T extends TableName = TableName> {
   readonly last: boolean;
   /** An abort marker (no rows): the parse of this source failed, the sink discards what it staged of it. */
   readonly aborted?: boolean;
+  /**
+   * Local epoch days [first, last] any version of this source's rows can fall on (date-based
+   * days): once the newest parse is committed, the sink drops the source's rows from the other
+   * partitions of that span (src/lake/source-sweep.ts). A `last` batch with no rows says the
+   * source has none in this table now.
+   */
+  readonly source_span?: readonly [number, number];
   readonly rows: readonly TableRows[T][];
 }
 
