@@ -39,40 +39,57 @@ export function partitionsOfSpan(schema: TableSchema, span: SourceSpan): string[
   return [...out];
 }
 
+/** A source whose newest parse is committed: its span, and the partitions that parse wrote. */
+export interface SourceSweep {
+  readonly sourceId: string;
+  readonly span: SourceSpan;
+  readonly written: ReadonlySet<string>;
+}
+
 /**
- * Drops `sourceId`'s rows from the span's partitions other than `written` (those the newest
- * parse wrote, where the commit itself replaced them). Returns the rows removed.
+ * Drops each source's rows from its span's partitions other than those its newest parse wrote
+ * (there the commit itself replaced them): one lock, manifest read and commit per partition for
+ * all the sources of a flush. Returns the rows removed.
  */
-export async function dropSourceElsewhere(
+export async function dropSourcesElsewhere(
   conn: DuckDBConnection,
   lakeRoot: string,
   schema: TableSchema,
-  sourceId: string,
-  span: SourceSpan,
-  written: ReadonlySet<string>,
+  sweeps: readonly SourceSweep[],
   writeOptions: ParquetWriteOptions,
 ): Promise<number> {
+  const byPartition = new Map<string, Set<string>>();
+  for (const { sourceId, span, written } of sweeps) {
+    for (const partition of partitionsOfSpan(schema, span)) {
+      if (written.has(partition)) continue;
+      let sources = byPartition.get(partition);
+      if (!sources) byPartition.set(partition, (sources = new Set()));
+      sources.add(sourceId);
+    }
+  }
   let removed = 0;
-  for (const partition of partitionsOfSpan(schema, span)) {
-    if (written.has(partition)) continue;
+  for (const [partition, gone] of [...byPartition].sort(([a], [b]) => a.localeCompare(b))) {
     const dir = partitionDir(lakeRoot, schema.name, partition);
     if (!existsSync(dir)) continue;
     removed += await withPartitionLock(dir, async () => {
       const manifest = readManifest(dir, schema.name, partition);
-      if (!manifest.files.some((f) => f.sources[sourceId])) return 0;
+      const holds = (f: ManifestFile) => Object.keys(f.sources).filter((s) => gone.has(s));
+      if (!manifest.files.some((f) => holds(f).length > 0)) return 0;
       removeOrphans(dir, new Set(manifest.files.map((f) => f.name)));
       const files: ManifestFile[] = [];
       const replaced: string[] = [];
       let rows = 0;
       for (const f of manifest.files) {
-        if (!f.sources[sourceId]) {
+        const hit = holds(f);
+        if (hit.length === 0) {
           files.push(f);
           continue;
         }
         replaced.push(f.name);
         const sources: Record<string, BatchEntry[]> = { ...f.sources };
-        delete sources[sourceId];
-        const rewritten = await rewriteFile(conn, dir, schema, f, `"source_id" <> ${quoteLiteral(sourceId)}`, sources, writeOptions);
+        for (const s of hit) delete sources[s];
+        const where = `"source_id" NOT IN (${hit.sort().map(quoteLiteral).join(', ')})`;
+        const rewritten = await rewriteFile(conn, dir, schema, f, where, sources, writeOptions);
         rows += f.rows - (rewritten?.rows ?? 0);
         if (rewritten) files.push(rewritten);
       }

@@ -246,19 +246,21 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
     logger.debug('fetch.daily.swept', { user_id: userId, kind, requests: requests.length + (endpoint.probe ? 1 : 0), items: items.length, published });
   };
 
+  const fetchDay: DailySweep['fetchDay'] = async (userId, token, kind, date, counts, onItemError) => {
+    const endpoint = dateBasedEndpoint(kind);
+    const { path, query } = request(kind, endpoint.byDate.request(date));
+    const json = await client.getDateBased(path, query, token, endpoint.byDate.noData);
+    await storeDays(userId, kind, json === null ? [] : endpoint.items(json), null, counts, onItemError);
+    // The type that took over part of this one's data is fetched for the date too (ACTIVITY_SUMMARY → its samples).
+    const by = replacing.get(kind)?.by;
+    if (by) await fetchDay(userId, token, by, date, counts, onItemError);
+  };
+
   return {
     kinds,
     async sweepUser(userId, token, counts, onItemError) {
       for (const kind of kinds) await sweepKind(userId, token, kind, counts, onItemError);
     },
-    async fetchDay(userId, token, kind, date, counts, onItemError) {
-      const endpoint = dateBasedEndpoint(kind);
-      const { path, query } = request(kind, endpoint.byDate.request(date));
-      const json = await client.getDateBased(path, query, token, endpoint.byDate.noData);
-      await storeDays(userId, kind, json === null ? [] : endpoint.items(json), null, counts, onItemError);
-      // The type that took over part of this one's data is fetched for the date too (ACTIVITY_SUMMARY → its samples).
-      const by = replacing.get(kind)?.by;
-      if (by) await this.fetchDay(userId, token, by, date, counts, onItemError);
-    },
+    fetchDay,
   };
 }

@@ -28,7 +28,7 @@ import { openLakeDuckDB, type LakeDuckDB } from '../lake/duckdb.ts';
 import { commitPartition, sweepPartitions, type PartitionBatch } from '../lake/partition-writer.ts';
 import type { BatchEntry } from '../lake/manifest.ts';
 import { discardStaging, firstGap, promoteSource, readStaging, SinkSourceIncompleteError, stageSource } from '../lake/staging.ts';
-import { dropSourceElsewhere, readSpan, type SourceSpan } from '../lake/source-sweep.ts';
+import { dropSourcesElsewhere, readSpan, type SourceSpan, type SourceSweep } from '../lake/source-sweep.ts';
 import { localDateField, localEpochDay, partitionOfDay } from '../lake/partition.ts';
 import { fieldColumns, loadTableSchema, TABLE_NAMES, type ColumnSpec, type TableSchema } from '../lake/schema.ts';
 import type { ParquetCompression } from '../lake/parquet-writer.ts';
@@ -367,7 +367,7 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
     }
     const direct = new Map<string, PartitionBatch[]>();
     // Sources whose newest parse this flush makes visible, with a span: swept once their partitions are committed.
-    const sweeps: { sourceId: string; span: SourceSpan; written: Set<string> }[] = [];
+    const sweeps: SourceSweep[] = [];
     const spanOf = (sf: SourceFlush) => sf.refs.find((r) => r.last)?.span ?? null;
     for (const [sourceId, sf] of flushes) {
       if (sf.discardStaged) {
@@ -422,9 +422,9 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
       deps.onCommitted?.({ table, rows: result.written, bytes: result.bytes, seconds: (performance.now() - started) / 1000 });
     }
     // After the newest rows are in: what older versions left in partitions the newest parse no longer writes.
-    for (const { sourceId, span, written } of sweeps) {
-      const removed = await dropSourceElsewhere(conn, deps.lakeRoot, schema, sourceId, span, written, writeOptions);
-      if (removed > 0) log.debug('sink.source.swept', { table, source_id: sourceId, rows_removed: removed });
+    if (sweeps.length > 0) {
+      const removed = await dropSourcesElsewhere(conn, deps.lakeRoot, schema, sweeps, writeOptions);
+      if (removed > 0) log.debug('sink.sources.swept', { table, sources: sweeps.length, rows_removed: removed });
     }
   }
 

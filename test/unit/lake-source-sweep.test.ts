@@ -87,6 +87,16 @@ describe('lake > source sweep', () => {
     await sinkAll(bus, lake);
     expect(await rowsByYear(lake)).toEqual({ '2025 other': 1 });
     expect(listPartitions(lake, 'sleep_stages').map((p) => [p.partition, p.manifest.generation])).toEqual(generations); // nothing rewritten
+
+    // Two sources emptied in one flush: both go, in one commit of the partition they share.
+    await publish(bus, SOURCE, [stage('2025-12-31T23:30:00Z')], span);
+    await sinkAll(bus, lake);
+    const before = listPartitions(lake, 'sleep_stages').find((p) => p.partition === 'year=2025')!.manifest.generation;
+    await publish(bus, SOURCE, [], span);
+    await publish(bus, OTHER, [], [DAY - 4, DAY]);
+    await sinkAll(bus, lake);
+    expect(await rowsByYear(lake)).toEqual({});
+    expect(listPartitions(lake, 'sleep_stages').find((p) => p.partition === 'year=2025')!.manifest.generation).toBe(before + 1);
     await bus.close();
   });
 });
