@@ -48,6 +48,8 @@ CREATE OR REPLACE VIEW ecg AS
   SELECT * FROM read_parquet(getvariable('lake') || '/ecg/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
 CREATE OR REPLACE VIEW ecg_samples AS
   SELECT * FROM read_parquet(getvariable('lake') || '/ecg_samples/*/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER, 'month': INTEGER}, union_by_name = true);
+CREATE OR REPLACE VIEW ecg_quality_measurements AS
+  SELECT * FROM read_parquet(getvariable('lake') || '/ecg_quality_measurements/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
 CREATE OR REPLACE VIEW spo2 AS
   SELECT * FROM read_parquet(getvariable('lake') || '/spo2/*/*.parquet', hive_partitioning = true, hive_types = {'year': INTEGER}, union_by_name = true);
 -- A day's activity series (current and legacy transactional, told apart by source_channel) and physical-information snapshots.

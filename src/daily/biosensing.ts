@@ -4,12 +4,14 @@
  * Periods (body temperature, skin contacts) have `start_time` and samples or changes at
  * `recording_time_delta_milliseconds` from it; a start with an offset is read with it, one
  * without is read as UTC with a null offset. ECG and SpO2 tests have `test_time` in epoch
- * seconds and `time_zone_offset` in minutes. A day may hold several periods or tests: the
+ * seconds and `time_zone_offset` in minutes; an ECG's `quality_measurements` (signal quality
+ * from `recording_time_delta_ms` on) go to their own long table, keyed like its samples. A day
+ * may hold several periods or tests: the
  * sweep stores a day's items together, as an array.
  */
 import { DailyPayloadError, dateMidnightUtcMs, datePart, int, num, readDateTime, snakeKeys, str } from '../parse/json-payload.ts';
 import type {
-  BodyTemperatureRow, BodyTemperatureSamplesRow, EcgRow, EcgSamplesRow, SkinContactChangesRow, SkinContactsRow, SkinTemperatureRow, Spo2Row,
+  BodyTemperatureRow, BodyTemperatureSamplesRow, EcgQualityMeasurementsRow, EcgRow, EcgSamplesRow, SkinContactChangesRow, SkinContactsRow, SkinTemperatureRow, Spo2Row,
 } from '../records/rows-date-based.ts';
 import { epochSecondsMs, localDateAt } from './clock.ts';
 import { itemsOf, type DateBasedContext, type NormalisedRows } from './types.ts';
@@ -128,6 +130,7 @@ function testTime(o: Record<string, unknown>, file: string): { utcUs: number; of
 export function normaliseEcg(json: unknown, ctx: DateBasedContext): NormalisedRows {
   const tests: EcgRow[] = [];
   const samples: EcgSamplesRow[] = [];
+  const quality: EcgQualityMeasurementsRow[] = [];
   for (const item of itemsOf(json)) {
     const o = snakeKeys(item, ctx.file);
     const t = testTime(o, ctx.file);
@@ -147,8 +150,15 @@ export function normaliseEcg(json: unknown, ctx: DateBasedContext): NormalisedRo
         recording_time_delta_ms: delta, amplitude_mv: mv, sentinel: mv === null,
       });
     }
+    for (const q of deltas(o['quality_measurements'], ctx.file, 'quality_measurements')) {
+      const delta = deltaMs(q, 'recording_time_delta_ms', ctx.file, 'quality_measurements');
+      quality.push({
+        user_id: ctx.userId, time_utc_us: t.utcUs + Math.round(delta * 1000), utc_offset_min: t.offsetMin, test_time_utc_us: t.utcUs,
+        recording_time_delta_ms: delta, quality_level: str(q['quality_level']),
+      });
+    }
   }
-  return { ecg: tests, ecg_samples: samples };
+  return { ecg: tests, ecg_samples: samples, ecg_quality_measurements: quality };
 }
 
 export function normaliseSpo2(json: unknown, ctx: DateBasedContext): NormalisedRows {

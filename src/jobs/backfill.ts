@@ -1,8 +1,9 @@
 /**
  * `polar-lake backfill`: everything the current API still shows, for every data type, for the
  * chosen users: exercises through `/v3/exercises` (30 days), every date-based type of
- * src/daily/endpoints.ts over its whole window (activity: 365 days, the rest 28) or back to
- * `--since`, and the physical-information snapshot.
+ * src/daily/endpoints.ts over its whole window (activity: 365 days, the rest 28; cardio load two
+ * years through its `/period` history call) or back to `--since`, and the physical-information
+ * snapshot.
  *
  * - Its requests wait in the `backfill` lane of the shared rate-limit gate
  *   (src/accesslink/rate-limit.ts): the lane stops when a window's free budget is down to the
@@ -37,6 +38,12 @@ import type { JobProgress } from './progress.ts';
 /** What a backfill can pull: exercises, physical information, and every date-based type. */
 export type BackfillType = 'exercises' | 'physical' | DailyKind;
 export const BACKFILL_TYPES: readonly BackfillType[] = ['exercises', ...DAILY_KINDS, 'physical'];
+/**
+ * What a backfill pulls unless `--types` says: every type but activity_samples, whose rows the
+ * activity days already bring with their sample flags (asked for, it writes the same sources:
+ * nothing doubles, it only costs requests).
+ */
+export const DEFAULT_BACKFILL_TYPES: readonly BackfillType[] = BACKFILL_TYPES.filter((t) => t !== 'activity_samples');
 
 export class BackfillOptionError extends PolarLakeError {
   readonly code = 'PL_BACKFILL_INVALID_OPTION';
@@ -86,7 +93,7 @@ export interface BackfillDeps {
 export interface BackfillRequest {
   /** @default every pollable user */
   readonly users?: readonly string[];
-  /** @default BACKFILL_TYPES */
+  /** @default DEFAULT_BACKFILL_TYPES */
   readonly types?: readonly BackfillType[];
   /** Oldest date to pull (YYYY-MM-DD); each type stays within its window. @default each type's whole window */
   readonly since?: string;
@@ -96,7 +103,7 @@ const SHORT_WINDOW_S = 900;
 const LONG_WINDOW_S = 86_400;
 
 function checkRequest(request: BackfillRequest, deps: BackfillDeps): { users: string[]; types: BackfillType[] } {
-  const types = [...(request.types ?? BACKFILL_TYPES)];
+  const types = [...(request.types ?? DEFAULT_BACKFILL_TYPES)];
   for (const t of types) if (!BACKFILL_TYPES.includes(t)) throw new BackfillOptionError(`unknown type ${JSON.stringify(t)} (known: ${BACKFILL_TYPES.join(', ')})`, '--types');
   if (request.since !== undefined && (!/^\d{4}-\d{2}-\d{2}$/.test(request.since) || !Number.isFinite(Date.parse(`${request.since}T00:00:00Z`)))) {
     throw new BackfillOptionError(`expected a date YYYY-MM-DD, got ${JSON.stringify(request.since)}`, '--since');
@@ -108,7 +115,9 @@ function checkRequest(request: BackfillRequest, deps: BackfillDeps): { users: st
 
 /** Days from `since` to today (inclusive), capped at the type's window; the whole window without `since`. */
 function lookbackDays(kind: DailyKind, today: string, since: string | undefined): number {
-  const window = dateBasedEndpoint(kind).windowDays;
+  const endpoint = dateBasedEndpoint(kind);
+  // A type with a history call (cardio load) reaches back beyond its window.
+  const window = endpoint.history?.windowDays ?? endpoint.windowDays;
   if (since === undefined) return window;
   const days = Math.round((Date.parse(`${today}T00:00:00Z`) - Date.parse(`${since}T00:00:00Z`)) / 86_400_000) + 1;
   return Math.max(1, Math.min(window, days));

@@ -46,12 +46,13 @@ export type DailyKind =
   | 'skin_temperature'
   | 'skin_contacts'
   | 'ecg'
-  | 'spo2';
+  | 'spo2'
+  | 'activity_samples';
 
 /** Every date-based kind, in sweep order: sleep before nightly_recharge (recharge series are anchored on the night's sleep start). */
 export const DAILY_KINDS: readonly DailyKind[] = [
   'activity', 'sleep', 'nightly_recharge', 'continuous_heart_rate', 'cardio_load', 'sleepwise_alertness', 'sleepwise_circadian_bedtime',
-  'body_temperature', 'skin_temperature', 'skin_contacts', 'ecg', 'spo2',
+  'body_temperature', 'skin_temperature', 'skin_contacts', 'ecg', 'spo2', 'activity_samples',
 ];
 
 export function isDailyKind(payload: PayloadKind): payload is DailyKind {
@@ -112,6 +113,13 @@ export interface RecordBatchEnvelope<T extends TableName = TableName> {
   readonly last: boolean;
   /** An abort marker (no rows): the parse of this source failed, the sink discards what it staged of it. */
   readonly aborted?: boolean;
+  /**
+   * Local epoch days [first, last] any version of this source's rows can fall on (date-based
+   * days): once the newest parse is committed, the sink drops the source's rows from the other
+   * partitions of that span (src/lake/source-sweep.ts). A `last` batch with no rows says the
+   * source has none in this table now.
+   */
+  readonly source_span?: readonly [number, number];
   readonly rows: readonly TableRows[T][];
 }
 

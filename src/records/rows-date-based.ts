@@ -220,6 +220,16 @@ export interface EcgSamplesRow {
   sentinel: boolean;
 }
 
+/** ecg_quality_measurements: see schemas/tables/ecg_quality_measurements.v1.json. */
+export interface EcgQualityMeasurementsRow {
+  user_id: string;
+  time_utc_us: number;
+  utc_offset_min: number | null;
+  test_time_utc_us: number;
+  recording_time_delta_ms: number;
+  quality_level: string | null;
+}
+
 /** spo2: see schemas/tables/spo2.v1.json. */
 export interface Spo2Row {
   user_id: string;
@@ -256,6 +266,7 @@ export interface DateBasedTableRows {
   ecg: EcgRow;
   ecg_samples: EcgSamplesRow;
   spo2: Spo2Row;
+  ecg_quality_measurements: EcgQualityMeasurementsRow;
 }
 
 export type DateBasedTableName = keyof DateBasedTableRows;
@@ -265,6 +276,7 @@ export const DATE_BASED_TABLES: readonly DateBasedTableName[] = [
   'sleep_stages', 'sleep_heart_rate', 'nightly_recharge', 'nightly_recharge_hrv', 'nightly_recharge_breathing', 'continuous_heart_rate',
   'cardio_load', 'sleepwise_alertness', 'sleepwise_alertness_hourly', 'sleepwise_circadian_bedtime', 'body_temperature',
   'body_temperature_samples', 'skin_temperature', 'skin_contacts', 'skin_contact_changes', 'ecg', 'ecg_samples', 'spo2',
+  'ecg_quality_measurements',
 ];
 
 /** Each date-based table has its own record topic, `polar.<table>` (the sink maps one topic to one table). */

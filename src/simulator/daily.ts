@@ -10,7 +10,8 @@
  *   new day per local day.
  * - Deterministic from the seed: a day's numbers are a function of (seed, user, date,
  *   version). `resync` bumps the version, as a later sync of the same day does at Polar:
- *   the day's steps, calories and active time grow; the night's rating changes.
+ *   the day's steps, calories and active time grow; the night's rating changes and its end
+ *   moves a minute later.
  */
 import { deriveSeed, intBetween, mulberry32, between } from './random.ts';
 import { currentSamples, minuteSteps } from './activity.ts';
@@ -192,12 +193,21 @@ export class DailyData {
     return { startS, endS, offsetMin, startUtcMs: midnight - DAY_MS + startS * 1000, endUtcMs: midnight + endS * 1000 };
   }
 
+  /** The night's entry in `/v3/users/sleep/available`: its date and boundaries, as its full body has them. */
+  sleepAvailable(account: DailyAccount, date: string): { date: string; start_time: unknown; end_time: unknown } {
+    const night = this.sleep(account, date);
+    return { date, start_time: night['sleep_start_time'], end_time: night['sleep_end_time'] };
+  }
+
   /** The night that ends on `date` (local), as `/v3/users/sleep/{date}` serves it; it starts the evening before. */
   sleep(account: DailyAccount, date: string): Record<string, unknown> {
     const rng = this.nightRng(account, date);
     const v = this.version(account.polarUserId, 'sleep', date);
     const offset = utcOffsetMinOf(account);
-    const { startS, endS } = drawNightTimes(rng);
+    const drawn = drawNightTimes(rng);
+    const startS = drawn.startS;
+    // A later sync brings the night's last minute: the end moves, as `/sleep/available` shows.
+    const endS = drawn.endS + v * 60;
     const asleepS = 86_400 - startS + endS;
     const light = Math.round(asleepS * 0.5);
     const deep = Math.round(asleepS * 0.15);

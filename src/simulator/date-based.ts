@@ -209,8 +209,16 @@ export class DateBasedData {
       average_heart_rate_bpm: intBetween(rng, 55, 80), heart_rate_variability_ms: round(between(rng, 20, 80), 1), heart_rate_variability_level: 'HRV_LEVEL_NORMAL',
       rri_ms: intBetween(rng, 750, 1100), pulse_transit_time_systolic_ms: intBetween(rng, 180, 260), pulse_transit_time_diastolic_ms: intBetween(rng, 220, 300),
       pulse_transit_time_quality_index: round(between(rng, 0.5, 1), 2), samples,
-      quality_measurements: [{ recording_time_delta_ms: 0, quality_level: 'ECG_QUALITY_HIGH' }],
+      quality_measurements: this.ecgQuality(rng),
     }];
+  }
+
+  /** The test's signal quality: graded from its start, then again whenever it changes (drawn last, so the other fields keep their draws). */
+  private ecgQuality(rng: Rng): { recording_time_delta_ms: number; quality_level: string }[] {
+    const levels = ['ECG_QUALITY_HIGH', 'ECG_QUALITY_MEDIUM', 'ECG_QUALITY_LOW'];
+    const out = [{ recording_time_delta_ms: 0, quality_level: levels[intBetween(rng, 0, 1)]! }];
+    for (let t = intBetween(rng, 3, 12) * 1000; t < 30_000; t += intBetween(rng, 4, 15) * 1000) out.push({ recording_time_delta_ms: t, quality_level: levels[intBetween(rng, 0, 2)]! });
+    return out;
   }
 
   /** An SpO2 test on about one day in two, in the evening local. */

@@ -259,7 +259,8 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
  * Date-based endpoints (bearer; the token's user). Windows as the reference gives them:
  * activities default to the last 28 days, `from`/`to` at most 28 days apart, `from` at most
  * 365 days back, `to` defaults to today; no data is `[]` for the list and 204 by date. Sleep
- * lists the last 28 nights as `{"nights": [...]}`; a date without a night is 404.
+ * lists the last 28 nights as `{"nights": [...]}` (`/sleep/available`: `{"available": [{date,
+ * start_time, end_time}]}`, empty when none); a date without a night is 404.
  * "Today" is the user's local date (each simulated account has its own offset).
  */
 function dailyRoutes(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, method: string, url: URL): void {
@@ -313,6 +314,11 @@ function dailyRoutes(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
   if (m) {
     const date = checkDate('date', m[1]!);
     return daily.has(account, date) ? sendJson(res, 200, daily.activity(account, date, { samples })) : sendEmpty(res, 204);
+  }
+  if (path === '/v3/users/sleep/available') {
+    // Last 28 days; no night: an empty list, as the sleep list answers.
+    const days = daily.availableDates(account).filter((d) => d > addDays(today, -28));
+    return sendJson(res, 200, { available: days.map((d) => daily.sleepAvailable(account, d)) });
   }
   if (R.sleeps.test(path)) {
     const days = daily.availableDates(account).filter((d) => d > addDays(today, -28));

@@ -18,6 +18,12 @@
  *   unchanged day is neither stored nor published again, a changed one is both.
  * - the ledger also keeps a cursor per (user, type) (`@sweep`, state `swept`): when the type
  *   was last read. A type read less than its `every` ago is not due and costs no request.
+ * - a type with a probe (sleep: `/sleep/available`, one small answer naming each night's date,
+ *   start and end) is read probe first: the ledger remembers each date's probed version
+ *   (`<date>@available`), and only dates that are new or whose version changed are read in
+ *   full: one by its per-date call, several by the list (one request either way). A night
+ *   edited without moving its start or end (a rating) comes through its SLEEP webhook, which
+ *   reads the date directly (fetchDay).
  *
  * Nothing is committed at Polar here, so a failure only means the next run tries again.
  */
@@ -25,6 +31,7 @@ import { createHash } from 'node:crypto';
 import { TOPICS, type Bus, type OutgoingMessage } from '../bus/bus.ts';
 import type { AccessLinkClient } from '../accesslink/client.ts';
 import { dateBasedEndpoint, type DateBasedEndpoint } from '../daily/endpoints.ts';
+import { probedNights, type ProbedNight } from '../daily/sleep-available.ts';
 import { rawDailyKeyFor, type RawZone } from '../lake/raw-zone.ts';
 import { DailyPayloadError } from '../parse/json-payload.ts';
 import { DAILY_KINDS, encodeEnvelope, type DailyKind, type FetchedEvent } from '../records/envelope.ts';
@@ -68,6 +75,9 @@ export interface DailySweepCounts {
 /** The item id of the per-(user, type) sweep cursor in the ledger. */
 export const SWEEP_CURSOR_ID = '@sweep';
 
+/** The ledger item id remembering the probed version of a date (`2026-03-01@available`, state `swept`). */
+export const probeId = (date: string): string => `${date}@available`;
+
 const DAY_MS = 86_400_000;
 
 export function addDays(date: string, days: number): string {
@@ -86,12 +96,15 @@ export function defaultLookbackDays(kind: DailyKind): number {
 
 /**
  * The requests that read `lookbackDays` dates back from `today` (UTC date): the plain list
- * when it covers them, else `from`/`to` chunks of at most `maxRangeDays` ending today.
+ * when it covers them, else `from`/`to` chunks of at most `maxRangeDays` ending today, or,
+ * beyond the window, the type's history call (cardio load's period) when it has one.
  * `minDate`: days before it are dropped from the answers (a plain list reaching further back
  * than asked).
  */
 export function planRequests(endpoint: DateBasedEndpoint, today: string, lookbackDays: number): { requests: { path: string; query: Record<string, string> }[]; minDate: string } {
-  const days = Math.max(1, Math.min(lookbackDays, endpoint.windowDays));
+  const days = Math.max(1, Math.min(lookbackDays, endpoint.history?.windowDays ?? endpoint.windowDays));
+  // Beyond the window (a backfill): the type's history call, one request back from today.
+  if (endpoint.history && days > endpoint.windowDays) return { requests: [endpoint.history.request(days)], minDate: addDays(today, -(days - 1)) };
   const { path, rangePath, maxRangeDays } = endpoint.list;
   // Every plain list answers the last 28 days (or the whole window when shorter).
   const listDays = Math.min(28, endpoint.windowDays);
@@ -134,6 +147,16 @@ export interface DailySweep {
 export function createDailySweep(options: DailySweepOptions): DailySweep {
   const { client, rawZone, ledger, bus, logger } = options;
   const kinds = DAILY_KINDS.filter((k) => (options.kinds ?? ['activity', 'sleep']).includes(k));
+  // A swept type that replaces part of another's calls (activity_samples: activity's sample flags).
+  const replacing = new Map<DailyKind, { by: DailyKind; query: readonly string[] }>();
+  for (const k of kinds) {
+    const r = dateBasedEndpoint(k).replacesQueryOf;
+    if (r) replacing.set(r.kind, { by: k, query: r.query });
+  }
+  const request = (kind: DailyKind, r: { path: string; query: Record<string, string> }) => {
+    const dropped = replacing.get(kind)?.query;
+    return dropped ? { path: r.path, query: Object.fromEntries(Object.entries(r.query).filter(([name]) => !dropped.includes(name))) } : r;
+  };
 
   /** Groups items by date and stores and publishes each day that is new or changed. */
   const storeDays = async (userId: string, kind: DailyKind, items: readonly unknown[], minDate: string | null, counts: DailySweepCounts, onItemError: (error: unknown) => void) => {
@@ -201,20 +224,50 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
 
   const planFor = (kind: DailyKind, now: Date) =>
     planRequests(dateBasedEndpoint(kind), now.toISOString().slice(0, 10), options.schedule?.[kind]?.lookbackDays ?? defaultLookbackDays(kind));
+  // At most: the probe (when the type has one) and the planned list calls.
+  const costOf = (kind: DailyKind, now: Date) => planFor(kind, now).requests.length + (dateBasedEndpoint(kind).probe ? 1 : 0);
 
   const sweepKind = async (userId: string, token: string, kind: DailyKind, counts: DailySweepCounts, onItemError: (error: unknown) => void) => {
     const now = options.now();
     if (!isDue(userId, kind, now.getTime())) return;
     const endpoint = dateBasedEndpoint(kind);
-    const { requests, minDate } = planFor(kind, now);
+    const planned = planFor(kind, now);
+    const { minDate } = planned;
+    let requests = planned.requests.map((r) => request(kind, r));
+    let probed: ProbedNight[] = [];
+    if (endpoint.probe) {
+      // The cheap listing first; full items only for dates new or changed since the ledger's version.
+      const answer = await client.getDateBased(endpoint.probe.path, {}, token, endpoint.probe.noData);
+      const where = `GET ${endpoint.probe.path} of user ${userId}`;
+      const listed = probedNights(answer, (i, why) => onItemError(new DailyPayloadError(why, where, `available[${i}]`))).filter((n) => n.date >= minDate);
+      probed = listed.filter((n) => ledger.get(userId, probeId(n.date), kind)?.sha256 !== n.version || ledger.get(userId, n.date, kind)?.state !== 'published');
+      counts.daysUnchanged += listed.length - probed.length;
+      // One changed date: its own call. Several: the list, one request for all of them.
+      requests = probed.length === 0 ? [] : probed.length === 1 ? [request(kind, endpoint.byDate.request(probed[0]!.date))] : requests;
+    }
     const items: unknown[] = [];
     for (const r of requests) {
-      const json = await client.getDateBased(r.path, r.query, token, endpoint.list.noData);
+      const noData = endpoint.probe && probed.length === 1 ? endpoint.byDate.noData : endpoint.list.noData;
+      const json = await client.getDateBased(r.path, r.query, token, noData);
       if (json !== null) items.push(...endpoint.items(json));
     }
     const published = await storeDays(userId, kind, items, minDate, counts, onItemError);
+    // A probed version is remembered once its date is published: a failure before asks again next run.
+    const at = now.toISOString();
+    await ledger.record(probed.filter((n) => ledger.get(userId, n.date, kind)?.state === 'published')
+      .map((n) => ({ userId, exerciseId: probeId(n.date), payload: kind, state: 'swept' as const, rawKey: null, sha256: n.version, bytes: null, utcOffsetMin: null, atUtc: at })));
     await ledger.record([{ userId, exerciseId: SWEEP_CURSOR_ID, payload: kind, state: 'swept', rawKey: null, sha256: null, bytes: null, utcOffsetMin: null, atUtc: now.toISOString() }]);
-    logger.debug('fetch.daily.swept', { user_id: userId, kind, requests: requests.length, items: items.length, published });
+    logger.debug('fetch.daily.swept', { user_id: userId, kind, requests: requests.length + (endpoint.probe ? 1 : 0), items: items.length, published });
+  };
+
+  const fetchDay: DailySweep['fetchDay'] = async (userId, token, kind, date, counts, onItemError) => {
+    const endpoint = dateBasedEndpoint(kind);
+    const { path, query } = request(kind, endpoint.byDate.request(date));
+    const json = await client.getDateBased(path, query, token, endpoint.byDate.noData);
+    await storeDays(userId, kind, json === null ? [] : endpoint.items(json), null, counts, onItemError);
+    // The type that took over part of this one's data is fetched for the date too (ACTIVITY_SUMMARY → its samples).
+    const by = replacing.get(kind)?.by;
+    if (by) await fetchDay(userId, token, by, date, counts, onItemError);
   };
 
   return {
@@ -222,7 +275,7 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
     async sweepUser(userId, token, counts, onItemError, extraCost = 0) {
       const now = options.now();
       const due = kinds.filter((k) => isDue(userId, k, now.getTime()));
-      const cost = due.reduce((n, k) => n + planFor(k, now).requests.length, extraCost);
+      const cost = due.reduce((n, k) => n + costOf(k, now), extraCost);
       const reservation = options.budget && cost > 0 ? options.budget.tryReserve(cost) : { release() {} };
       if (!('release' in reservation)) return reservation;
       try {
@@ -240,11 +293,6 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
       // Stable: users swept at the same instant keep the registry's order.
       return userIds.map((id, i) => ({ id, i, at: lastRead(id) })).sort((a, b) => a.at - b.at || a.i - b.i).map((u) => u.id);
     },
-    async fetchDay(userId, token, kind, date, counts, onItemError) {
-      const endpoint = dateBasedEndpoint(kind);
-      const { path, query } = endpoint.byDate.request(date);
-      const json = await client.getDateBased(path, query, token, endpoint.byDate.noData);
-      await storeDays(userId, kind, json === null ? [] : endpoint.items(json), null, counts, onItemError);
-    },
+    fetchDay,
   };
 }

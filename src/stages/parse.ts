@@ -139,6 +139,8 @@ function isMissingFile(error: unknown): boolean {
 class SourcePublisher {
   private readonly pending = new Map<TableName, RecordBatchEnvelope>();
   private readonly offsets = new Map<TableName, number>();
+  /** Tables the source feeds that got no row from this parse (see `empty`). */
+  private readonly emptied = new Set<TableName>();
 
   constructor(
     private readonly bus: Bus,
@@ -146,7 +148,18 @@ class SourcePublisher {
     private readonly counters: ParseCounters,
     /** A cluster winner's rows go under its first member's source ids (see exercise-identity.ts). */
     private readonly sourceKeyOf: (table: TableName) => string = () => event.raw_key,
+    /** Where any version of the source's rows can lie (date-based days), carried by every batch. */
+    private readonly span?: readonly [number, number],
   ) {}
+
+  /**
+   * The source feeds `table` but has no row for it now: `finish` sends an empty `last` batch,
+   * so rows an older version of the source left there are dropped (a re-synced night whose
+   * hypnogram became empty).
+   */
+  empty(table: TableName): void {
+    this.emptied.add(table);
+  }
 
   async add<T extends TableName>(table: T, rows: readonly TableRows[T][]): Promise<void> {
     if (rows.length === 0) return;
@@ -161,12 +174,21 @@ class SourcePublisher {
       source_id: sourceIdFor(this.sourceKeyOf(table)),
       row_offset: rowOffset,
       last: false,
+      ...(this.span ? { source_span: this.span } : {}),
       rows,
     });
   }
 
   async finish(): Promise<void> {
     for (const table of [...this.pending.keys()]) await this.flushPending(table, true);
+    for (const table of this.emptied) {
+      if (this.offsets.has(table)) continue;
+      const marker: RecordBatchEnvelope = {
+        type: 'records', table, schema_version: SCHEMA_VERSION, user_id: this.event.user_id, source_id: sourceIdFor(this.sourceKeyOf(table)),
+        row_offset: 0, last: true, ...(this.span ? { source_span: this.span } : {}), rows: [],
+      };
+      await this.bus.publish(TOPIC_OF[table], [{ key: marker.user_id, value: encodeEnvelope(marker) }]);
+    }
   }
 
   /**
@@ -370,9 +392,35 @@ export function createParseStage(deps: ParseStageDeps) {
         ? { sleep: [normaliseFlowSleepNight(json, ctx)] }
         : await endpoint.normalise(json, ctx);
     for (const table of endpoint.tables) {
-      const list = (rows[table] ?? []) as TableRows[typeof table][];
+      // Absent: this version says nothing about the table (an activity day without its sample flags); []: it has no row now.
+      const list = rows[table] as TableRows[typeof table][] | undefined;
+      if (list === undefined) continue;
+      if (list.length === 0) out.empty(table);
       for (let i = 0; i < list.length; i += DAILY_BATCH_ROWS) await out.add(table, list.slice(i, i + DAILY_BATCH_ROWS));
     }
+  }
+
+  /**
+   * The local days a date-based day's rows can fall on, whatever the version: its date ± 2 (a
+   * night starts the evening before, a temperature period or alertness period runs into the
+   * next day).
+   */
+  function dailySpan(event: FetchedEvent): readonly [number, number] | undefined {
+    const ms = event.date ? Date.parse(`${event.date}T00:00:00Z`) : NaN;
+    if (!Number.isFinite(ms)) return undefined;
+    const day = Math.floor(ms / 86_400_000);
+    return [day - 2, day + 2];
+  }
+
+  /** A date-based table fed by two paths goes under one type's day key (src/daily/endpoints.ts `sourceOf`). */
+  function dailySourceKeyOf(event: FetchedEvent): ((table: TableName) => string) | undefined {
+    const shared = dateBasedEndpoint(event.payload as DailyKind).sourceOf;
+    const date = event.date;
+    if (!shared || !date) return undefined;
+    return (table) => {
+      const kind = shared[table];
+      return kind ? rawDailyKeyFor(event.user_id, kind, date) : event.raw_key;
+    };
   }
 
   /** Another stored day of the same user (Nightly Recharge reads its night's sleep); null when absent or unreadable. */
@@ -414,7 +462,7 @@ export function createParseStage(deps: ParseStageDeps) {
     const part = isActivityPartKind(event.payload) || event.payload === 'physical';
     if (event.payload !== 'summary' && !daily && !detail && !part && !event.feeds_samples) return; // kept in the raw zone only
     counters.sources++;
-    let out: SourcePublisher | null = new SourcePublisher(bus, event, counters);
+    let out: SourcePublisher | null = new SourcePublisher(bus, event, counters, daily ? dailySourceKeyOf(event) : undefined, daily ? dailySpan(event) : undefined);
     try {
       if (event.payload === 'summary') await parseSummary(event, (p) => (out = p));
       else if (daily) await parseDaily(event, out);

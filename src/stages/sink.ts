@@ -28,6 +28,7 @@ import { openLakeDuckDB, type LakeDuckDB } from '../lake/duckdb.ts';
 import { commitPartition, sweepPartitions, type PartitionBatch } from '../lake/partition-writer.ts';
 import type { BatchEntry } from '../lake/manifest.ts';
 import { discardStaging, firstGap, migrateLegacyStaging, promoteSource, readStaging, SinkSourceIncompleteError, stageSource } from '../lake/staging.ts';
+import { dropSourcesElsewhere, readSpan, type SourceSpan, type SourceSweep } from '../lake/source-sweep.ts';
 import { localDateField, localEpochDay, partitionOfDay } from '../lake/partition.ts';
 import { fieldColumns, loadTableSchema, TABLE_NAMES, type ColumnSpec, type TableSchema } from '../lake/schema.ts';
 import type { ParquetCompression } from '../lake/parquet-writer.ts';
@@ -185,6 +186,8 @@ interface ColumnarBatch {
   readonly last: boolean;
   /** An abort marker: the parser failed part-way, nothing of this parse may become visible. */
   readonly aborted: boolean;
+  /** Local days any version of the source's rows can fall on (src/lake/source-sweep.ts); null when not given. */
+  readonly span: SourceSpan | null;
   readonly count: number;
   readonly columns: Record<string, ColumnVector | undefined>;
 }
@@ -202,6 +205,7 @@ export function decodeColumnar(value: Buffer, table: TableName): ColumnarBatch {
     row_offset: head['row_offset'] as number,
     last: head['last'] === true,
     aborted: head['aborted'] === true,
+    span: readSpan(head['source_span']),
     count,
     columns,
   };
@@ -231,6 +235,7 @@ interface SourceRef {
   readonly entry: BatchEntry;
   readonly last: boolean;
   readonly aborted: boolean;
+  readonly span: SourceSpan | null;
 }
 
 /**
@@ -361,6 +366,9 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
       }
     }
     const direct = new Map<string, PartitionBatch[]>();
+    // Sources whose newest parse this flush makes visible, with a span: swept once their partitions are committed.
+    const sweeps: SourceSweep[] = [];
+    const spanOf = (sf: SourceFlush) => sf.refs.find((r) => r.last)?.span ?? null;
     for (const [sourceId, sf] of flushes) {
       if (sf.discardStaged) {
         const rows = discardStaging(deps.lakeRoot, table, sourceId);
@@ -386,6 +394,8 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
           if (!list) direct.set(partition, (list = []));
           list.push(...pbs);
         }
+        const span = spanOf(sf);
+        if (span) sweeps.push({ sourceId, span, written: new Set(byPartition.keys()) });
         continue;
       }
       const record = await stageSource(conn, deps.lakeRoot, schema, sourceId, sf.refs.map((r) => r.entry), byPartition, writeOptions);
@@ -394,6 +404,8 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
         const started = performance.now();
         const rows = await promoteSource(conn, deps.lakeRoot, schema, record, writeOptions);
         log.debug('sink.source.promoted', { table, source_id: sourceId, rows });
+        const span = spanOf(sf);
+        if (span) sweeps.push({ sourceId, span, written: new Set(Object.keys(record.partitions)) });
         // Staged files were counted neither as rows nor bytes when written: their rows count now.
         deps.onCommitted?.({ table, rows, bytes: 0, seconds: (performance.now() - started) / 1000 });
       } catch (error) {
@@ -408,6 +420,11 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
       const result = await commitPartition(conn, deps.lakeRoot, schema, partition, pbs, writeOptions);
       log.debug('sink.partition.committed', { table, partition, rows_written: result.written, rows_skipped: result.skipped, file: result.file });
       deps.onCommitted?.({ table, rows: result.written, bytes: result.bytes, seconds: (performance.now() - started) / 1000 });
+    }
+    // After the newest rows are in: what older versions left in partitions the newest parse no longer writes.
+    if (sweeps.length > 0) {
+      const removed = await dropSourcesElsewhere(conn, deps.lakeRoot, schema, sweeps, writeOptions);
+      if (removed > 0) log.debug('sink.sources.swept', { table, sources: sweeps.length, rows_removed: removed });
     }
   }
 
@@ -440,7 +457,7 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
     const hash = createHash('sha1').update(message.value).digest('hex').slice(0, 16);
     if (batch.aborted) {
       const buf = bufferOf(table);
-      buf.refs.push({ sourceId: batch.source_id, userId: batch.user_id, entry: [batch.row_offset, 0, 'abort'], last: false, aborted: true });
+      buf.refs.push({ sourceId: batch.source_id, userId: batch.user_id, entry: [batch.row_offset, 0, 'abort'], last: false, aborted: true, span: null });
       buf.lastAppendMs = Date.now();
       return;
     }
@@ -492,7 +509,7 @@ export function createSinkStage(deps: SinkStageDeps): SinkStage {
     }
     const bytesPerRow = message.value.length / Math.max(1, count);
     const buf = bufferOf(table);
-    buf.refs.push({ sourceId: batch.source_id, userId: batch.user_id, entry: [batch.row_offset, count, hash], last: batch.last, aborted: false });
+    buf.refs.push({ sourceId: batch.source_id, userId: batch.user_id, entry: [batch.row_offset, count, hash], last: batch.last, aborted: false, span: batch.span });
     for (let p = 0; p < partitions.length; p++) {
       const partition = partitions[p] as string;
       const rows = partitionRows[p] as number;

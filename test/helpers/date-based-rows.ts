@@ -19,5 +19,6 @@ export const DATE_BASED_FULL_ROWS: { [T in keyof DateBasedTableRows]: Required<D
   skin_contact_changes: { user_id: 'x', time_utc_us: 1, utc_offset_min: 1, period_start_utc_us: 1, source_device_id: 'x', recording_time_delta_ms: 1, skin_contact: true },
   ecg: { user_id: 'x', test_time_utc_us: 1, utc_offset_min: 1, source_device_id: 'x', average_heart_rate_bpm: 1, heart_rate_variability_ms: 1, heart_rate_variability_level: 'x', rri_ms: 1, pulse_transit_time_systolic_ms: 1, pulse_transit_time_diastolic_ms: 1, pulse_transit_time_quality_index: 1, sample_count: 1 },
   ecg_samples: { user_id: 'x', time_utc_us: 1, utc_offset_min: 1, test_time_utc_us: 1, recording_time_delta_ms: 1, amplitude_mv: 1, sentinel: true },
+  ecg_quality_measurements: { user_id: 'x', time_utc_us: 1, utc_offset_min: 1, test_time_utc_us: 1, recording_time_delta_ms: 1, quality_level: 'x' },
   spo2: { user_id: 'x', test_time_utc_us: 1, utc_offset_min: 1, source_device_id: 'x', test_status: 'x', blood_oxygen_percent: 1, spo2_class: 'x', spo2_value_deviation_from_baseline: 'x', spo2_quality_average_percent: 1, average_heart_rate_bpm: 1, heart_rate_variability_ms: 1, spo2_hrv_deviation_from_baseline: 'x', altitude_m: 1 },
 };

@@ -67,7 +67,7 @@ describe('backfill', () => {
     const plan = planBackfill({}, deps, gate);
     expect(sim.requestLog.length).toBe(before);
     expect(plan.users).toHaveLength(2);
-    expect(plan.types).toEqual(['exercises', ...DAILY_KINDS, 'physical']);
+    expect(plan.types).toEqual(['exercises', ...DAILY_KINDS.filter((k) => k !== 'activity_samples'), 'physical']);
     const mine = plan.requests.filter((r) => r.userId === plan.users[0]);
     const activity = mine.filter((r) => r.type === 'activity');
     // 365 days in ranges of at most 28: 14 requests, each with the sample flags.
@@ -99,7 +99,7 @@ describe('backfill', () => {
     await app.drain();
     const summary = first.finish();
     expect(summary.failed_by_code).toEqual({});
-    expect(summary.seen).toBe(2 * (DAILY_KINDS.length + 2));
+    expect(summary.seen).toBe(2 * (DAILY_KINDS.length - 1 + 2)); // every type but activity_samples (its rows come with activity)
     expect(summary.counts['exercises_stored']).toBe(4);
     expect(summary.counts['snapshots_stored']).toBe(2);
     expect(summary.counts['days_stored']).toBeGreaterThanOrEqual(2 * 10 * 2); // at least activity and sleep for every day
@@ -118,7 +118,7 @@ describe('backfill', () => {
     await app.drain();
     const again = second.finish();
     expect(again.stored).toBe(0);
-    expect(again.already_present).toBe(2 * (DAILY_KINDS.length + 2));
+    expect(again.already_present).toBe(2 * (DAILY_KINDS.length - 1 + 2));
     expect(again.counts['days_stored']).toBe(0);
     expect(again.counts['exercises_already_present']).toBe(4);
     // Only list calls: no file, day or snapshot downloaded twice.

@@ -9,15 +9,13 @@ import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rawDailyKeyFor } from '../../src/lake/raw-zone.ts';
-import { openLakeViews } from '../../src/lake/views.ts';
 import { DAILY_KINDS, type DailyKind } from '../../src/records/envelope.ts';
 import type { DateBasedPayload } from '../../src/simulator/date-based.ts';
 import { createDailySweep, SWEEP_CURSOR_ID, type DailySchedule } from '../../src/stages/fetch-daily.ts';
 import { createFetchStage } from '../../src/stages/fetch.ts';
-import { createParseStage } from '../../src/stages/parse.ts';
 import { replayRawZone } from '../../src/stages/replay.ts';
-import { createSinkStage } from '../../src/stages/sink.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
+import { count, parseAndSink, query } from '../helpers/date-based-lake.ts';
 import { linesLeakingSecrets, startFetchRig, type FetchRig } from '../helpers/fetch-fixture.ts';
 
 let rig: FetchRig | undefined;
@@ -30,36 +28,13 @@ afterEach(async () => {
   lakeDir = undefined;
 });
 
-const NEW_KINDS = DAILY_KINDS.filter((k): k is DateBasedPayload => k !== 'activity' && k !== 'sleep');
+const NEW_KINDS = DAILY_KINDS.filter((k): k is DateBasedPayload => k !== 'activity' && k !== 'sleep' && k !== 'activity_samples');
 
 const stageFor = (r: FetchRig, options: { daily?: readonly DailyKind[]; schedule?: Partial<Record<DailyKind, DailySchedule>>; now?: () => Date } = {}) =>
   createFetchStage({
     client: r.client, users: r.users, rawZone: r.rawZone, ledger: r.ledger, bus: r.bus, logger: r.logger, payloads: ['summary'],
     daily: options.daily ?? DAILY_KINDS, ...(options.schedule ? { dailySchedule: options.schedule } : {}), now: options.now ?? (() => NOW),
   });
-
-/** Parses and sinks everything on the rig's bus so far into a lake. */
-async function parseAndSink(r: FetchRig, lake: string): Promise<void> {
-  const parse = createParseStage({ bus: r.bus, rawZone: r.rawZone, logger: silentLogger });
-  const parsing = await parse.start();
-  await parsing.drained();
-  await parsing.stop();
-  const sink = createSinkStage({ bus: r.bus, lakeRoot: lake, logger: silentLogger, options: { max_ack_delay_ms: 1 } });
-  const sinking = await sink.start();
-  await sinking.drained();
-  await sink.close();
-  expect(parse.counters.deadLettered).toBe(0);
-}
-
-async function query(lake: string, sql: string): Promise<Record<string, unknown>[]> {
-  const db = await openLakeViews(lake);
-  try {
-    const rows = (await db.conn.runAndReadAll(sql)).getRowObjectsJS();
-    return rows.map((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])));
-  } finally {
-    db.close();
-  }
-}
 
 /** JSON with every object's keys sorted, so equal items compare equal whatever their key order. */
 function canonical(value: unknown): string {
@@ -68,7 +43,6 @@ function canonical(value: unknown): string {
   return JSON.stringify(sortKeys(value));
 }
 
-const count = async (lake: string, table: string, where = 'true') => Number((await query(lake, `SELECT count(*) AS n FROM ${table} WHERE ${where}`))[0]!['n']);
 
 /** The sweeps' clock: fixed for a test, so "today" cannot move under it. */
 const NOW = new Date();
@@ -115,6 +89,7 @@ function expectedCounts(r: FetchRig): Record<string, number> {
     for (const d of items('ecg')) {
       add('ecg', 1);
       add('ecg_samples', (d['samples'] as unknown[]).length);
+      add('ecg_quality_measurements', (d['quality_measurements'] as unknown[]).length);
     }
     add('spo2', items('spo2').length);
   }
@@ -155,7 +130,7 @@ describe('fetch > date-based', () => {
     expect(days).toBeGreaterThan(users.length * 8 * 4 - 1);
     // One list request per user and type (continuous heart rate: its range call); biosensing with no test answers 204.
     // physical-info is its own sweep (src/stages/fetch-activity.ts), not a date-based type.
-    const paths = rig.sim.requestLog.filter((r) => r.path.startsWith('/v3/users/') && !/\/v3\/users\/(activities|sleep$|physical-info$)/.test(r.path));
+    const paths = rig.sim.requestLog.filter((r) => r.path.startsWith('/v3/users/') && !/\/v3\/users\/(activities|sleep(\/|$)|physical-info$)/.test(r.path));
     expect(paths.filter((r) => r.path === '/v3/users/continuous-heart-rate')).toHaveLength(users.length);
     expect(paths.filter((r) => r.path === '/v3/users/biosensing/ecg')).toHaveLength(users.length);
     expect(paths.filter((r) => r.path.startsWith('/v3/users/')).length).toBe(users.length * NEW_KINDS.length);
@@ -186,6 +161,10 @@ describe('fetch > date-based', () => {
     // Sentinels kept as rows with a null value.
     expect(await count(lakeDir, 'sleep_heart_rate', 'sentinel')).toBe(await count(lakeDir, 'sleep_heart_rate', 'heart_rate_bpm IS NULL'));
     expect(await count(lakeDir, 'continuous_heart_rate', 'utc_offset_min IS NOT NULL')).toBe(0);
+    // Every ECG's quality measurements, keyed like its samples and joined back to the test.
+    const quality = await query(lakeDir, `SELECT count(*) AS n, count(e.test_time_utc) AS joined, count(DISTINCT q.quality_level) AS levels FROM ecg_quality_measurements q
+      LEFT JOIN ecg e ON e.user_id = q.user_id AND e.test_time_utc = q.test_time_utc`);
+    expect(quality[0]).toEqual({ n: expectedCounts(rig)['ecg_quality_measurements'], joined: expectedCounts(rig)['ecg_quality_measurements'], levels: 3 });
     // Cardio load's very-high level made it through.
     expect(await count(lakeDir, 'cardio_load', 'level_very_high > level_high')).toBe(await count(lakeDir, 'cardio_load'));
   });

@@ -179,7 +179,10 @@ describe('daily > date-based normalisers', () => {
 
   it('daily > date-based normalisers > ECG and SpO2: test_time epoch seconds + time_zone_offset; the local date east and west of UTC', async () => {
     const testTime = Date.parse('2026-01-14T23:30:00Z') / 1000;
-    const ecg = { source_device_id: 'D1', test_time: testTime, time_zone_offset: 120, average_heart_rate_bpm: 62, rri_ms: 960, samples: [{ recording_time_delta_ms: 0, amplitude_mv: 0.1 }, { recording_time_delta_ms: 7.692, amplitude_mv: null }] };
+    const ecg = {
+      source_device_id: 'D1', test_time: testTime, time_zone_offset: 120, average_heart_rate_bpm: 62, rri_ms: 960, samples: [{ recording_time_delta_ms: 0, amplitude_mv: 0.1 }, { recording_time_delta_ms: 7.692, amplitude_mv: null }],
+      quality_measurements: [{ recording_time_delta_ms: 0, quality_level: 'ECG_QUALITY_HIGH' }, { recording_time_delta_ms: 12500, quality_level: 'ECG_QUALITY_LOW' }, { recording_time_delta_ms: 20000 }],
+    };
     expect(dateBasedEndpoint('ecg').dateOf(ecg)).toBe('2026-01-15');
     expect(dateBasedEndpoint('ecg').dateOf({ ...ecg, time_zone_offset: -300 })).toBe('2026-01-14');
     const rows = await normalise('ecg', [ecg]);
@@ -187,6 +190,11 @@ describe('daily > date-based normalisers', () => {
     expect(rows.ecg![0]).toMatchObject({ utc_offset_min: 120, sample_count: 2, rri_ms: 960 });
     expect(iso(rows.ecg![0]!.test_time_utc_us)).toBe('2026-01-14T23:30:00.000Z');
     expect(rows.ecg_samples!.map((s) => [s.time_utc_us - rows.ecg![0]!.test_time_utc_us, s.amplitude_mv, s.sentinel])).toEqual([[0, 0.1, false], [7692, null, true]]);
+    // quality_measurements: one row each, keyed like the samples (the test's instant + delta); a level missing is null.
+    expect(rows.ecg_quality_measurements!.map((q) => [q.test_time_utc_us, q.time_utc_us - q.test_time_utc_us, q.recording_time_delta_ms, q.quality_level, q.utc_offset_min]))
+      .toEqual([[testTime * 1e6, 0, 0, 'ECG_QUALITY_HIGH', 120], [testTime * 1e6, 12_500_000, 12500, 'ECG_QUALITY_LOW', 120], [testTime * 1e6, 20_000_000, 20000, null, 120]]);
+    await expect(normalise('ecg', [{ ...ecg, quality_measurements: { recording_time_delta_ms: 0 } }])).rejects.toMatchObject({ code: 'PL_DAILY_INVALID', field: 'quality_measurements' });
+    await expect(normalise('ecg', [{ ...ecg, quality_measurements: [{ quality_level: 'ECG_QUALITY_HIGH' }] }])).rejects.toMatchObject({ code: 'PL_DAILY_INVALID', field: 'quality_measurements' });
     const spo2 = await normalise('spo2', [{ test_time: testTime, time_zone_offset: -300, test_status: 'TEST_PASSED', blood_oxygen_percent: 97, spo2_class: 'SPO2_CLASS_NORMAL', altitude_meters: 12.5 }]);
     expectRowsFitSchemas(spo2);
     expect(spo2.spo2![0]).toMatchObject({ utc_offset_min: -300, blood_oxygen_percent: 97, altitude_m: 12.5, test_status: 'TEST_PASSED' });

@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .command('backfill')
     .description('pull everything the AccessLink API still shows (exercises, every date-based type, physical info) without starving live polling; resumable')
     .option('--users <ids>', 'comma-separated user ids (default: every active user)')
-    .option('--types <types>', `comma-separated types (default: all): ${BACKFILL_TYPES.join(', ')}`)
+    .option('--types <types>', `comma-separated types (default: all but activity_samples, whose rows come with activity): ${BACKFILL_TYPES.join(', ')}`)
     .option('--since <date>', 'oldest date to pull, YYYY-MM-DD (default: each type\'s whole window)')
     .option('--dry-run', 'print the requests and the time they would take at the current budget; make none')
     .option('--json', 'print the summary (or the dry-run plan) as JSON')
