@@ -6,6 +6,7 @@
  *   npm run bench:e2e -- [--users 200] [--exercises 2] [--minutes 20] [--time-scale 60]
  *                        [--daily-days 1] [--idle-flush 1] [--concurrency 32] [--timeout-min 30]
  *                        [--request-concurrency N (default: pipelines/default.yaml's)] [--seed 7]
+ *                        [--cpu-prof DIR (each stage process writes DIR/<stage>.cpuprofile)]
  *
  * The stages run pipelines/default.yaml except sink.idle_flush_secs (--idle-flush, 1 s instead of
  * 30 s, so the last partial files are not held 30 s before the drain can end) and, if given,
@@ -70,6 +71,7 @@ const { values: flags } = parseArgs({
     'timeout-min': { type: 'string', default: '30' },
     seed: { type: 'string', default: '7' },
     'request-concurrency': { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const num = (name: keyof typeof flags): number => {
@@ -137,7 +139,8 @@ interface Stage {
 
 function startStage(name: string, args: string[], env: NodeJS.ProcessEnv, metricsPort: number | null): Stage {
   const stageEnv = { ...env, ...(metricsPort ? { POLAR_LAKE_METRICS_LISTEN: `127.0.0.1:${metricsPort}` } : {}) };
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', 'bin/polar-lake.mjs', 'run', ...args], { cwd: ROOT, env: stageEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const profiling = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(flags['cpu-prof'])}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  const child = spawn(process.execPath, ['--max-semi-space-size=4', ...profiling, 'bin/polar-lake.mjs', 'run', ...args], { cwd: ROOT, env: stageEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const stage: Stage = { name, child, metricsUrl: metricsPort ? `http://127.0.0.1:${metricsPort}` : null, stdout: '', stderr: '', peakRssMb: 0 };
   child.stdout!.on('data', (d: Buffer) => void (stage.stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => void (stage.stderr = (stage.stderr + d.toString()).slice(-20_000)));
