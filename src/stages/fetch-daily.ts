@@ -125,8 +125,11 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
   const { client, rawZone, ledger, bus, logger } = options;
   const kinds = DAILY_KINDS.filter((k) => (options.kinds ?? ['activity', 'sleep']).includes(k));
 
-  /** Groups items by date and stores and publishes each day that is new or changed. */
-  const storeDays = async (userId: string, kind: DailyKind, items: readonly unknown[], minDate: string | null, counts: DailySweepCounts, onItemError: (error: unknown) => void) => {
+  /**
+   * Groups items by date and stores and publishes each day that is new or changed. `after`
+   * (the sweep cursor) is appended with the published entries, in the same durable append.
+   */
+  const storeDays = async (userId: string, kind: DailyKind, items: readonly unknown[], minDate: string | null, counts: DailySweepCounts, onItemError: (error: unknown) => void, after: readonly LedgerEntry[] = []) => {
     const endpoint = dateBasedEndpoint(kind);
     const byDate = new Map<string, Record<string, unknown>[]>();
     for (const raw of items) {
@@ -146,6 +149,7 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
       else byDate.set(date, [item]);
     }
     const messages: OutgoingMessage[] = [];
+    const stored: LedgerEntry[] = [];
     const published: LedgerEntry[] = [];
     const at = options.now().toISOString();
     for (const [date, dayItems] of [...byDate].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -153,18 +157,19 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
       const body = Buffer.from(JSON.stringify(endpoint.manyPerDate ? dayItems : dayItems[0]));
       const sha256 = createHash('sha256').update(body).digest('hex');
       const prior = ledger.get(userId, date, kind);
+      let entry: LedgerEntry;
       if (prior?.sha256 === sha256 && prior.rawKey && (await rawZone.exists(prior.rawKey))) {
         if (prior.state === 'published') {
           counts.daysUnchanged++;
           continue;
         }
+        entry = prior;
       } else {
-        const stored = await rawZone.put(rawDailyKeyFor(userId, kind, date), body);
-        counts.bytesStored += stored.storedBytes;
-        // Recorded before publishing: a crash in between re-publishes this version, never loses it.
-        await ledger.record([{ userId, exerciseId: date, payload: kind, state: 'stored', rawKey: stored.key, sha256: stored.sha256, bytes: stored.bytes, utcOffsetMin: null, atUtc: at }]);
+        const put = await rawZone.put(rawDailyKeyFor(userId, kind, date), body);
+        counts.bytesStored += put.storedBytes;
+        entry = { userId, exerciseId: date, payload: kind, state: 'stored', rawKey: put.key, sha256: put.sha256, bytes: put.bytes, utcOffsetMin: null, atUtc: at };
+        stored.push(entry);
       }
-      const entry = ledger.get(userId, date, kind)!;
       messages.push({ key: userId, value: encodeEnvelope(fetchedEvent(entry, date, at)) });
       published.push({ ...entry, state: 'published', atUtc: at });
       counts.daysStored++;
@@ -174,11 +179,14 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
         if (other?.state === 'published' && other.rawKey && other.sha256) messages.push({ key: userId, value: encodeEnvelope(fetchedEvent(other, date, at)) });
       }
     }
+    // The days stored are recorded (one append) before publishing: a crash in between
+    // re-publishes these versions, never loses them. A crash before it only stores them again.
+    await ledger.record(stored);
     if (messages.length > 0) {
       await bus.publish(TOPICS.fetched, messages);
       counts.eventsPublished += messages.length;
-      await ledger.record(published);
     }
+    await ledger.record([...published, ...after]);
     return published.length;
   };
 
@@ -200,8 +208,8 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
       const json = await client.getDateBased(r.path, r.query, token, endpoint.list.noData);
       if (json !== null) items.push(...endpoint.items(json));
     }
-    const published = await storeDays(userId, kind, items, minDate, counts, onItemError);
-    await ledger.record([{ userId, exerciseId: SWEEP_CURSOR_ID, payload: kind, state: 'swept', rawKey: null, sha256: null, bytes: null, utcOffsetMin: null, atUtc: now.toISOString() }]);
+    const cursor: LedgerEntry = { userId, exerciseId: SWEEP_CURSOR_ID, payload: kind, state: 'swept', rawKey: null, sha256: null, bytes: null, utcOffsetMin: null, atUtc: now.toISOString() };
+    const published = await storeDays(userId, kind, items, minDate, counts, onItemError, [cursor]);
     logger.debug('fetch.daily.swept', { user_id: userId, kind, requests: requests.length, items: items.length, published });
   };
 
