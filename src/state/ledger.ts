@@ -5,10 +5,11 @@
  * the ledger makes each payload downloaded and published once.
  *
  * Why a JSON-lines file and not DuckDB: the ledger is only ever appended to and read whole
- * at start-up; an `O_APPEND` write + fsync (shared by the appends asked for meanwhile) is crash-safe (a torn last line is
- * dropped on load, and its payloads are simply fetched again), needs no lock shared with
- * the lake's DuckDB files (DuckDB allows one writing process per file, and `users add` or a
- * second stage process may run beside `run`), and stays greppable for an operator.
+ * at start-up; an `O_APPEND` write + fsync (shared by the appends asked for meanwhile) is
+ * crash-safe (a torn last line is dropped on load, and its payloads are simply fetched
+ * again), needs no lock shared with the lake's DuckDB files (DuckDB allows one writing
+ * process per file, and `users add` or a second stage process may run beside `run`), and
+ * stays greppable for an operator.
  * The in-memory index holds one small entry per payload.
  */
 import { mkdir, open, readFile } from 'node:fs/promises';
