@@ -1,5 +1,5 @@
 /**
- * What bench/e2e.ts reads from the stage processes it runs: their peak RSS from /proc and
+ * What bench/e2e.ts reads from the stage processes it runs: their peak RSS and CPU time from /proc and
  * their counters from the Prometheus text their telemetry server serves.
  */
 import { readFileSync } from 'node:fs';
@@ -14,6 +14,23 @@ export function peakRssMb(pid: number): number | null {
     return null;
   }
 }
+
+/**
+ * CPU seconds (user + system) a live Linux process has used so far; null once it has exited
+ * (or off Linux). Unlike wall time it does not grow with what other processes on the machine
+ * take, so runs on a loaded machine compare.
+ */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+  } catch {
+    return null;
+  }
+}
+/** USER_HZ: 100 on every Linux this runs on (sysconf is not reachable from Node). */
+const CLOCK_TICKS_PER_S = 100;
 
 /**
  * The sum of a metric's samples whose labels include every pair of `match`, from Prometheus

@@ -6,6 +6,7 @@
  *   npm run bench:e2e -- [--users 200] [--exercises 2] [--minutes 20] [--time-scale 60]
  *                        [--daily-days 1] [--idle-flush 1] [--concurrency 32] [--timeout-min 30]
  *                        [--request-concurrency N (default: pipelines/default.yaml's)] [--seed 7]
+ *                        [--cpu-prof DIR (each stage process writes DIR/<stage>.cpuprofile)]
  *
  * The stages run pipelines/default.yaml except sink.idle_flush_secs (--idle-flush, 1 s instead of
  * 30 s, so the last partial files are not held 30 s before the drain can end) and, if given,
@@ -31,7 +32,8 @@
  * Printed: time to drain; samples per second end to end (samples / drain time) against the
  * parser alone on the same payloads (src/parse on the very raw objects the fetch stored, in
  * this process, after the run; goal: ratio ≥ 0.5); requests over budget (goal 0); peak RSS of
- * each stage process (VmHWM from /proc, sampled every 200 ms while it lives).
+ * each stage process (VmHWM from /proc, sampled every 200 ms while it lives); CPU seconds of
+ * each stage process and of this one (the simulator's), which a loaded machine does not inflate.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -52,7 +54,7 @@ import type { PayloadKind } from '../src/records/envelope.ts';
 import { SAMPLE_FEED_ORDER } from '../src/stages/fetch-exercise.ts';
 import { startSimulator, type Simulator } from '../src/simulator/index.ts';
 import { silentLogger } from '../src/telemetry/log.ts';
-import { freePort, metricSum, peakRssMb } from './e2e-probes.ts';
+import { cpuSeconds, freePort, metricSum, peakRssMb } from './e2e-probes.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const KAFKA_SCRIPT = join(ROOT, 'scripts', 'kafka-local.sh');
@@ -70,6 +72,7 @@ const { values: flags } = parseArgs({
     'timeout-min': { type: 'string', default: '30' },
     seed: { type: 'string', default: '7' },
     'request-concurrency': { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const num = (name: keyof typeof flags): number => {
@@ -133,12 +136,14 @@ interface Stage {
   stdout: string;
   stderr: string;
   peakRssMb: number;
+  cpuSeconds: number;
 }
 
 function startStage(name: string, args: string[], env: NodeJS.ProcessEnv, metricsPort: number | null): Stage {
   const stageEnv = { ...env, ...(metricsPort ? { POLAR_LAKE_METRICS_LISTEN: `127.0.0.1:${metricsPort}` } : {}) };
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', 'bin/polar-lake.mjs', 'run', ...args], { cwd: ROOT, env: stageEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  const stage: Stage = { name, child, metricsUrl: metricsPort ? `http://127.0.0.1:${metricsPort}` : null, stdout: '', stderr: '', peakRssMb: 0 };
+  const profiling = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(flags['cpu-prof'])}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  const child = spawn(process.execPath, ['--max-semi-space-size=4', ...profiling, 'bin/polar-lake.mjs', 'run', ...args], { cwd: ROOT, env: stageEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stage: Stage = { name, child, metricsUrl: metricsPort ? `http://127.0.0.1:${metricsPort}` : null, stdout: '', stderr: '', peakRssMb: 0, cpuSeconds: 0 };
   child.stdout!.on('data', (d: Buffer) => void (stage.stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => void (stage.stderr = (stage.stderr + d.toString()).slice(-20_000)));
   return stage;
@@ -237,7 +242,10 @@ try {
   delete env['POLAR_LAKE_METRICS_LISTEN'];
 
   sampler = setInterval(() => {
-    for (const s of stages) s.peakRssMb = Math.max(s.peakRssMb, s.child.pid ? (peakRssMb(s.child.pid) ?? 0) : 0);
+    for (const s of stages) {
+      s.peakRssMb = Math.max(s.peakRssMb, s.child.pid ? (peakRssMb(s.child.pid) ?? 0) : 0);
+      s.cpuSeconds = Math.max(s.cpuSeconds, s.child.pid ? (cpuSeconds(s.child.pid) ?? 0) : 0);
+    }
   }, 200);
   // One after the other: two processes creating the same topics at once on a fresh broker can
   // fail with PL_BUS_UNAVAILABLE (seen here; reported, not this bench's subject).
@@ -251,6 +259,7 @@ try {
   log(`fetch, parse and sink running`);
   const requestsBefore = sim.requestLog.length;
   t = performance.now();
+  const cpuAtFetch = process.cpuUsage();
   const fetchStage = startStage('fetch', ['--once', '--stage', 'fetch', '--pipeline', pipelineFile], env, null);
   stages.push(fetchStage);
   const fetchExit = await exited(fetchStage.child);
@@ -267,6 +276,7 @@ try {
     await sleep(250);
   }
   const drainMs = performance.now() - t;
+  const simulatorCpu = process.cpuUsage(cpuAtFetch);
   log(`drained in ${seconds(drainMs)} s`);
 
   const [parseMetrics, sinkMetrics] = await Promise.all([metricsOf(parse), metricsOf(sink)]);
@@ -312,12 +322,15 @@ try {
     parser_alone_s: seconds(alone.ms),
     end_to_end_vs_parser: +(endToEndPerS / parserPerS).toFixed(2),
     peak_rss_mb: Object.fromEntries(stages.map((s) => [s.name, Math.round(s.peakRssMb)])),
+    // Stages: up to the last 200 ms sample before each process ended. Simulator: this process from the start of fetch to the drain.
+    cpu_s: { ...Object.fromEntries(stages.map((s) => [s.name, +s.cpuSeconds.toFixed(1)])), simulator: +((simulatorCpu.user + simulatorCpu.system) / 1e6).toFixed(1) },
   };
   console.log(JSON.stringify(report, null, 2));
   console.log(`time to drain: ${report.drain_s} s (fetch sweep ${report.fetch_s} s) for ${users} users × ${exercisesPerUser} exercises of ${minutes} min`);
   console.log(`end to end ${report.end_to_end_samples_per_s} samples/s vs parser alone ${report.parser_alone_samples_per_s} samples/s: ${report.end_to_end_vs_parser} (goal ≥ 0.5: ${report.end_to_end_vs_parser >= 0.5 ? 'met' : 'NOT met'})`);
   console.log(`requests over budget: ${overBudget} of ${api.length} (goal 0: ${overBudget === 0 ? 'met' : 'NOT met'}), budget ${shortLimit} per ${report.budget.short_window_s} s (15 min / ${timeScale})`);
   console.log(`peak RSS: ${stages.map((s) => `${s.name} ${Math.round(s.peakRssMb)} MB`).join(', ')}`);
+  console.log(`CPU seconds: ${Object.entries(report.cpu_s).map(([name, s]) => `${name} ${s}`).join(', ')}`);
   if (alone.samples !== parsedSamples || Number(lake.n) !== Number(lake.d)) console.log(`WARNING: sample counts disagree (see "samples" above)`);
 } finally {
   if (sampler) clearInterval(sampler);

@@ -127,6 +127,8 @@ export async function createApp(options: AppOptions): Promise<App> {
         client, users, rawZone, ledger, bus, logger, payloads: pipeline.fetch.payloads, daily: dailySweep.kinds, dailySchedule: dailySweep.schedule, maxRoundsPerUser: pipeline.fetch.max_rounds_per_user,
         exerciseChannel: pipeline.fetch.exercise_channel, onUserSwept: observer.onUserSwept, transactional: pipeline.fetch.transactional,
         physicalInfo: pipeline.fetch.physical_info && dailySweep.kinds.length > 0,
+        // Twice the requests in flight: while some users store, fsync and publish, others keep every request slot busy.
+        userConcurrency: 2 * pipeline.fetch.request_concurrency,
       })
     : null;
   const parse = createParseStage({

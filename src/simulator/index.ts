@@ -243,8 +243,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
   const noFaults = createFaultDice({ seed: 0 }).dealt;
   const server = createServer(createHandler(ctx));
-  // Idle keep-alive sockets would hold close() open.
-  server.keepAliveTimeout = 1000;
+  // Node's own default. Node's fetch (undici) drops a connection whose Keep-Alive timeout is
+  // under 2 s, so anything shorter costs every client a new TCP connection per request.
+  // Idle sockets do not hold close() open: it closes them (closeIdleConnections).
+  server.keepAliveTimeout = 5000;
   const { port } = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1', 'the AccessLink simulator');
   apiBaseUrl = options.publicUrl?.replace(/\/$/, '') ?? `http://127.0.0.1:${port}`;
   const authorizeUrl = `${apiBaseUrl}/oauth2/authorization`;

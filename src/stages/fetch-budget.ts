@@ -30,6 +30,8 @@ export function requestsPerExerciseOf(payloads: readonly string[]): number {
 
 export interface Deferral {
   readonly window: RateLimitWindowName;
+  /** The window itself has room; what walks already open have reserved is what is short. */
+  readonly heldByOpenWalks: boolean;
   readonly remaining: number;
   readonly needed: number;
   readonly resetInMs: number;
@@ -39,7 +41,18 @@ export interface TransactionBudget {
   /** Requests a transaction's walk may cost at most. */
   readonly costPerTransaction: number;
   /** Reserves a walk's budget, or says which window is too short. */
-  tryReserve(): { readonly release: () => void } | Deferral;
+  tryReserve(): Reservation | Deferral;
+  /**
+   * Reserves a walk's budget, waiting for open walks to end while only their reservations
+   * stand in the way (the window has room for this walk too); says which window is too short
+   * once the window itself is. Without the wait, a sweep of many users at once would defer
+   * every user beyond the first few walks to the next sweep although the budget is there.
+   */
+  reserve(): Promise<Reservation | Deferral>;
+}
+
+export interface Reservation {
+  readonly release: () => void;
 }
 
 /**
@@ -54,29 +67,44 @@ const neededOf = (cost: number, limit: number) => Math.min(cost, Math.max(1, Mat
 export function createTransactionBudget(gate: RateLimitGate, payloadsPerItem: number): TransactionBudget {
   const cost = 2 + MAX_ITEMS_PER_TRANSACTION * Math.max(1, payloadsPerItem);
   let reserved = 0;
+  let released: (() => void)[] = [];
+  const tryReserve = (): Reservation | Deferral => {
+    const left = gate.remaining();
+    if (left) {
+      const needed = neededOf(cost, left.shortLimit);
+      const short = { window: 'short_term' as const, remaining: left.shortTerm - reserved, needed, resetInMs: left.shortResetMs, heldByOpenWalks: left.shortTerm >= needed };
+      if (short.remaining < short.needed) return short;
+      if (left.longTerm !== undefined && left.longLimit !== undefined) {
+        const longNeeded = neededOf(cost, left.longLimit);
+        const long = { window: 'long_term' as const, remaining: left.longTerm - reserved, needed: longNeeded, resetInMs: left.longResetMs ?? 0, heldByOpenWalks: left.longTerm >= longNeeded };
+        if (long.remaining < long.needed) return long;
+      }
+    }
+    // What this walk holds back from the others: its share of the short window.
+    const hold = left ? neededOf(cost, left.shortLimit) : cost;
+    reserved += hold;
+    let done = false;
+    return {
+      release: () => {
+        if (done) return;
+        done = true;
+        reserved -= hold;
+        const waiting = released;
+        released = [];
+        for (const wake of waiting) wake();
+      },
+    };
+  };
   return {
     costPerTransaction: cost,
-    tryReserve() {
-      const left = gate.remaining();
-      if (left) {
-        const short = { window: 'short_term' as const, remaining: left.shortTerm - reserved, needed: neededOf(cost, left.shortLimit), resetInMs: left.shortResetMs };
-        if (short.remaining < short.needed) return short;
-        if (left.longTerm !== undefined && left.longLimit !== undefined) {
-          const long = { window: 'long_term' as const, remaining: left.longTerm - reserved, needed: neededOf(cost, left.longLimit), resetInMs: left.longResetMs ?? 0 };
-          if (long.remaining < long.needed) return long;
-        }
+    tryReserve,
+    async reserve() {
+      for (;;) {
+        const outcome = tryReserve();
+        // heldByOpenWalks implies reserved > 0: some open walk will release and wake this one.
+        if ('release' in outcome || !outcome.heldByOpenWalks || reserved === 0) return outcome;
+        await new Promise<void>((wake) => released.push(wake));
       }
-      // What this walk holds back from the others: its share of the short window.
-      const hold = left ? neededOf(cost, left.shortLimit) : cost;
-      reserved += hold;
-      let released = false;
-      return {
-        release: () => {
-          if (released) return;
-          released = true;
-          reserved -= hold;
-        },
-      };
     },
   };
 }

@@ -49,7 +49,7 @@ export function createDailyBudget(gate: RateLimitGate, options: DailyBudgetOptio
     if (!left) return null;
     const shortFloor = Math.ceil(left.shortLimit * liveShare);
     if (left.shortTerm - reserved - cost < shortFloor) {
-      return { window: 'short_term', remaining: Math.max(0, left.shortTerm - reserved - shortFloor), needed: cost, resetInMs: left.shortResetMs };
+      return { window: 'short_term', remaining: Math.max(0, left.shortTerm - reserved - shortFloor), needed: cost, resetInMs: left.shortResetMs, heldByOpenWalks: false };
     }
     if (left.longTerm === undefined || left.longLimit === undefined) return null;
     const limit = left.longLimit;
@@ -63,7 +63,7 @@ export function createDailyBudget(gate: RateLimitGate, options: DailyBudgetOptio
       // When the pace line will have grown by what is missing (or the window reset, if sooner).
       const missing = used + cost - allowance;
       const paceWaitMs = Math.ceil((missing / limit) * LONG_WINDOW_MS);
-      return { window: 'long_term', remaining: Math.max(0, Math.floor(allowance - used)), needed: cost, resetInMs: resetMs > 0 ? Math.min(resetMs, paceWaitMs) : paceWaitMs };
+      return { window: 'long_term', remaining: Math.max(0, Math.floor(allowance - used)), needed: cost, resetInMs: resetMs > 0 ? Math.min(resetMs, paceWaitMs) : paceWaitMs, heldByOpenWalks: false };
     }
     return null;
   };

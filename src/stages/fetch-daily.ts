@@ -158,8 +158,11 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
     return dropped ? { path: r.path, query: Object.fromEntries(Object.entries(r.query).filter(([name]) => !dropped.includes(name))) } : r;
   };
 
-  /** Groups items by date and stores and publishes each day that is new or changed. */
-  const storeDays = async (userId: string, kind: DailyKind, items: readonly unknown[], minDate: string | null, counts: DailySweepCounts, onItemError: (error: unknown) => void) => {
+  /**
+   * Groups items by date and stores and publishes each day that is new or changed. `after`
+   * (the sweep cursor) is appended with the published entries, in the same durable append.
+   */
+  const storeDays = async (userId: string, kind: DailyKind, items: readonly unknown[], minDate: string | null, counts: DailySweepCounts, onItemError: (error: unknown) => void, after: readonly LedgerEntry[] = []) => {
     const endpoint = dateBasedEndpoint(kind);
     const byDate = new Map<string, Record<string, unknown>[]>();
     for (const raw of items) {
@@ -179,6 +182,7 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
       else byDate.set(date, [item]);
     }
     const messages: OutgoingMessage[] = [];
+    const stored: LedgerEntry[] = [];
     const published: LedgerEntry[] = [];
     const at = options.now().toISOString();
     for (const [date, dayItems] of [...byDate].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -186,18 +190,19 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
       const body = Buffer.from(JSON.stringify(endpoint.manyPerDate ? dayItems : dayItems[0]));
       const sha256 = createHash('sha256').update(body).digest('hex');
       const prior = ledger.get(userId, date, kind);
+      let entry: LedgerEntry;
       if (prior?.sha256 === sha256 && prior.rawKey && (await rawZone.exists(prior.rawKey))) {
         if (prior.state === 'published') {
           counts.daysUnchanged++;
           continue;
         }
+        entry = prior;
       } else {
-        const stored = await rawZone.put(rawDailyKeyFor(userId, kind, date), body);
-        counts.bytesStored += stored.storedBytes;
-        // Recorded before publishing: a crash in between re-publishes this version, never loses it.
-        await ledger.record([{ userId, exerciseId: date, payload: kind, state: 'stored', rawKey: stored.key, sha256: stored.sha256, bytes: stored.bytes, utcOffsetMin: null, atUtc: at }]);
+        const put = await rawZone.put(rawDailyKeyFor(userId, kind, date), body);
+        counts.bytesStored += put.storedBytes;
+        entry = { userId, exerciseId: date, payload: kind, state: 'stored', rawKey: put.key, sha256: put.sha256, bytes: put.bytes, utcOffsetMin: null, atUtc: at };
+        stored.push(entry);
       }
-      const entry = ledger.get(userId, date, kind)!;
       messages.push({ key: userId, value: encodeEnvelope(fetchedEvent(entry, date, at)) });
       published.push({ ...entry, state: 'published', atUtc: at });
       counts.daysStored++;
@@ -207,11 +212,14 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
         if (other?.state === 'published' && other.rawKey && other.sha256) messages.push({ key: userId, value: encodeEnvelope(fetchedEvent(other, date, at)) });
       }
     }
+    // The days stored are recorded (one append) before publishing: a crash in between
+    // re-publishes these versions, never loses them. A crash before it only stores them again.
+    await ledger.record(stored);
     if (messages.length > 0) {
       await bus.publish(TOPICS.fetched, messages);
       counts.eventsPublished += messages.length;
-      await ledger.record(published);
     }
+    await ledger.record([...published, ...after]);
     return published.length;
   };
 
@@ -251,12 +259,16 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
       const json = await client.getDateBased(r.path, r.query, token, noData);
       if (json !== null) items.push(...endpoint.items(json));
     }
-    const published = await storeDays(userId, kind, items, minDate, counts, onItemError);
-    // A probed version is remembered once its date is published: a failure before asks again next run.
-    const at = now.toISOString();
-    await ledger.record(probed.filter((n) => ledger.get(userId, n.date, kind)?.state === 'published')
-      .map((n) => ({ userId, exerciseId: probeId(n.date), payload: kind, state: 'swept' as const, rawKey: null, sha256: n.version, bytes: null, utcOffsetMin: null, atUtc: at })));
-    await ledger.record([{ userId, exerciseId: SWEEP_CURSOR_ID, payload: kind, state: 'swept', rawKey: null, sha256: null, bytes: null, utcOffsetMin: null, atUtc: now.toISOString() }]);
+    const cursor: LedgerEntry = { userId, exerciseId: SWEEP_CURSOR_ID, payload: kind, state: 'swept', rawKey: null, sha256: null, bytes: null, utcOffsetMin: null, atUtc: now.toISOString() };
+    // The cursor goes in the same durable append as the published days; a probed type appends it
+    // after, with the versions it probed (known only once their dates are published).
+    const published = await storeDays(userId, kind, items, minDate, counts, onItemError, endpoint.probe ? [] : [cursor]);
+    if (endpoint.probe) {
+      // A probed version is remembered once its date is published: a failure before asks again next run.
+      const versions = probed.filter((n) => ledger.get(userId, n.date, kind)?.state === 'published')
+        .map((n): LedgerEntry => ({ userId, exerciseId: probeId(n.date), payload: kind, state: 'swept', rawKey: null, sha256: n.version, bytes: null, utcOffsetMin: null, atUtc: cursor.atUtc }));
+      await ledger.record([...versions, cursor]);
+    }
     logger.debug('fetch.daily.swept', { user_id: userId, kind, requests: requests.length + (endpoint.probe ? 1 : 0), items: items.length, published });
   };
 

@@ -166,7 +166,7 @@ export function createTransactionWalker(options: TransactionWalkerOptions): Tran
   return {
     async walkUser(channel, userId, token, counts, onItemError) {
       for (let round = 0; round < maxRounds; round++) {
-        const reservation = options.budget?.tryReserve() ?? { release() {} };
+        const reservation = (await options.budget?.reserve()) ?? { release() {} };
         if (!('release' in reservation)) {
           counts.transactionsDeferred++;
           logger.info('fetch.transaction.deferred', {

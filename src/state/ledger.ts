@@ -5,10 +5,11 @@
  * the ledger makes each payload downloaded and published once.
  *
  * Why a JSON-lines file and not DuckDB: the ledger is only ever appended to and read whole
- * at start-up; an `O_APPEND` write + fsync per exercise is crash-safe (a torn last line is
- * dropped on load, and its payloads are simply fetched again), needs no lock shared with
- * the lake's DuckDB files (DuckDB allows one writing process per file, and `users add` or a
- * second stage process may run beside `run`), and stays greppable for an operator.
+ * at start-up; an `O_APPEND` write + fsync (shared by the appends asked for meanwhile) is
+ * crash-safe (a torn last line is dropped on load, and its payloads are simply fetched
+ * again), needs no lock shared with the lake's DuckDB files (DuckDB allows one writing
+ * process per file, and `users add` or a second stage process may run beside `run`), and
+ * stays greppable for an operator.
  * The in-memory index holds one small entry per payload.
  */
 import { mkdir, readFile } from 'node:fs/promises';
@@ -44,10 +45,12 @@ export interface Ledger {
   readonly file: string;
   /** The latest entry for the payload, if any. */
   get(userId: string, exerciseId: string, payload: PayloadKind): LedgerEntry | undefined;
-  /** Appends entries durably (one write, one fsync). */
+  /** Appends entries durably: resolves once they are written and fsynced (appends asked for meanwhile share one write and one fsync). */
   record(entries: readonly LedgerEntry[]): Promise<void>;
   /** Payloads known. */
   readonly size: number;
+  /** Durable appends done since open (one write + one fsync each, however many record() calls they carried). */
+  readonly appends: number;
 }
 
 export class LedgerWriteError extends PolarLakeError {
@@ -77,7 +80,6 @@ export async function openLedger(options: { stateDir: string }): Promise<Ledger>
   await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
   const file = join(options.stateDir, 'fetch-ledger.jsonl');
   const index = new Map<string, LedgerEntry>();
-  let chain: Promise<unknown> = Promise.resolve();
 
   let text = '';
   try {
@@ -102,28 +104,56 @@ export async function openLedger(options: { stateDir: string }): Promise<Ledger>
     });
   }
 
+  /**
+   * Group commit: appends asked for while one is being written wait for it, then go to disk
+   * together in one write and one fsync. Each caller is answered only once its own entries
+   * are synced, so "recorded" still means durable; a sweep over many users at once pays one
+   * fsync per batch instead of one per entry.
+   */
+  let waiting: { body: string; entries: readonly LedgerEntry[]; done: () => void; failed: (error: unknown) => void }[] = [];
+  let writing = false;
+  let appends = 0;
+  const writeWaiting = async () => {
+    writing = true;
+    while (waiting.length > 0) {
+      const batch = waiting;
+      waiting = [];
+      try {
+        await appendDurable(file, (needsNewline ? '\n' : '') + batch.map((b) => b.body).join(''), { mode: 0o600 });
+        needsNewline = false;
+      } catch (cause) {
+        // A failed write may have left part of a line: the next append starts on a fresh one.
+        needsNewline = true;
+        for (const b of batch) b.failed(new LedgerWriteError(file, { cause }));
+        continue;
+      }
+      appends++;
+      for (const b of batch) {
+        for (const e of b.entries) index.set(keyOf(e.userId, e.exerciseId, e.payload), e);
+        b.done();
+      }
+    }
+    writing = false;
+  };
+
   return {
     file,
     get: (userId, exerciseId, payload) => index.get(keyOf(userId, exerciseId, payload)),
     get size() {
       return index.size;
     },
+    get appends() {
+      return appends;
+    },
     record(entries) {
       if (entries.length === 0) return Promise.resolve();
       const body = entries
         .map((e) => JSON.stringify({ u: e.userId, e: e.exerciseId, p: e.payload, s: e.state, k: e.rawKey, h: e.sha256, b: e.bytes, o: e.utcOffsetMin, ...(e.feedsSamples === undefined ? {} : { f: e.feedsSamples }), t: e.atUtc } satisfies Line))
         .join('\n') + '\n';
-      const run = chain.then(async () => {
-        try {
-          await appendDurable(file, needsNewline ? '\n' + body : body, { mode: 0o600 });
-          needsNewline = false;
-        } catch (cause) {
-          throw new LedgerWriteError(file, { cause });
-        }
-        for (const e of entries) index.set(keyOf(e.userId, e.exerciseId, e.payload), e);
+      return new Promise<void>((done, failed) => {
+        waiting.push({ body, entries, done, failed });
+        if (!writing) void writeWaiting();
       });
-      chain = run.catch(() => undefined);
-      return run;
     },
   };
 }

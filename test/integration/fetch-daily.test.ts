@@ -43,6 +43,24 @@ describe('fetch > daily', () => {
     ]);
   });
 
+  it('fetch > daily > a type\'s new days cost two ledger appends: the days stored (before publishing), then the days published with the sweep cursor', async () => {
+    rig = await startFetchRig({ exercisesPerUser: 0, dailyDaysAtRegistration: 4 });
+    const before = rig.ledger.appends;
+    // One user at a time, so no append of one user is shared with another's (group commit).
+    const stage = createFetchStage({ client: rig.client, users: rig.users, rawZone: rig.rawZone, ledger: rig.ledger, bus: rig.bus, logger: rig.logger, daily: ['activity', 'sleep'], payloads: ['summary'], physicalInfo: false, userConcurrency: 1 });
+    const report = await stage.runOnce();
+    expect(report.daysStored).toBe(3 * 4 * 2);
+    expect(rig.ledger.appends - before).toBe(3 * 2 * 2);
+    for (const account of rig.sim.accounts) {
+      for (const kind of ['activity', 'sleep'] as const) {
+        expect(rig.ledger.get(account.polarUserId, '@sweep', kind)).toMatchObject({ state: 'swept' });
+        for (const d of kind === 'activity' ? rig.sim.dailyActivity(account.polarUserId) : rig.sim.sleepNights(account.polarUserId)) {
+          expect(rig.ledger.get(account.polarUserId, d.date, kind)).toMatchObject({ state: 'published' });
+        }
+      }
+    }
+  });
+
   it('fetch > daily > an unchanged day is neither stored nor published again; a re-synced day is, under the same key', async () => {
     rig = await startFetchRig({ exercisesPerUser: 0, dailyDaysAtRegistration: 3 });
     const stage = stageFor(rig);

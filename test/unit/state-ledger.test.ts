@@ -39,4 +39,18 @@ describe('state > ledger', () => {
     expect(again.get('1', 'e3', 'tcx')?.state).toBe('stored');
     expect((await readFile(ledger.file, 'utf8')).trim().split('\n')).toHaveLength(3);
   });
+
+  it('appends asked for while one is being written share one write and one fsync, each answered once durable', async () => {
+    const ledger = await openLedger({ stateDir });
+    const recorded = Array.from({ length: 50 }, (_, i) => ledger.record([entry({ exerciseId: `e${i}` }), entry({ exerciseId: `e${i}`, payload: 'gpx' })]));
+    // Nothing answered before it is on disk: the index learns an entry only with its append.
+    expect(ledger.get('1', 'e49', 'tcx')).toBeUndefined();
+    await Promise.all(recorded);
+    // The first append goes alone; the 49 asked for meanwhile go together in the second.
+    expect(ledger.appends).toBe(2);
+    expect(ledger.size).toBe(100);
+    const reopened = await openLedger({ stateDir });
+    expect(reopened.size).toBe(100);
+    expect((await readFile(ledger.file, 'utf8')).trim().split('\n')).toHaveLength(100);
+  });
 });
