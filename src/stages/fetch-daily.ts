@@ -159,10 +159,14 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
   };
 
   /**
-   * Groups items by date and stores and publishes each day that is new or changed. `after`
-   * (the sweep cursor) is appended with the published entries, in the same durable append.
+   * Groups items by date and stores and publishes each day that is new or changed. What
+   * `after` returns for the days published (the sweep cursor, probed versions) goes in the same
+   * durable append as them.
    */
-  const storeDays = async (userId: string, kind: DailyKind, items: readonly unknown[], minDate: string | null, counts: DailySweepCounts, onItemError: (error: unknown) => void, after: readonly LedgerEntry[] = []) => {
+  const storeDays = async (
+    userId: string, kind: DailyKind, items: readonly unknown[], minDate: string | null, counts: DailySweepCounts, onItemError: (error: unknown) => void,
+    after: (published: readonly LedgerEntry[]) => readonly LedgerEntry[] = () => [],
+  ) => {
     const endpoint = dateBasedEndpoint(kind);
     const byDate = new Map<string, Record<string, unknown>[]>();
     for (const raw of items) {
@@ -219,7 +223,7 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
       await bus.publish(TOPICS.fetched, messages);
       counts.eventsPublished += messages.length;
     }
-    await ledger.record([...published, ...after]);
+    await ledger.record([...published, ...after(published)]);
     return published.length;
   };
 
@@ -260,15 +264,14 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
       if (json !== null) items.push(...endpoint.items(json));
     }
     const cursor: LedgerEntry = { userId, exerciseId: SWEEP_CURSOR_ID, payload: kind, state: 'swept', rawKey: null, sha256: null, bytes: null, utcOffsetMin: null, atUtc: now.toISOString() };
-    // The cursor goes in the same durable append as the published days; a probed type appends it
-    // after, with the versions it probed (known only once their dates are published).
-    const published = await storeDays(userId, kind, items, minDate, counts, onItemError, endpoint.probe ? [] : [cursor]);
-    if (endpoint.probe) {
-      // A probed version is remembered once its date is published: a failure before asks again next run.
-      const versions = probed.filter((n) => ledger.get(userId, n.date, kind)?.state === 'published')
+    // The cursor and the probed versions go in the same durable append as the published days.
+    // A probed version is remembered only once its date is published: a failure asks again next run.
+    const published = await storeDays(userId, kind, items, minDate, counts, onItemError, (days) => {
+      const now = new Set(days.map((d) => d.exerciseId));
+      const versions = probed.filter((n) => now.has(n.date) || ledger.get(userId, n.date, kind)?.state === 'published')
         .map((n): LedgerEntry => ({ userId, exerciseId: probeId(n.date), payload: kind, state: 'swept', rawKey: null, sha256: n.version, bytes: null, utcOffsetMin: null, atUtc: cursor.atUtc }));
-      await ledger.record([...versions, cursor]);
-    }
+      return [...versions, cursor];
+    });
     logger.debug('fetch.daily.swept', { user_id: userId, kind, requests: requests.length + (endpoint.probe ? 1 : 0), items: items.length, published });
   };
 
