@@ -55,8 +55,8 @@ export interface DateBasedEndpoint {
    */
   readonly dependents?: readonly DailyKind[];
   /**
-   * A cheap call listing what the type holds (sleep: `/sleep/available`). When set, the sweep
-   * asks it first and reads full items only for dates that are new or whose probed version
+   * A cheap call listing what the type holds (sleep: `/sleep/available`). When set and the
+   * pipeline turns it on (`fetch.data_types.<type>.probe`), the sweep asks it first and reads full items only for dates that are new or whose probed version
    * changed (src/stages/fetch-daily.ts); a webhook's date still reads its item directly.
    */
   readonly probe?: { readonly path: string; readonly noData: readonly number[] };

@@ -14,6 +14,8 @@ export interface DataTypeConfig {
   /** `<n>s|m|h|d`. */
   readonly every?: string;
   readonly lookback_days?: number;
+  /** Probe first (a type with a probe endpoint: sleep). */
+  readonly probe?: boolean;
 }
 
 export interface DailySweepConfig {
@@ -39,7 +41,7 @@ export function dailySweepConfig(fetch: { readonly daily: readonly string[]; rea
     DAILY_KINDS.map((k) => {
       const c = types[k];
       const every = c?.every === undefined ? (EVERY_RUN.includes(k) ? 0 : UNIT_MS.h) : (everyMs(c.every) ?? 0);
-      return [k, { everyMs: every, lookbackDays: c?.lookback_days ?? defaultLookbackDays(k) }];
+      return [k, { everyMs: every, lookbackDays: c?.lookback_days ?? defaultLookbackDays(k), ...(c?.probe ? { probe: true } : {}) }];
     }),
   ) as Record<DailyKind, DailySchedule>;
   return { kinds, schedule };
@@ -49,7 +51,9 @@ export function dailySweepConfig(fetch: { readonly daily: readonly string[]; rea
 export function checkDataTypes(fetch: { readonly data_types?: Readonly<Partial<Record<string, DataTypeConfig>>> } | undefined): [string, string][] {
   const problems: [string, string][] = [];
   for (const [kind, c] of Object.entries(fetch?.data_types ?? {})) {
-    if (!c || c.lookback_days === undefined) continue;
+    if (!c) continue;
+    if (c.probe && !dateBasedEndpoint(kind as DailyKind).probe) problems.push([`/fetch/data_types/${kind}/probe`, `${kind} has no probe endpoint (only sleep: /v3/users/sleep/available)`]);
+    if (c.lookback_days === undefined) continue;
     const window = dateBasedEndpoint(kind as DailyKind).windowDays;
     if (c.lookback_days > window) problems.push([`/fetch/data_types/${kind}/lookback_days`, `${c.lookback_days} days is beyond the API's window for ${kind} (${window} days)`]);
   }

@@ -46,6 +46,13 @@ export interface DailySchedule {
   readonly everyMs: number;
   /** Days read back from today (UTC), today included; capped at the endpoint's window. @default the window (activity: 28) */
   readonly lookbackDays: number;
+  /**
+   * Read a type that has a probe (sleep: `/sleep/available`) probe first. It saves bytes, not
+   * requests: an unchanged 28 days cost one small answer instead of the full list, but a
+   * changed night costs the probe and a read (2 requests where the list is 1), so it is off by
+   * default, where the request budget is what is short. @default false
+   */
+  readonly probe?: boolean;
 }
 
 export interface DailySweepOptions {
@@ -236,8 +243,9 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
 
   const planFor = (kind: DailyKind, now: Date) =>
     planRequests(dateBasedEndpoint(kind), now.toISOString().slice(0, 10), options.schedule?.[kind]?.lookbackDays ?? defaultLookbackDays(kind));
-  // At most: the probe (when the type has one) and the planned list calls.
-  const costOf = (kind: DailyKind, now: Date) => planFor(kind, now).requests.length + (dateBasedEndpoint(kind).probe ? 1 : 0);
+  const probeOf = (kind: DailyKind) => (options.schedule?.[kind]?.probe ? dateBasedEndpoint(kind).probe : undefined);
+  // At most: the probe (when used) and the planned list calls.
+  const costOf = (kind: DailyKind, now: Date) => planFor(kind, now).requests.length + (probeOf(kind) ? 1 : 0);
 
   const sweepKind = async (userId: string, token: string, kind: DailyKind, counts: DailySweepCounts, onItemError: (error: unknown) => void) => {
     const now = options.now();
@@ -247,10 +255,11 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
     const { minDate } = planned;
     let requests = planned.requests.map((r) => request(kind, r));
     let probed: ProbedNight[] = [];
-    if (endpoint.probe) {
+    const probe = probeOf(kind);
+    if (probe) {
       // The cheap listing first; full items only for dates new or changed since the ledger's version.
-      const answer = await client.getDateBased(endpoint.probe.path, {}, token, endpoint.probe.noData);
-      const where = `GET ${endpoint.probe.path} of user ${userId}`;
+      const answer = await client.getDateBased(probe.path, {}, token, probe.noData);
+      const where = `GET ${probe.path} of user ${userId}`;
       const listed = probedNights(answer, (i, why) => onItemError(new DailyPayloadError(why, where, `available[${i}]`))).filter((n) => n.date >= minDate);
       probed = listed.filter((n) => ledger.get(userId, probeId(n.date), kind)?.sha256 !== n.version || ledger.get(userId, n.date, kind)?.state !== 'published');
       counts.daysUnchanged += listed.length - probed.length;
@@ -259,7 +268,7 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
     }
     const items: unknown[] = [];
     for (const r of requests) {
-      const noData = endpoint.probe && probed.length === 1 ? endpoint.byDate.noData : endpoint.list.noData;
+      const noData = probe && probed.length === 1 ? endpoint.byDate.noData : endpoint.list.noData;
       const json = await client.getDateBased(r.path, r.query, token, noData);
       if (json !== null) items.push(...endpoint.items(json));
     }
@@ -272,7 +281,7 @@ export function createDailySweep(options: DailySweepOptions): DailySweep {
         .map((n): LedgerEntry => ({ userId, exerciseId: probeId(n.date), payload: kind, state: 'swept', rawKey: null, sha256: n.version, bytes: null, utcOffsetMin: null, atUtc: cursor.atUtc }));
       return [...versions, cursor];
     });
-    logger.debug('fetch.daily.swept', { user_id: userId, kind, requests: requests.length + (endpoint.probe ? 1 : 0), items: items.length, published });
+    logger.debug('fetch.daily.swept', { user_id: userId, kind, requests: requests.length + (probe ? 1 : 0), items: items.length, published });
   };
 
   const fetchDay: DailySweep['fetchDay'] = async (userId, token, kind, date, counts, onItemError) => {

@@ -1,7 +1,7 @@
 /**
  * The date-based sweep under a rate-limit budget its schedule cannot fit (issue 8, item 8),
  * on a virtual clock against the simulator enforcing the limits with 429: the default
- * pipeline's schedule (every date-based type, physical info) asks 14 requests per user and run (sleep's /available probe included),
+ * pipeline's schedule (every date-based type, physical info) asks 13 requests per user and run,
  * more than the windows hold. Users the budget cannot cover are deferred instead of requested
  * (no 429), the live share stays free, the stalest users go first next run, and the day's
  * window is spread over the day rather than spent at its start.
@@ -40,7 +40,7 @@ const deferredLines = (r: FetchRig) =>
 
 describe('fetch > date-based sweep within the rate-limit budget', () => {
   it('defers the users a 15-minute window cannot cover (no 429), and sweeps them first once it resets', async () => {
-    // 100 per 15 min: 30 stay for live work, so 5 users (14 requests each) per window after enrolment and the notifications call.
+    // 100 per 15 min: 30 stay for live work, so 5 users (13 requests each) per window after enrolment and the notifications call.
     rig = await start(100, 100_000);
     const stage = stageFor(rig);
     const first = await stage.runOnce();
@@ -49,7 +49,7 @@ describe('fetch > date-based sweep within the rate-limit budget', () => {
     expect(first.dailyUsersDeferred).toBe(USERS - first.dailyUsersSwept);
     const sweptFirst = swept(rig);
     expect(sweptFirst).toHaveLength(first.dailyUsersSwept);
-    expect(deferredLines(rig)).toEqual([expect.objectContaining({ reason: 'rate_limit_budget', window: 'short_term', users: first.dailyUsersDeferred, needed: 14 })]);
+    expect(deferredLines(rig)).toEqual([expect.objectContaining({ reason: 'rate_limit_budget', window: 'short_term', users: first.dailyUsersDeferred, needed: 13 })]);
     // Physical info is read with the date-based sweep, so a deferred user costs nothing this run.
     expect(rig.sim.requestLog.filter((q) => q.path === '/v3/users/physical-info')).toHaveLength(first.dailyUsersSwept);
 

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { dailySweepConfig } from '../../src/pipeline/data-types.ts';
 import { createFetchStage } from '../../src/stages/fetch.ts';
 import { count, parseAndSink, query } from '../helpers/date-based-lake.ts';
 import { linesLeakingSecrets, startFetchRig, type FetchRig } from '../helpers/fetch-fixture.ts';
@@ -22,8 +23,12 @@ afterEach(async () => {
 });
 
 const NOW = new Date();
-const sleepStage = (r: FetchRig) =>
-  createFetchStage({ client: r.client, users: r.users, rawZone: r.rawZone, ledger: r.ledger, bus: r.bus, logger: r.logger, payloads: ['summary'], daily: ['sleep'], now: () => NOW });
+/** `probe` as `fetch.data_types.sleep.probe` in a pipeline file says. */
+const sleepStage = (r: FetchRig, probe = true) =>
+  createFetchStage({
+    client: r.client, users: r.users, rawZone: r.rawZone, ledger: r.ledger, bus: r.bus, logger: r.logger, payloads: ['summary'], daily: ['sleep'], now: () => NOW,
+    dailySchedule: dailySweepConfig({ daily: ['sleep'], data_types: { sleep: { probe } } }).schedule,
+  });
 
 /** Sleep requests since `from` in the request log, by kind. */
 function sleepRequests(r: FetchRig, from: number): { available: number; list: number; byDate: string[] } {
@@ -104,5 +109,16 @@ describe('fetch > sleep available', () => {
     // An entry naming no date is skipped with a typed error; the others are read.
     rig.sim.injectFault({ path: /^\/v3\/users\/sleep\/available$/, status: 200, body: JSON.stringify({ available: [{ start_time: 'x' }, ...rig.sim.sleepNights(rig.sim.accounts[0]!.polarUserId).map((n) => ({ date: n.date, start_time: n.json['sleep_start_time'], end_time: n.json['sleep_end_time'] }))] }), headers: { 'Content-Type': 'application/json' } });
     expect(await stage.runOnce()).toMatchObject({ daysStored: 2, errorsByCode: { PL_DAILY_INVALID: 1 } });
+  });
+
+  it('fetch > sleep available > off by default: the list alone, one request per read, as the request budget wants', async () => {
+    rig = await startFetchRig({ exercisesPerUser: 0, dailyDaysAtRegistration: 4, users: 3, seed: 9 });
+    const users = rig.sim.accounts.length;
+    const stage = sleepStage(rig, false);
+    for (let run = 0; run < 2; run++) {
+      const mark = rig.sim.requestLog.length;
+      await stage.runOnce();
+      expect(sleepRequests(rig, mark)).toEqual({ available: 0, list: users, byDate: [] });
+    }
   });
 });

@@ -32,7 +32,8 @@ const invalid: { name: string; yaml: string; message: RegExp }[] = [
   { name: 'every with an unknown unit', yaml: 'version: 1\nname: p\nfetch:\n  data_types:\n    sleep: { every: 2w }', message: /\/fetch\/data_types\/sleep\/every: must match pattern/ },
   { name: 'lookback beyond the type\'s API window', yaml: 'version: 1\nname: p\nfetch:\n  data_types:\n    continuous_heart_rate: { lookback_days: 29 }', message: /p\.yaml: \/fetch\/data_types\/continuous_heart_rate\/lookback_days: 29 days is beyond the API's window for continuous_heart_rate \(28 days\)/ },
   { name: 'lookback beyond 365', yaml: 'version: 1\nname: p\nfetch:\n  data_types:\n    activity: { lookback_days: 400 }', message: /\/fetch\/data_types\/activity\/lookback_days: must be <= 365/ },
-  { name: 'unknown data_type field', yaml: 'version: 1\nname: p\nfetch:\n  data_types:\n    sleep: { enable: true }', message: /unknown field "enable" \(allowed: enabled, every, lookback_days\)/ },
+  { name: 'unknown data_type field', yaml: 'version: 1\nname: p\nfetch:\n  data_types:\n    sleep: { enable: true }', message: /unknown field "enable" \(allowed: enabled, every, lookback_days, probe\)/ },
+  { name: 'probe on a type without one', yaml: 'version: 1\nname: p\nfetch:\n  data_types:\n    ecg: { probe: true }', message: /\/fetch\/data_types\/ecg\/probe: ecg has no probe endpoint/ },
   { name: 'redelivery needs one attempt', yaml: 'version: 1\nname: p\nbus:\n  redelivery:\n    max_attempts: 0', message: /\/bus\/redelivery\/max_attempts: must be >= 1/ },
   { name: 'redelivery unknown key', yaml: 'version: 1\nname: p\nbus:\n  redelivery:\n    attempts: 3', message: /\/bus\/redelivery: unknown field "attempts" \(allowed: max_attempts, backoff_ms, max_backoff_ms\)/ },
 ];
