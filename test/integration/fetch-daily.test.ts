@@ -36,10 +36,10 @@ describe('fetch > daily', () => {
       expect(mine[0]).toMatchObject({ raw_key: key, exercise_id: d.date, feeds_samples: false });
       expect(JSON.parse(await text(rig.rawZone.open(key)))).toEqual(d.json);
     }
-    // One list request per user and kind (sleep: after its probe, every night being new), no per-date requests.
+    // One list request per user and kind, no per-date requests (sleep's probe is off by default).
     const daily = rig.sim.requestLog.filter((r) => r.path.startsWith('/v3/users/activities') || r.path.startsWith('/v3/users/sleep'));
     expect(daily.map((r) => `${r.path} ${r.status}`).sort()).toEqual([
-      ...Array(3).fill('/v3/users/activities 200'), ...Array(3).fill('/v3/users/sleep 200'), ...Array(3).fill('/v3/users/sleep/available 200'),
+      ...Array(3).fill('/v3/users/activities 200'), ...Array(3).fill('/v3/users/sleep 200'),
     ]);
   });
 

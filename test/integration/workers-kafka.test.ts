@@ -5,7 +5,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -45,10 +45,14 @@ describe('pipeline > distributed > two workers per stage', () => {
   });
 
   it('workers > each group shares the partitions; one parse and one sink worker killed, the lake ends exact', async () => {
-    for (const stage of ['parse', 'parse', 'sink', 'sink']) {
-      const child = spawn(process.execPath, ['bin/polar-lake.mjs', 'run', '--stage', stage], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+    // Each worker's log goes to a file, shown when the groups do not form (a worker that failed to start says why).
+    const logs = ['parse', 'parse', 'sink', 'sink'].map((stage, i) => {
+      const log = join(dir, `${stage}-${i}.log`);
+      const child = spawn(process.execPath, ['bin/polar-lake.mjs', 'run', '--stage', stage], { env: { ...env, POLAR_LAKE_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', openSync(log, 'w')] });
       workers.push({ stage, child });
-    }
+      return log;
+    });
+    const workerLogs = () => logs.map((log, i) => `${log} (exit ${workers[i]!.child.exitCode}):\n${readFileSync(log, 'utf8').split('\n').slice(-15).join('\n')}`).join('\n');
     const kafka = new Kafka({ brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
@@ -60,7 +64,7 @@ describe('pipeline > distributed > two workers per stage', () => {
       };
       const groups = [`${prefix}polar-lake-workers-parse`, `${prefix}polar-lake-workers-sink`];
       for (let i = 0; i < 1200 && (await Promise.all(groups.map(assigned))).some((n) => n < 2); i++) await new Promise((r) => setTimeout(r, 200));
-      expect(await Promise.all(groups.map(assigned))).toEqual([2, 2]);
+      expect(await Promise.all(groups.map(assigned)), workerLogs()).toEqual([2, 2]);
 
       const fetching = run(process.execPath, ['bin/polar-lake.mjs', 'run', '--once', '--stage', 'fetch'], { env });
       // Kill one worker of each stage once rows have started to land.
