@@ -144,6 +144,18 @@ async function syncAndClose(handle: FileHandle): Promise<void> {
   }
 }
 
+/** Writes a new file (`flag` w or wx) and fsyncs it. */
+async function writeSynced(path: string, data: string | Uint8Array, flag: 'w' | 'wx', mode = 0o600): Promise<void> {
+  const handle = await open(path, flag, mode);
+  try {
+    await handle.writeFile(data);
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  await syncAndClose(handle);
+}
+
 async function syncFolderNow(dir: string): Promise<void> {
   await syncAndClose(await open(dir, 'r'));
 }
@@ -189,16 +201,7 @@ export async function renameDurable(from: string, to: string, options: DurableOp
 export async function writeFileDurable(path: string, data: string | Uint8Array, options: WriteOptions = {}): Promise<void> {
   const tmp = options.tempPath ?? tempPathFor(path);
   try {
-    await step(tmp, 'write', options, async () => {
-      const handle = await open(tmp, options.tempPath ? 'w' : 'wx', options.mode ?? 0o600);
-      try {
-        await handle.writeFile(data);
-      } catch (error) {
-        await handle.close();
-        throw error;
-      }
-      await syncAndClose(handle);
-    });
+    await step(tmp, 'write', options, () => writeSynced(tmp, data, options.tempPath ? 'w' : 'wx', options.mode));
     if (options.crashPoint) crashPoint(options.crashPoint);
     options.beforeRename?.();
     await step(path, 'rename', options, () => rename(tmp, path));
@@ -241,16 +244,7 @@ export async function createFileDurable(path: string, data: string | Uint8Array,
   const tmp = tempPathFor(path);
   let created = true;
   try {
-    await step(tmp, 'write', options, async () => {
-      const handle = await open(tmp, 'wx', options.mode ?? 0o600);
-      try {
-        await handle.writeFile(data);
-      } catch (error) {
-        await handle.close();
-        throw error;
-      }
-      await syncAndClose(handle);
-    });
+    await step(tmp, 'write', options, () => writeSynced(tmp, data, 'wx', options.mode));
     await step(path, 'create', options, () =>
       link(tmp, path).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'EEXIST') throw error;

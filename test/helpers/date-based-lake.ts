@@ -1,10 +1,11 @@
 /** Parse and sink what a fetch rig's bus holds into a lake, and read tables back (the date-based suites). */
+import { rm } from 'node:fs/promises';
 import { expect } from 'vitest';
 import { openLakeViews } from '../../src/lake/views.ts';
 import { createParseStage } from '../../src/stages/parse.ts';
 import { createSinkStage } from '../../src/stages/sink.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
-import type { FetchRig } from './fetch-fixture.ts';
+import { linesLeakingSecrets, type FetchRig } from './fetch-fixture.ts';
 
 /** Parses and sinks everything on the rig's bus so far into a lake. */
 export async function parseAndSink(r: FetchRig, lake: string): Promise<void> {
@@ -30,3 +31,10 @@ export async function query(lake: string, sql: string): Promise<Record<string, u
 }
 
 export const count = async (lake: string, table: string, where = 'true'): Promise<number> => Number((await query(lake, `SELECT count(*) AS n FROM ${table} WHERE ${where}`))[0]!['n']);
+
+/** A test's teardown: the rig leaked no secret into its logs, then rig and lake are gone. */
+export async function closeRigAndLake(rig: FetchRig | undefined, lakeDir: string | undefined): Promise<void> {
+  if (rig) expect(linesLeakingSecrets(rig)).toEqual([]);
+  await rig?.close();
+  if (lakeDir) await rm(lakeDir, { recursive: true, force: true });
+}

@@ -4,7 +4,7 @@
  * they land in cardio_load under the same keys as the daily sweep's, so a day both brought, or
  * one fetched again, is there once.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,17 +14,14 @@ import { planBackfill, runBackfill, type BackfillDeps } from '../../src/jobs/bac
 import { createJobProgress } from '../../src/jobs/progress.ts';
 import { addDays } from '../../src/stages/fetch-daily.ts';
 import { createFetchStage } from '../../src/stages/fetch.ts';
-import { count, parseAndSink, query } from '../helpers/date-based-lake.ts';
-import { linesLeakingSecrets, startFetchRig, type FetchRig } from '../helpers/fetch-fixture.ts';
+import { closeRigAndLake, count, parseAndSink, query } from '../helpers/date-based-lake.ts';
+import { startFetchRig, type FetchRig } from '../helpers/fetch-fixture.ts';
 
 let rig: FetchRig | undefined;
 let lakeDir: string | undefined;
 afterEach(async () => {
-  if (rig) expect(linesLeakingSecrets(rig)).toEqual([]);
-  await rig?.close();
-  rig = undefined;
-  if (lakeDir) await rm(lakeDir, { recursive: true, force: true });
-  lakeDir = undefined;
+  await closeRigAndLake(rig, lakeDir);
+  rig = lakeDir = undefined;
 });
 
 const NOW = new Date();

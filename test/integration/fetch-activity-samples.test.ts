@@ -4,7 +4,7 @@
  * flags, and both paths write one source per day, so switching between them (or a day brought by
  * both) never doubles a row.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
@@ -13,17 +13,14 @@ import { rawDailyKeyFor } from '../../src/lake/raw-zone.ts';
 import { addDays } from '../../src/stages/fetch-daily.ts';
 import type { DailyKind } from '../../src/records/envelope.ts';
 import { createFetchStage } from '../../src/stages/fetch.ts';
-import { count, parseAndSink, query } from '../helpers/date-based-lake.ts';
-import { linesLeakingSecrets, startFetchRig, type FetchRig } from '../helpers/fetch-fixture.ts';
+import { closeRigAndLake, count, parseAndSink, query } from '../helpers/date-based-lake.ts';
+import { startFetchRig, type FetchRig } from '../helpers/fetch-fixture.ts';
 
 let rig: FetchRig | undefined;
 let lakeDir: string | undefined;
 afterEach(async () => {
-  if (rig) expect(linesLeakingSecrets(rig)).toEqual([]);
-  await rig?.close();
-  rig = undefined;
-  if (lakeDir) await rm(lakeDir, { recursive: true, force: true });
-  lakeDir = undefined;
+  await closeRigAndLake(rig, lakeDir);
+  rig = lakeDir = undefined;
 });
 
 const NOW = new Date();

@@ -3,7 +3,7 @@
  * every date-based endpoint, the fetch stage sweeps them into the raw zone and polar.fetched,
  * the parse stage normalises them, the sink writes Parquet, DuckDB reads the tables back.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
@@ -15,17 +15,14 @@ import { createDailySweep, SWEEP_CURSOR_ID, type DailySchedule } from '../../src
 import { createFetchStage } from '../../src/stages/fetch.ts';
 import { replayRawZone } from '../../src/stages/replay.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
-import { count, parseAndSink, query } from '../helpers/date-based-lake.ts';
-import { linesLeakingSecrets, startFetchRig, type FetchRig } from '../helpers/fetch-fixture.ts';
+import { closeRigAndLake, count, parseAndSink, query } from '../helpers/date-based-lake.ts';
+import { startFetchRig, type FetchRig } from '../helpers/fetch-fixture.ts';
 
 let rig: FetchRig | undefined;
 let lakeDir: string | undefined;
 afterEach(async () => {
-  if (rig) expect(linesLeakingSecrets(rig)).toEqual([]);
-  await rig?.close();
-  rig = undefined;
-  if (lakeDir) await rm(lakeDir, { recursive: true, force: true });
-  lakeDir = undefined;
+  await closeRigAndLake(rig, lakeDir);
+  rig = lakeDir = undefined;
 });
 
 const NEW_KINDS = DAILY_KINDS.filter((k): k is DateBasedPayload => k !== 'activity' && k !== 'sleep' && k !== 'activity_samples');

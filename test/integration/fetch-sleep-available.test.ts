@@ -3,23 +3,20 @@
  * lists the nights; full nights are read only when new or when their start or end moved, and
  * land in the lake once.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dailySweepConfig } from '../../src/pipeline/data-types.ts';
 import { createFetchStage } from '../../src/stages/fetch.ts';
-import { count, parseAndSink, query } from '../helpers/date-based-lake.ts';
-import { linesLeakingSecrets, startFetchRig, type FetchRig } from '../helpers/fetch-fixture.ts';
+import { closeRigAndLake, count, parseAndSink, query } from '../helpers/date-based-lake.ts';
+import { startFetchRig, type FetchRig } from '../helpers/fetch-fixture.ts';
 
 let rig: FetchRig | undefined;
 let lakeDir: string | undefined;
 afterEach(async () => {
-  if (rig) expect(linesLeakingSecrets(rig)).toEqual([]);
-  await rig?.close();
-  rig = undefined;
-  if (lakeDir) await rm(lakeDir, { recursive: true, force: true });
-  lakeDir = undefined;
+  await closeRigAndLake(rig, lakeDir);
+  rig = lakeDir = undefined;
 });
 
 const NOW = new Date();

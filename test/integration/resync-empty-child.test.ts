@@ -3,22 +3,19 @@
  * became empty, a day whose step list became empty) loses the old rows at once, in the same
  * commit path that replaces a changed day's rows, not only after a replay.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFetchStage } from '../../src/stages/fetch.ts';
-import { count, parseAndSink } from '../helpers/date-based-lake.ts';
-import { linesLeakingSecrets, startFetchRig, type FetchRig } from '../helpers/fetch-fixture.ts';
+import { closeRigAndLake, count, parseAndSink } from '../helpers/date-based-lake.ts';
+import { startFetchRig, type FetchRig } from '../helpers/fetch-fixture.ts';
 
 let rig: FetchRig | undefined;
 let lakeDir: string | undefined;
 afterEach(async () => {
-  if (rig) expect(linesLeakingSecrets(rig)).toEqual([]);
-  await rig?.close();
-  rig = undefined;
-  if (lakeDir) await rm(lakeDir, { recursive: true, force: true });
-  lakeDir = undefined;
+  await closeRigAndLake(rig, lakeDir);
+  rig = lakeDir = undefined;
 });
 
 const NOW = new Date();
