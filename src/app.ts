@@ -103,7 +103,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...(options.redeliverySleep ? { sleep: options.redeliverySleep } : {}),
   });
   const bus = observedBus(redelivering, observer.onPublished);
-  ensureLake(options.lakeDir);
+  await ensureLake(options.lakeDir);
   const rawZone = createRawZone(options.lakeDir);
   const users = await openUserRegistry({ stateDir: options.stateDir, logger });
   const ledger = await openLedger({ stateDir: options.stateDir });

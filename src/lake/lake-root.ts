@@ -4,7 +4,8 @@
  * A lake is marked by `_polar_lake.json` at its root, written when the pipeline first opens it;
  * a lake written before the marker existed is recognised by its raw zone or a table folder.
  */
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { createFileDurable } from '../fs/durable.ts';
 import { join } from 'node:path';
 import { PolarLakeError } from '../errors.ts';
 import { TABLE_NAMES } from './schema.ts';
@@ -39,14 +40,10 @@ export function assertLake(lakeDir: string): string {
 }
 
 /** Creates the lake folder and its marker if missing (writers call this when they open a lake). */
-export function ensureLake(lakeDir: string): void {
+export async function ensureLake(lakeDir: string): Promise<void> {
   mkdirSync(lakeDir, { recursive: true });
   const marker = join(lakeDir, LAKE_MARKER);
   if (existsSync(marker)) return;
-  try {
-    writeFileSync(marker, JSON.stringify({ format: 'polar-lake', version: 1 }) + '\n', { flag: 'wx' });
-  } catch (error) {
-    // Another process opening the same lake wrote it first.
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
+  // Created once, whole; another process opening the same lake may have written it first.
+  await createFileDurable(marker, JSON.stringify({ format: 'polar-lake', version: 1 }) + '\n', { mode: 0o644 });
 }

@@ -111,7 +111,7 @@ describe('lake > query and doctor', () => {
   });
 
   it('lake > views > an empty lake still has typed, empty views', async () => {
-    ensureLake(join(dir, 'empty'));
+    await ensureLake(join(dir, 'empty'));
     expect(await runLakeQuery({ lakeRoot: join(dir, 'empty'), sql: 'SELECT count(*) AS n, typeof(min(time_utc)) AS t FROM samples', format: 'csv' })).toBe(
       'n,t\n0,TIMESTAMP WITH TIME ZONE\n',
     );
