@@ -285,6 +285,16 @@ async function peek(body: Readable, count: number): Promise<{ head: Buffer; stre
 export function createRawZone(rootDir: string): RawZone {
   const pathOf = (key: string) => join(rootDir, ...checkKey(key).split('/'));
 
+  /** The entries of a folder of the zone (`relDir` '' is the root); none when it does not exist. */
+  async function entriesOf(relDir: string) {
+    try {
+      return await readdir(relDir === '' ? rootDir : join(rootDir, ...relDir.split('/')), { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+  }
+
   return {
     rootDir,
 
@@ -347,14 +357,7 @@ export function createRawZone(rootDir: string): RawZone {
       const dirPart = cut < 0 ? '' : prefix.slice(0, cut);
       if (dirPart !== '') checkKey(dirPart);
       async function* walk(relDir: string): AsyncGenerator<string> {
-        let entries;
-        try {
-          entries = await readdir(relDir === '' ? rootDir : join(rootDir, ...relDir.split('/')), { withFileTypes: true });
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-          throw error;
-        }
-        for (const entry of entries) {
+        for (const entry of await entriesOf(relDir)) {
           const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
           if (entry.isDirectory()) {
             if (rel.startsWith(prefix) || prefix.startsWith(rel + '/')) yield* walk(rel);
@@ -369,14 +372,7 @@ export function createRawZone(rootDir: string): RawZone {
     async removeStaleTemporaries() {
       const removed: string[] = [];
       async function sweep(relDir: string): Promise<void> {
-        let entries;
-        try {
-          entries = await readdir(relDir === '' ? rootDir : join(rootDir, ...relDir.split('/')), { withFileTypes: true });
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-          throw error;
-        }
-        for (const entry of entries) {
+        for (const entry of await entriesOf(relDir)) {
           const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
           if (entry.isDirectory()) await sweep(rel);
           else if (entry.isFile() && isStaleTemporary(entry.name)) {
