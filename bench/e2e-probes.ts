@@ -3,7 +3,7 @@
  * their counters from the Prometheus text their telemetry server serves.
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+export { freePort } from '../test/helpers/free-port.ts';
 
 /** Peak resident set (VmHWM) of a live Linux process in MB; null once it has exited (or off Linux). */
 export function peakRssMb(pid: number): number | null {
@@ -48,15 +48,3 @@ export function metricSum(text: string, name: string, match: Readonly<Record<str
   return sum;
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}

@@ -9,20 +9,14 @@
  * may hold several periods or tests: the
  * sweep stores a day's items together, as an array.
  */
-import { DailyPayloadError, dateMidnightUtcMs, datePart, int, num, readDateTime, snakeKeys, str } from '../parse/json-payload.ts';
+import { DailyPayloadError, dateTimeAt, dateMidnightUtcMs, datePart, int, num, readDateTime, snakeKeys, str } from '../parse/json-payload.ts';
 import type {
   BodyTemperatureRow, BodyTemperatureSamplesRow, EcgQualityMeasurementsRow, EcgRow, EcgSamplesRow, SkinContactChangesRow, SkinContactsRow, SkinTemperatureRow, Spo2Row,
 } from '../records/rows-date-based.ts';
 import { epochSecondsMs, localDateAt } from './clock.ts';
 import { itemsOf, type DateBasedContext, type NormalisedRows } from './types.ts';
 
-function instant(o: Record<string, unknown>, key: string, file: string): { utcUs: number; offsetMin: number | null } | null {
-  const value = o[key];
-  if (value === undefined || value === null) return null;
-  const t = readDateTime(value);
-  if (!t) throw new DailyPayloadError(`not a date-time: ${JSON.stringify(value).slice(0, 40)}`, file, key);
-  return t;
-}
+const instant = (o: Record<string, unknown>, key: string, file: string) => dateTimeAt(o[key], file, key);
 
 /** The local date of a period's start (body temperature, skin contacts). */
 export function periodDate(item: Record<string, unknown>): string | null {

@@ -4,18 +4,14 @@
  * string that does carry a `Z` or an offset is read with it. The local offset is
  * `sleep_timezone_offset_minutes`; a period's day is its start's local date.
  */
-import { DailyPayloadError, int, num, readDateTime, snakeKeys, str } from '../parse/json-payload.ts';
+import { DailyPayloadError, dateTimeAt, int, num, readDateTime, snakeKeys, str } from '../parse/json-payload.ts';
 import type { SleepwiseAlertnessHourlyRow, SleepwiseAlertnessRow, SleepwiseCircadianBedtimeRow } from '../records/rows-date-based.ts';
 import { localDateAt } from './clock.ts';
 import { itemsOf, type DateBasedContext, type NormalisedRows } from './types.ts';
 
 /** A SleepWise time ("UTC without Z") → epoch µs; null when absent; a typed error when malformed. */
 function utcTime(o: Record<string, unknown>, key: string, file: string): number | null {
-  const value = o[key];
-  if (value === undefined || value === null) return null;
-  const t = readDateTime(value);
-  if (!t) throw new DailyPayloadError(`not a date-time: ${JSON.stringify(value).slice(0, 40)}`, file, key);
-  return t.utcUs;
+  return dateTimeAt(o[key], file, key)?.utcUs ?? null;
 }
 
 /** The local date of a SleepWise period's start; null without one. */

@@ -20,7 +20,7 @@
  */
 import type { ActivityInactivityStampRow, ActivityStepSampleRow, ActivityZoneSampleRow } from '../records/rows.ts';
 import { isoDurationSeconds } from './exercise-summary.ts';
-import { DailyPayloadError, dateMidnightUtcMs, datePart, int, num, readDateTime, type DailyContext } from './json-payload.ts';
+import { DailyPayloadError, dateTimeAt, dateMidnightUtcMs, datePart, int, num, type DailyContext } from './json-payload.ts';
 
 export interface ActivitySampleRows {
   steps: ActivityStepSampleRow[];
@@ -41,8 +41,8 @@ function list(value: unknown, file: string, field: string): unknown[] {
 
 /** A wall time without zone (`2025-08-14T00:02`); a zone, if any, is honoured. */
 function wallTimeUs(value: unknown, file: string, field: string): number {
-  const t = readDateTime(value);
-  if (!t) throw new DailyPayloadError(`not a date-time: ${JSON.stringify(value).slice(0, 40)}`, file, field);
+  const t = dateTimeAt(value, file, field);
+  if (!t) throw new DailyPayloadError('missing date-time', file, field);
   return t.utcUs;
 }
 

@@ -14,7 +14,7 @@
  */
 import type { DailyActivityRow } from '../records/rows.ts';
 import { isoDurationSeconds } from './exercise-summary.ts';
-import { DailyPayloadError, dateMidnightUtcMs, datePart, int, num, readDateTime, snakeKeys, type DailyContext } from './json-payload.ts';
+import { DailyPayloadError, dateTimeAt, dateMidnightUtcMs, datePart, int, num, snakeKeys, type DailyContext } from './json-payload.ts';
 
 export interface NormalisedDailyActivity {
   row: DailyActivityRow;
@@ -40,11 +40,7 @@ function durationField(o: Record<string, unknown>, key: string, file: string): n
 }
 
 function timeField(o: Record<string, unknown>, key: string, file: string): number | null {
-  const value = o[key];
-  if (value === undefined || value === null) return null;
-  const t = readDateTime(value);
-  if (!t) throw new DailyPayloadError(`not a date-time: ${JSON.stringify(value).slice(0, 40)}`, file, key);
-  return t.utcUs;
+  return dateTimeAt(o[key], file, key)?.utcUs ?? null;
 }
 
 export function normaliseDailyActivity(json: unknown, ctx: DailyContext): NormalisedDailyActivity {

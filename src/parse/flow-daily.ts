@@ -17,7 +17,7 @@
  */
 import type { DailyActivityRow, SleepRow } from '../records/rows.ts';
 import { isoDurationSeconds } from './exercise-summary.ts';
-import { DailyPayloadError, dateMidnightUtcMs, datePart, int, num, readDateTime, str, type DailyContext } from './json-payload.ts';
+import { DailyPayloadError, dateTimeAt, dateMidnightUtcMs, datePart, int, num, readDateTime, str, type DailyContext } from './json-payload.ts';
 
 type Json = Record<string, unknown>;
 const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
@@ -38,12 +38,7 @@ export function flowSleepNights(json: unknown): Json[] | null {
   return list.length > 0 && list.every(isFlowSleepNight) ? list.map(obj) : null;
 }
 
-const wall = (v: unknown, file: string, key: string): number | null => {
-  if (v === undefined || v === null) return null;
-  const t = readDateTime(v);
-  if (!t) throw new DailyPayloadError(`not a date-time: ${JSON.stringify(v).slice(0, 40)}`, file, key);
-  return t.utcUs;
-};
+const wall = (v: unknown, file: string, key: string): number | null => dateTimeAt(v, file, key)?.utcUs ?? null;
 
 export function normaliseFlowActivityDay(json: unknown, ctx: DailyContext): DailyActivityRow {
   const o = obj(json);

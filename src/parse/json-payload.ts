@@ -87,3 +87,14 @@ export function readDateTime(text: unknown): { utcUs: number; offsetMin: number 
   const fracUs = frac ? Number(frac.padEnd(6, '0')) : 0;
   return { utcUs: (wallMs - (offsetMin ?? 0) * 60_000) * 1000 + fracUs, offsetMin };
 }
+
+/**
+ * A payload field read as a date-time (readDateTime): null when absent or null, a typed error
+ * naming the file and field when it is there but not a date-time.
+ */
+export function dateTimeAt(value: unknown, file: string, field: string): { utcUs: number; offsetMin: number | null } | null {
+  if (value === undefined || value === null) return null;
+  const t = readDateTime(value);
+  if (!t) throw new DailyPayloadError(`not a date-time: ${JSON.stringify(value).slice(0, 40)}`, file, field);
+  return t;
+}

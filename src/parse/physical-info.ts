@@ -7,15 +7,9 @@
  */
 import type { PhysicalInfoRow } from '../records/rows.ts';
 import { isoDurationSeconds } from './exercise-summary.ts';
-import { DailyPayloadError, int, num, readDateTime, snakeKeys, str, type DailyContext } from './json-payload.ts';
+import { DailyPayloadError, dateTimeAt, int, num, snakeKeys, str, type DailyContext } from './json-payload.ts';
 
-function instant(o: Record<string, unknown>, key: string, file: string): { utcUs: number; offsetMin: number | null } | null {
-  const value = o[key];
-  if (value === undefined || value === null) return null;
-  const t = readDateTime(value);
-  if (!t) throw new DailyPayloadError(`not a date-time: ${JSON.stringify(value).slice(0, 40)}`, file, key);
-  return t;
-}
+const instant = (o: Record<string, unknown>, key: string, file: string) => dateTimeAt(o[key], file, key);
 
 export function normalisePhysicalInfo(json: unknown, ctx: DailyContext): PhysicalInfoRow {
   const raw = json as Record<string, unknown> | null;

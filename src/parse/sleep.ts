@@ -10,7 +10,7 @@
  * heart-rate maps (`HH:MM` keys, crossing midnight) stay in the raw zone.
  */
 import type { SleepRow } from '../records/rows.ts';
-import { DailyPayloadError, dateMidnightUtcMs, datePart, int, num, readDateTime, snakeKeys, str, type DailyContext } from './json-payload.ts';
+import { DailyPayloadError, dateTimeAt, dateMidnightUtcMs, datePart, int, num, snakeKeys, str, type DailyContext } from './json-payload.ts';
 
 export interface NormalisedSleep {
   row: SleepRow;
@@ -25,13 +25,7 @@ export function sleepDate(json: unknown): string | null {
   return datePart(o['date']) ?? datePart(o['sleep_end_time'] ?? o['sleep-end-time']);
 }
 
-function instant(o: Record<string, unknown>, key: string, file: string): { utcUs: number; offsetMin: number | null } | null {
-  const value = o[key];
-  if (value === undefined || value === null) return null;
-  const t = readDateTime(value);
-  if (!t) throw new DailyPayloadError(`not a date-time: ${JSON.stringify(value).slice(0, 40)}`, file, key);
-  return t;
-}
+const instant = (o: Record<string, unknown>, key: string, file: string) => dateTimeAt(o[key], file, key);
 
 export function normaliseSleep(json: unknown, ctx: DailyContext): NormalisedSleep {
   const o = snakeKeys(json, ctx.file);

@@ -12,13 +12,13 @@
  * The broker list reaches test files through `provide('kafkaBrokers')` and `KAFKA_BROKERS`.
  */
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { createKafkaBus } from '../../src/bus/kafka.ts';
 import { NO_BROKER_HELP } from './kafka.ts';
+import { freePort } from './free-port.ts';
 
 const run = promisify(execFile);
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -34,17 +34,6 @@ function note(line: string): void {
   process.stderr.write(`[kafka test setup] ${line}\n`);
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function fromTestcontainers(): Promise<Broker | undefined> {
   const { GenericContainer, Wait, getContainerRuntimeClient } = await import('testcontainers');

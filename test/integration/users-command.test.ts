@@ -1,5 +1,4 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,14 +7,8 @@ import { OAuthCallbackError, usersAdd, usersList, usersRemove, type UsersCommand
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { openUserRegistry } from '../../src/state/users.ts';
 import { createLogger } from '../../src/telemetry/log.ts';
+import { freePort } from '../helpers/free-port.ts';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 let sim: Simulator | undefined;
 let dir: string | undefined;

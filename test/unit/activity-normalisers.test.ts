@@ -36,6 +36,10 @@ describe('activity > normalisers', () => {
     const bad = { samples: { steps: { interval_ms: 60000, samples: [{ steps: 1, timestamp: '14.08.2025 07:02' }] } } };
     expect(() => normaliseCurrentActivitySamples(bad, ctx)).toThrow(DailyPayloadError);
     expect(() => normaliseCurrentActivitySamples(bad, ctx)).toThrow(/samples\.steps\.samples\[0\]\.timestamp/);
+    // A sample with no timestamp at all: the same typed error, not a crash on the missing value.
+    const missing = { samples: { steps: { interval_ms: 60000, samples: [{ steps: 1 }] } } };
+    expect(() => normaliseCurrentActivitySamples(missing, ctx)).toThrow(DailyPayloadError);
+    expect(() => normaliseCurrentActivitySamples(missing, ctx)).toThrow(/missing date-time.*samples\.steps\.samples\[0\]\.timestamp|samples\.steps\.samples\[0\]\.timestamp.*missing date-time/);
   });
 
   it('legacy step samples: HH:mm:ss.SSS on the day, interval in minutes, null = unavailable segment', () => {
